@@ -1,0 +1,29 @@
+//! GEMM microkernels and epilogue on `wide`'s f32x8 (two SSE registers on baseline x86-64,
+//! two NEON registers on aarch64). 12 accumulators' worth of registers at most, so the
+//! SSE2 register file (16) does not spill.
+
+use super::Portable;
+use crate::gemm::epilogue::{EpilogueTile, epilogue};
+use crate::gemm::microkernel::{TileKernel, tile_kernels};
+
+pub(crate) static TILES: &[TileKernel] = &[
+    TileKernel {
+        name: "portable_6x8",
+        mr: 6,
+        nr: 8,
+        by_rows: tile_kernels!([] Portable, mr = 6, nv = 1, rows = [1, 2, 3, 4, 5, 6]),
+    },
+    TileKernel {
+        name: "portable_3x16",
+        mr: 3,
+        nr: 16,
+        by_rows: tile_kernels!([] Portable, mr = 3, nv = 2, rows = [1, 2, 3]),
+    },
+];
+
+/// # Safety
+/// `t` satisfies [`epilogue`]'s contract.
+pub(crate) unsafe fn epilogue_portable(t: &EpilogueTile) {
+    // SAFETY: forwarded contract; the portable path runs on every CPU.
+    unsafe { epilogue::<Portable>(t) }
+}

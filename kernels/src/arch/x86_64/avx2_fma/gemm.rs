@@ -1,0 +1,32 @@
+//! GEMM microkernels and epilogue for AVX2 + FMA.
+//!
+//! 16 ymm registers: 12 accumulators, NV for B, one broadcast.
+//! - 6x16: rows channels, columns pixels (the classic Haswell shape).
+//! - 4x24: fewer rows for short M and the transposed use on small maps.
+
+use super::Avx2Fma;
+use crate::gemm::epilogue::{EpilogueTile, epilogue};
+use crate::gemm::microkernel::{TileKernel, tile_kernels};
+
+pub(crate) static TILES: &[TileKernel] = &[
+    TileKernel {
+        name: "avx2_fma_6x16",
+        mr: 6,
+        nr: 16,
+        by_rows: tile_kernels!([#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 6, nv = 2, rows = [1, 2, 3, 4, 5, 6]),
+    },
+    TileKernel {
+        name: "avx2_fma_4x24",
+        mr: 4,
+        nr: 24,
+        by_rows: tile_kernels!([#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 4, nv = 3, rows = [1, 2, 3, 4]),
+    },
+];
+
+/// # Safety
+/// The CPU has AVX2 and FMA; `t` satisfies [`epilogue`]'s contract.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn epilogue_avx2_fma(t: &EpilogueTile) {
+    // SAFETY: forwarded contract.
+    unsafe { epilogue::<Avx2Fma>(t) }
+}

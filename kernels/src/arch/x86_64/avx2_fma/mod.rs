@@ -1,0 +1,6 @@
+//! AVX2 + FMA: 8 lanes, 16 vector registers.
+
+pub(crate) mod gemm;
+mod simd;
+
+pub(crate) use simd::Avx2Fma;

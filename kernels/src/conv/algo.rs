@@ -1,0 +1,57 @@
+use crate::shape::Conv2dDesc;
+
+/// A convolution algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algo {
+    /// Chosen from the shape: `Gemm1x1` where it applies, else `Im2col`.
+    Auto,
+    /// The naive direct loops of [`crate::reference`], for checking.
+    Reference,
+    /// Packed GEMM over im2col panels packed straight from the image.
+    Im2col,
+    /// 1x1, stride 1, no padding: the image is the GEMM's B matrix as it is.
+    Gemm1x1,
+}
+
+impl Algo {
+    pub const ALL: [Algo; 4] = [Algo::Auto, Algo::Reference, Algo::Im2col, Algo::Gemm1x1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Auto => "auto",
+            Algo::Reference => "reference",
+            Algo::Im2col => "im2col",
+            Algo::Gemm1x1 => "gemm1x1",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Algo> {
+        Algo::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Whether this algorithm computes `desc` (`Auto` always does).
+    pub fn applies_to(self, desc: &Conv2dDesc) -> bool {
+        match self {
+            Algo::Gemm1x1 => {
+                (desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w) == (1, 1, 1, 1)
+                    && desc.padding == crate::Padding2d::default()
+            }
+            _ => true,
+        }
+    }
+
+    /// What `Auto` runs for `desc`.
+    pub(crate) fn resolve(self, desc: &Conv2dDesc) -> Algo {
+        match self {
+            Algo::Auto if Algo::Gemm1x1.applies_to(desc) => Algo::Gemm1x1,
+            Algo::Auto => Algo::Im2col,
+            other => other,
+        }
+    }
+}
+
+impl std::fmt::Display for Algo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,163 @@
+//! Which instruction set runs: detected once, cached, overridable with `FERROCNN_ISA`.
+//!
+//! Plans take an [`Isa`] (default [`active_isa`]) and keep the [`KernelTable`] of that ISA,
+//! so nothing probes the CPU in a hot loop and tests can run every path in one process.
+
+use crate::gemm::epilogue::EpilogueFn;
+use crate::gemm::microkernel::TileKernel;
+use std::sync::OnceLock;
+
+/// An instruction-set path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// `wide`'s vectors at the compile-time baseline; runs everywhere.
+    Portable,
+    /// x86-64 AVX2 with FMA.
+    Avx2Fma,
+    /// x86-64 AVX-512F.
+    Avx512f,
+}
+
+impl Isa {
+    /// All paths, slowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2Fma, Isa::Avx512f];
+
+    /// The name `FERROCNN_ISA` takes and reports print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2Fma => "avx2",
+            Isa::Avx512f => "avx512",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Isa> {
+        Isa::ALL.into_iter().find(|isa| isa.name() == name)
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512f => is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Isa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The paths this CPU supports, slowest first.
+pub fn supported_isas() -> Vec<Isa> {
+    Isa::ALL.into_iter().filter(|i| i.is_supported()).collect()
+}
+
+/// The fastest path this CPU supports.
+pub fn detected_isa() -> Isa {
+    static DETECTED: OnceLock<Isa> = OnceLock::new();
+    *DETECTED.get_or_init(|| *supported_isas().last().unwrap_or(&Isa::Portable))
+}
+
+/// The path plans use by default: `FERROCNN_ISA` if set to a supported path, else the
+/// detected one. An unknown or unsupported value is reported once on stderr and ignored,
+/// so a typo never silently benchmarks the wrong code.
+pub fn active_isa() -> Isa {
+    static ACTIVE: OnceLock<Isa> = OnceLock::new();
+    *ACTIVE.get_or_init(|| match std::env::var("FERROCNN_ISA") {
+        Err(_) => detected_isa(),
+        Ok(name) => match Isa::from_name(&name) {
+            Some(isa) if isa.is_supported() => isa,
+            Some(isa) => {
+                eprintln!(
+                    "ferrocnn: FERROCNN_ISA={name}: this CPU does not support {isa}; using {}",
+                    detected_isa()
+                );
+                detected_isa()
+            }
+            None => {
+                eprintln!(
+                    "ferrocnn: FERROCNN_ISA={name} is not one of portable, avx2, avx512; using {}",
+                    detected_isa()
+                );
+                detected_isa()
+            }
+        },
+    })
+}
+
+/// The kernels of one path.
+pub(crate) struct KernelTable {
+    pub isa: Isa,
+    /// Microkernel families, the first the default for GEMMs whose shape is unknown.
+    pub tiles: &'static [TileKernel],
+    pub epilogue: EpilogueFn,
+}
+
+static PORTABLE: KernelTable = KernelTable {
+    isa: Isa::Portable,
+    tiles: crate::arch::generic::gemm::TILES,
+    epilogue: crate::arch::generic::gemm::epilogue_portable,
+};
+
+#[cfg(target_arch = "x86_64")]
+static AVX2_FMA: KernelTable = KernelTable {
+    isa: Isa::Avx2Fma,
+    tiles: crate::arch::x86_64::avx2_fma::gemm::TILES,
+    epilogue: crate::arch::x86_64::avx2_fma::gemm::epilogue_avx2_fma,
+};
+
+#[cfg(target_arch = "x86_64")]
+static AVX512F: KernelTable = KernelTable {
+    isa: Isa::Avx512f,
+    tiles: crate::arch::x86_64::avx512f::gemm::TILES,
+    epilogue: crate::arch::x86_64::avx512f::gemm::epilogue_avx512f,
+};
+
+/// The table of `isa`, or an error if this CPU cannot run it. Returning the table only
+/// after the check is what makes calling its `unsafe` shells sound.
+pub(crate) fn table(isa: Isa) -> crate::Result<&'static KernelTable> {
+    if !isa.is_supported() {
+        return Err(crate::Error::Unsupported(format!(
+            "ISA {isa} is not supported by this CPU (supported: {:?})",
+            supported_isas()
+                .iter()
+                .map(|i| i.name())
+                .collect::<Vec<_>>()
+        )));
+    }
+    Ok(match isa {
+        Isa::Portable => &PORTABLE,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => &AVX2_FMA,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512f => &AVX512F,
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("is_supported is false for x86 paths elsewhere"),
+    })
+}
+
+/// Options every plan takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// The instruction-set path; must be supported by this CPU.
+    pub isa: Isa,
+    /// Threads `run` splits the work over (it runs them on the current rayon pool).
+    pub threads: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            isa: active_isa(),
+            threads: rayon::current_num_threads(),
+        }
+    }
+}

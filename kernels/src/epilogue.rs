@@ -1,0 +1,111 @@
+//! What every conv and linear kernel does as it stores a result: per-output-channel scale and
+//! shift (bias, or batch-norm folded in), an optional residual add, then an activation.
+//! Fusing it into the store saves one full pass over the output per step.
+
+use crate::error::{Result, check_len, invalid};
+
+/// An elementwise activation applied last in the epilogue.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Activation {
+    #[default]
+    Identity,
+    Relu,
+    /// min(max(x, 0), 6), MobileNet's.
+    Relu6,
+    /// x for x >= 0, `slope * x` otherwise.
+    LeakyRelu(f32),
+    /// 1 / (1 + e^-x).
+    Sigmoid,
+}
+
+impl Activation {
+    /// The activation of one value, the definition every fast path is tested against.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Identity => x,
+            Activation::Relu => x.max(0.0),
+            Activation::Relu6 => x.clamp(0.0, 6.0),
+            Activation::LeakyRelu(slope) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    slope * x
+                }
+            }
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        }
+    }
+}
+
+/// `y = activation(acc * scale[c] + shift[c] + residual)`, `c` the output channel.
+///
+/// A convolution's bias is its shift; a batch-norm folded into the convolution gives both.
+/// `residual` says that `run` takes a residual buffer of the output's shape to add.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Epilogue {
+    pub scale: Option<Vec<f32>>,
+    pub shift: Option<Vec<f32>>,
+    pub residual: bool,
+    pub activation: Activation,
+}
+
+impl Epilogue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn scale(mut self, scale: Vec<f32>) -> Self {
+        self.scale = Some(scale);
+        self
+    }
+
+    pub fn shift(mut self, shift: Vec<f32>) -> Self {
+        self.shift = Some(shift);
+        self
+    }
+
+    pub fn residual(mut self) -> Self {
+        self.residual = true;
+        self
+    }
+
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// Checks the per-channel vectors against `channels` and the activation's parameter.
+    pub fn validate(&self, channels: usize) -> Result<()> {
+        if let Some(scale) = &self.scale {
+            check_len("epilogue scale", scale.len(), channels)?;
+        }
+        if let Some(shift) = &self.shift {
+            check_len("epilogue shift", shift.len(), channels)?;
+        }
+        if let Activation::LeakyRelu(slope) = self.activation
+            && !slope.is_finite()
+        {
+            return invalid!("epilogue: LeakyRelu slope must be finite, got {slope}");
+        }
+        Ok(())
+    }
+
+    /// Folds a bias (applied before the scale) into the shift: (acc + b) * s + t.
+    /// Returns per-channel `(scale, shift)`, `scale` `None` when it is all ones.
+    pub(crate) fn fold_bias(
+        &self,
+        bias: Option<&[f32]>,
+        channels: usize,
+    ) -> (Option<Vec<f32>>, Vec<f32>) {
+        let shift = (0..channels)
+            .map(|c| {
+                let b = bias.map_or(0.0, |b| b[c]);
+                let s = self.scale.as_ref().map_or(1.0, |s| s[c]);
+                let t = self.shift.as_ref().map_or(0.0, |t| t[c]);
+                b * s + t
+            })
+            .collect();
+        (self.scale.clone(), shift)
+    }
+}

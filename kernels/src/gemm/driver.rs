@@ -1,0 +1,240 @@
+//! The loop nest around the microkernel, for one thread's part of C.
+//!
+//! ```text
+//! for pc in K step KC                      one pass over K
+//!   [pack A rows of this part, KC deep]    if A is not pre-packed (small, e.g. im2col pixels)
+//!   for jc in part's N step NC             B block KC x NC stays in L2
+//!     [pack B block]                       if B is not pre-packed
+//!     for ir in MR-panels of A             A micro-panel MR x KC stays in L1
+//!       for jr in NR-panels of the block   B micro-panels stream from L2
+//!         microkernel -> C tile; on the last pass, the epilogue on the tile while in L1
+//! ```
+
+use super::blocking::Blocking;
+use super::epilogue::{EpilogueFn, EpilogueTile};
+use super::microkernel::TileKernel;
+use super::pack::{PackedPanels, PanelSource};
+use crate::aligned::round_up;
+use crate::epilogue::Activation;
+use std::ops::Range;
+
+/// One GEMM operand: packed once ahead of time, or packed block by block as the GEMM runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Operand<'a> {
+    Packed(&'a PackedPanels),
+    Source(&'a dyn PanelSource),
+}
+
+impl Operand<'_> {
+    pub(crate) fn is_packed(&self) -> bool {
+        matches!(self, Operand::Packed(_))
+    }
+}
+
+/// The epilogue of a task, as pointers to the first channel's values.
+#[derive(Clone, Copy)]
+pub(crate) struct TaskEpilogue {
+    /// Channels are the GEMM's rows (C row-major), or its columns (C transposed). Stated,
+    /// not inferred from the strides: with one row or column both strides can be 1.
+    pub channels_on_rows: bool,
+    pub scale: *const f32,
+    pub shift: *const f32,
+    /// Same layout as C.
+    pub residual: *const f32,
+    pub activation: Activation,
+}
+
+impl TaskEpilogue {
+    fn is_identity(&self) -> bool {
+        self.scale.is_null()
+            && self.shift.is_null()
+            && self.residual.is_null()
+            && self.activation == Activation::Identity
+    }
+}
+
+/// C (m x n, element (i, j) at `c + i*rs_c + j*cs_c`) = epilogue(A (m x k) * B (k x n)).
+pub(crate) struct GemmTask<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    /// The broadcast operand; its panels have width `tile.mr`.
+    pub a: Operand<'a>,
+    /// The vector operand; its panels have width `tile.nr`.
+    pub b: Operand<'a>,
+    pub c: *mut f32,
+    pub rs_c: usize,
+    pub cs_c: usize,
+    pub epilogue: TaskEpilogue,
+    pub tile: &'static TileKernel,
+    pub epilogue_fn: EpilogueFn,
+    pub blocking: Blocking,
+}
+
+// SAFETY: a task is shared between the threads of one GEMM, which only read A, B and the
+// epilogue vectors, and write disjoint tiles of C (the parts of `parallel::partition`).
+unsafe impl Sync for GemmTask<'_> {}
+
+/// Scratch floats one part needs for `rows` rows of C.
+pub(crate) fn part_scratch_len(
+    a_packed: bool,
+    b_packed: bool,
+    tile: &TileKernel,
+    blocking: Blocking,
+    rows: usize,
+) -> usize {
+    let a = if a_packed {
+        0
+    } else {
+        round_up(rows.div_ceil(tile.mr) * tile.mr * blocking.kc)
+    };
+    let b = if b_packed {
+        0
+    } else {
+        round_up(blocking.nc * blocking.kc)
+    };
+    a + b + round_up(tile.mr * tile.nr)
+}
+
+impl GemmTask<'_> {
+    /// Runs rows `rows` and columns `cols` of C. Both ranges start on a panel boundary.
+    ///
+    /// # Safety
+    /// C and the residual are valid for the task's extents; no other thread writes the
+    /// tiles in `rows x cols`; `scratch` is 64-byte aligned and holds
+    /// `part_scratch_len(rows.len())` floats; the task's kernels are supported by this CPU.
+    pub(crate) unsafe fn run_part(
+        &self,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        scratch: &mut [f32],
+    ) {
+        let (mr, nr) = (self.tile.mr, self.tile.nr);
+        let Blocking { kc, nc } = self.blocking;
+        debug_assert!(rows.start % mr == 0 && cols.start % nr == 0);
+        debug_assert!(rows.end <= self.m && cols.end <= self.n);
+        let a_len = if self.a.is_packed() {
+            0
+        } else {
+            round_up(rows.len().div_ceil(mr) * mr * kc)
+        };
+        let b_len = if self.b.is_packed() {
+            0
+        } else {
+            round_up(nc * kc)
+        };
+        let (a_buf, rest) = scratch.split_at_mut(a_len);
+        let (b_buf, rest) = rest.split_at_mut(b_len);
+        let tile_buf = &mut rest[..mr * nr];
+        let row_panels = rows.len().div_ceil(mr);
+
+        for pc in (0..self.k).step_by(kc) {
+            let kcur = kc.min(self.k - pc);
+            let first_pass = pc == 0;
+            let last_pass = pc + kcur == self.k;
+            let (a_base, a_stride) = match self.a {
+                Operand::Packed(p) => (p.ptr(rows.start / mr, pc), p.panel_stride()),
+                Operand::Source(s) => {
+                    s.pack(a_buf, mr, rows.start, rows.len(), pc, kcur);
+                    (a_buf.as_ptr(), kcur * mr)
+                }
+            };
+            for jc in cols.clone().step_by(nc) {
+                let ncur = nc.min(cols.end - jc);
+                let (b_base, b_stride) = match self.b {
+                    Operand::Packed(p) => (p.ptr(jc / nr, pc), p.panel_stride()),
+                    Operand::Source(s) => {
+                        s.pack(b_buf, nr, jc, ncur, pc, kcur);
+                        (b_buf.as_ptr(), kcur * nr)
+                    }
+                };
+                for ir in 0..row_panels {
+                    let i = rows.start + ir * mr;
+                    let tile_rows = mr.min(rows.end - i);
+                    let kernel = self.tile.by_rows[tile_rows - 1];
+                    // SAFETY: panel `ir` of the A block exists (ir < row_panels).
+                    let a_ptr = unsafe { a_base.add(ir * a_stride) };
+                    for jr in 0..ncur.div_ceil(nr) {
+                        let j = jc + jr * nr;
+                        let tile_cols = nr.min(cols.end - j);
+                        // SAFETY: panel `jr` of the B block exists; the C offsets are inside
+                        // the task's extents because i < m and j < n.
+                        unsafe {
+                            let b_ptr = b_base.add(jr * b_stride);
+                            let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
+                            if self.cs_c == 1 && tile_cols == nr {
+                                kernel(kcur, a_ptr, b_ptr, c_tile, self.rs_c, !first_pass);
+                            } else {
+                                kernel(kcur, a_ptr, b_ptr, tile_buf.as_mut_ptr(), nr, false);
+                                self.merge_tile(
+                                    tile_buf,
+                                    tile_rows,
+                                    tile_cols,
+                                    c_tile,
+                                    !first_pass,
+                                );
+                            }
+                            if last_pass && !self.epilogue.is_identity() {
+                                self.apply_epilogue(i, j, tile_rows, tile_cols);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes (or adds) the top-left `rows x cols` of a tile computed into `tile` to C at
+    /// its strides: the path of edge tiles and of transposed C.
+    ///
+    /// # Safety
+    /// `c_tile` is valid for `rows x cols` elements at C's strides.
+    #[inline]
+    unsafe fn merge_tile(
+        &self,
+        tile: &[f32],
+        rows: usize,
+        cols: usize,
+        c_tile: *mut f32,
+        accumulate: bool,
+    ) {
+        let nr = self.tile.nr;
+        for ii in 0..rows {
+            for jj in 0..cols {
+                let v = tile[ii * nr + jj];
+                // SAFETY: (ii, jj) is inside the tile's valid extent.
+                unsafe {
+                    let p = c_tile.add(ii * self.rs_c + jj * self.cs_c);
+                    *p = if accumulate { *p + v } else { v };
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// The tile at (i, j) of `rows x cols` is inside C; the epilogue vectors cover its channels.
+    unsafe fn apply_epilogue(&self, i: usize, j: usize, rows: usize, cols: usize) {
+        let e = self.epilogue;
+        let (channel, ch_count, px_count, ld) = if e.channels_on_rows {
+            (i, rows, cols, self.rs_c)
+        } else {
+            (j, cols, rows, self.cs_c)
+        };
+        let offset = i * self.rs_c + j * self.cs_c;
+        let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
+        let tile = EpilogueTile {
+            rows: ch_count,
+            cols: px_count,
+            c: self.c.wrapping_add(offset),
+            ldc: ld,
+            scale: at(e.scale, channel),
+            shift: at(e.shift, channel),
+            residual: at(e.residual, offset),
+            activation: e.activation,
+        };
+        // SAFETY: the tile lies inside C and the residual (same layout), and the vectors
+        // cover channels `channel .. channel + ch_count` (caller's contract); the epilogue
+        // function belongs to the task's ISA, which the dispatcher checked.
+        unsafe { (self.epilogue_fn)(&tile) }
+    }
+}

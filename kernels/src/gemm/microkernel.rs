@@ -1,0 +1,110 @@
+//! The microkernel contract.
+//!
+//! A microkernel computes one tile of C += A * B from two packed micro-panels:
+//!
+//! ```text
+//!            b: kc rows of NR = NV*LANES floats (the "vector" operand)
+//!           +--------------------------------+
+//!           | b[k][0 .. NR]                  |  loaded as NV vectors per k
+//!           +--------------------------------+
+//!  a: kc    +--+  +--------------------------------+
+//!  rows of  |a0|  | acc[0][0..NV]                  |  ROWS x NV accumulators
+//!  MR       |a1|  | acc[1][0..NV]                  |  (ROWS <= MR; MR*NV of them
+//!  floats,  |..|  |  ...                           |   must fit the register file
+//!  each     |  |  |                                |   with room for NV + 1 more)
+//!  broadcast+--+  +--------------------------------+
+//! ```
+//!
+//! per k: NV vector loads of b, ROWS broadcasts of a, ROWS*NV fused multiply-adds. The A
+//! panel is packed with stride MR whatever ROWS is, so the frame handles the last rows of M
+//! by calling the ROWS < MR instantiation instead of falling to scalar code; the last columns
+//! of N are zero-padded in the packed B panel and stored through a small tile buffer.
+//!
+//! The tile is written to `c` with row stride `rs_c` and unit column stride, replacing C
+//! (`accumulate == false`, so C is never read: beta = 0 holds even for NaN-filled C) or adding
+//! to it.
+
+use crate::arch::simd::Simd;
+
+/// `(kc, a, b, c, rs_c, accumulate)`; see the module docs.
+pub(crate) type MicrokernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
+
+/// A family of microkernels sharing MR and NR: `by_rows[r - 1]` computes `r` rows.
+pub(crate) struct TileKernel {
+    pub name: &'static str,
+    pub mr: usize,
+    pub nr: usize,
+    pub by_rows: &'static [MicrokernelFn],
+}
+
+impl std::fmt::Debug for TileKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// The body every ISA instantiates.
+///
+/// # Safety
+/// `a` holds `kc * MR` floats, `b` holds `kc * NV * S::LANES`, `c` is writable (and readable
+/// if `accumulate`) for `ROWS` rows of `NV * S::LANES` floats at stride `rs_c`; `S` is
+/// available on this CPU.
+#[inline(always)]
+pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, const NV: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rs_c: usize,
+    accumulate: bool,
+) {
+    // SAFETY: every pointer offset below stays inside the extents the caller guarantees:
+    // k < kc, i < ROWS <= MR, j < NV.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; ROWS];
+        let (mut a, mut b) = (a, b);
+        for _ in 0..kc {
+            let mut bv = [S::zero(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = S::load(b.add(j * S::LANES));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = S::splat(*a.add(i));
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = S::mul_add(ai, bv[j], *v);
+                }
+            }
+            a = a.add(MR);
+            b = b.add(NV * S::LANES);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            let c_row = c.add(i * rs_c);
+            for (j, &v) in row.iter().enumerate() {
+                let p = c_row.add(j * S::LANES);
+                if accumulate {
+                    S::store(p, S::add(S::load(p), v));
+                } else {
+                    S::store(p, v);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a `&'static [MicrokernelFn]` of shells, one per row count, each carrying the
+/// attributes in brackets (the `#[target_feature]` of its ISA).
+macro_rules! tile_kernels {
+    ($attrs:tt $simd:ty, mr = $mr:literal, nv = $nv:literal, rows = [$($rows:literal),+]) => {
+        &[$($crate::gemm::microkernel::tile_kernels!(@one $attrs $simd, $mr, $rows, $nv)),+]
+    };
+    (@one [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal) => {{
+        $(#[$attr])*
+        unsafe fn shell(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, accumulate: bool) {
+            // SAFETY: forwarded contract of `microkernel`; the dispatcher selects this shell
+            // only when the CPU has the features it is compiled for.
+            unsafe { $crate::gemm::microkernel::microkernel::<$simd, $mr, $rows, $nv>(kc, a, b, c, rs_c, accumulate) }
+        }
+        shell as $crate::gemm::microkernel::MicrokernelFn
+    }};
+}
+pub(crate) use tile_kernels;

@@ -1,0 +1,157 @@
+//! Splitting a GEMM over threads.
+//!
+//! Each part is a band of whole panels along M or N, run start to finish by one thread with
+//! its own packing buffers: no barriers, no shared writes. The band axis is the one whose
+//! operand is packed on the fly, so no two threads pack the same data, unless that axis has
+//! too few panels to share out evenly (a 7x7 map has 7 row panels: two threads would get
+//! 4 and 3) — then the other axis, at the cost of packing the small operand twice.
+//!
+//! A [`Split`] is arithmetic (an axis and a count), and [`run`] recurses with `rayon::join`
+//! over halves of it and of the scratch, so running allocates nothing.
+
+use super::blocking::Blocking;
+use super::driver::{GemmTask, part_scratch_len};
+use super::microkernel::TileKernel;
+use crate::aligned::{ALIGN_FLOATS, align_scratch};
+use std::ops::Range;
+
+/// How one `m x n` GEMM is cut into bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Split {
+    by_rows: bool,
+    count: usize,
+    m: usize,
+    n: usize,
+    mr: usize,
+    nr: usize,
+}
+
+/// Panels of `width` over `len`, in `parts` bands: band `p`.
+fn band(len: usize, width: usize, parts: usize, p: usize) -> Range<usize> {
+    let panels = len.div_ceil(width);
+    (p * panels / parts * width)..((p + 1) * panels / parts * width).min(len)
+}
+
+/// Longest band / ideal band, in panels.
+fn imbalance(len: usize, width: usize, parts: usize) -> f64 {
+    let panels = len.div_ceil(width);
+    let longest = panels.div_ceil(parts.min(panels).max(1));
+    longest as f64 * parts as f64 / panels as f64
+}
+
+impl Split {
+    /// Splits an `m x n` GEMM over `threads`, given which operands are pre-packed.
+    pub(crate) fn new(
+        m: usize,
+        n: usize,
+        tile: &TileKernel,
+        (a_packed, b_packed): (bool, bool),
+        threads: usize,
+    ) -> Split {
+        let (mr, nr) = (tile.mr, tile.nr);
+        let threads = threads.max(1);
+        let split_rows = imbalance(m, mr, threads);
+        let split_cols = imbalance(n, nr, threads);
+        // Prefer the axis of the operand packed on the fly; switch only when the other axis
+        // balances better by more than ~3%, about what packing the small operand twice costs.
+        let by_rows = if !a_packed && b_packed {
+            split_rows <= split_cols * 1.03
+        } else {
+            split_rows * 1.03 < split_cols
+        };
+        let panels = if by_rows {
+            m.div_ceil(mr)
+        } else {
+            n.div_ceil(nr)
+        };
+        Split {
+            by_rows,
+            count: threads.min(panels).max(1),
+            m,
+            n,
+            mr,
+            nr,
+        }
+    }
+
+    pub(crate) fn part(&self, p: usize) -> (Range<usize>, Range<usize>) {
+        if self.by_rows {
+            (band(self.m, self.mr, self.count, p), 0..self.n)
+        } else {
+            (0..self.m, band(self.n, self.nr, self.count, p))
+        }
+    }
+
+    /// Scratch floats for parts `parts`, without alignment slack.
+    fn parts_scratch_len(
+        &self,
+        parts: Range<usize>,
+        packed: (bool, bool),
+        tile: &TileKernel,
+        blocking: Blocking,
+    ) -> usize {
+        parts
+            .map(|p| part_scratch_len(packed.0, packed.1, tile, blocking, self.part(p).0.len()))
+            .sum()
+    }
+
+    /// Scratch floats [`run`] needs, including slack to align the caller's slice.
+    pub(crate) fn scratch_len(
+        &self,
+        packed: (bool, bool),
+        tile: &TileKernel,
+        blocking: Blocking,
+    ) -> usize {
+        self.parts_scratch_len(0..self.count, packed, tile, blocking) + ALIGN_FLOATS
+    }
+}
+
+/// Runs `task` split by `split`, in parallel on the current rayon pool.
+///
+/// # Safety
+/// `split` was made for the task's shape, tile and packing; the task's pointers are valid
+/// and nothing else accesses C meanwhile; `scratch` holds `split.scratch_len(..)` floats.
+pub(crate) unsafe fn run(task: &GemmTask, split: &Split, scratch: &mut [f32]) {
+    // SAFETY: forwarded contract; the aligned part of scratch still holds every part's
+    // (alignment-rounded) length because `scratch_len` counted one alignment unit of slack.
+    unsafe { run_parts(task, split, 0..split.count, align_scratch(scratch)) }
+}
+
+unsafe fn run_parts(task: &GemmTask, split: &Split, parts: Range<usize>, scratch: &mut [f32]) {
+    if parts.len() == 1 {
+        let (rows, cols) = split.part(parts.start);
+        // SAFETY: this part is ours alone; scratch is aligned and long enough.
+        return unsafe { task.run_part(rows, cols, scratch) };
+    }
+    let mid = parts.start + parts.len() / 2;
+    let packed = (task.a.is_packed(), task.b.is_packed());
+    let left_len = split.parts_scratch_len(parts.start..mid, packed, task.tile, task.blocking);
+    let (left_buf, right_buf) = scratch.split_at_mut(left_len);
+    rayon::join(
+        // SAFETY: the halves are disjoint parts with disjoint scratch, each starting aligned
+        // (every part's length is a multiple of the alignment).
+        || unsafe { run_parts(task, split, parts.start..mid, left_buf) },
+        // SAFETY: as above.
+        || unsafe { run_parts(task, split, mid..parts.end, right_buf) },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_cover_everything_in_whole_panels() {
+        assert_eq!(
+            (0..2).map(|p| band(49, 7, 2, p)).collect::<Vec<_>>(),
+            vec![0..21, 21..49]
+        );
+        assert_eq!(
+            (0..2).map(|p| band(10, 8, 2, p)).collect::<Vec<_>>(),
+            vec![0..8, 8..10]
+        );
+        assert_eq!(imbalance(49, 7, 2), 8.0 / 7.0);
+        assert_eq!(imbalance(512, 64, 2), 1.0);
+        assert_eq!(imbalance(3, 8, 2), 2.0);
+    }
+}

@@ -1,0 +1,202 @@
+//! Every microkernel family of every ISA this CPU runs, swept over every tile edge.
+//!
+//! Data are small integers, so every product and sum is exact in f32 and the comparison
+//! is equality, not a tolerance. C starts as NaN: a first pass that read C (beta != 0)
+//! would leave NaN behind.
+
+use super::blocking::Blocking;
+use super::driver::{GemmTask, Operand, TaskEpilogue};
+use super::microkernel::TileKernel;
+use super::pack::{PackedPanels, StridedSource};
+use super::parallel::Split;
+use crate::dispatch::{supported_isas, table};
+use crate::epilogue::Activation;
+
+/// Small signed integers from a fixed sequence.
+fn ints(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) % 7) as f32 - 3.0
+        })
+        .collect()
+}
+
+struct Case {
+    tile: &'static TileKernel,
+    m: usize,
+    n: usize,
+    k: usize,
+    /// C as the transpose: element (i, j) at i + j*m.
+    transposed: bool,
+    /// A packed on the fly instead of ahead.
+    a_on_the_fly: bool,
+    blocking: Blocking,
+    threads: usize,
+    epilogue: bool,
+}
+
+fn check(case: &Case, epilogue_fn: super::epilogue::EpilogueFn) {
+    let Case {
+        tile,
+        m,
+        n,
+        k,
+        transposed,
+        ..
+    } = *case;
+    let a = ints(m * k, (m * 131 + k) as u64);
+    let b = ints(k * n, (n * 71 + k) as u64 + 1);
+    let residual = ints(m * n, 5);
+    let scale: Vec<f32> = (0..m.max(n)).map(|c| (c % 3) as f32 - 1.0).collect();
+    let shift: Vec<f32> = (0..m.max(n)).map(|c| (c % 5) as f32).collect();
+    let (rs, cs) = if transposed { (1, m) } else { (n, 1) };
+    // Expected, exact: channels are memory rows, i.e. i (row-major) or j (transposed).
+    let mut want = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut v: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            if case.epilogue {
+                let ch = if transposed { j } else { i };
+                v = Activation::Relu.apply(v * scale[ch] + shift[ch] + residual[i * rs + j * cs]);
+            }
+            want[i * rs + j * cs] = v;
+        }
+    }
+    let a_src = StridedSource {
+        data: &a,
+        free_len: m,
+        k_len: k,
+        free_stride: k,
+        k_stride: 1,
+    };
+    let b_src = StridedSource {
+        data: &b,
+        free_len: n,
+        k_len: k,
+        free_stride: 1,
+        k_stride: n,
+    };
+    let a_packed = PackedPanels::new(&a_src, tile.mr);
+    let a_op = if case.a_on_the_fly {
+        Operand::Source(&a_src)
+    } else {
+        Operand::Packed(&a_packed)
+    };
+    let mut c = vec![f32::NAN; m * n];
+    let epilogue = if case.epilogue {
+        TaskEpilogue {
+            channels_on_rows: !transposed,
+            scale: scale.as_ptr(),
+            shift: shift.as_ptr(),
+            residual: residual.as_ptr(),
+            activation: Activation::Relu,
+        }
+    } else {
+        TaskEpilogue {
+            channels_on_rows: !transposed,
+            scale: std::ptr::null(),
+            shift: std::ptr::null(),
+            residual: std::ptr::null(),
+            activation: Activation::Identity,
+        }
+    };
+    let task = GemmTask {
+        m,
+        n,
+        k,
+        a: a_op,
+        b: Operand::Source(&b_src),
+        c: c.as_mut_ptr(),
+        rs_c: rs,
+        cs_c: cs,
+        epilogue,
+        tile,
+        epilogue_fn,
+        blocking: case.blocking,
+    };
+    let split = Split::new(m, n, tile, (!case.a_on_the_fly, false), case.threads);
+    let mut scratch =
+        vec![0.0f32; split.scratch_len((!case.a_on_the_fly, false), tile, case.blocking)];
+    // SAFETY: all buffers are sized for m, n, k above; the table came from `table`.
+    unsafe { super::parallel::run(&task, &split, &mut scratch) };
+    assert!(
+        c == want,
+        "{} m={m} n={n} k={k} transposed={transposed} epilogue={}: got {c:?}, want {want:?}",
+        tile.name,
+        case.epilogue
+    );
+}
+
+#[test]
+fn every_family_on_every_edge() {
+    for isa in supported_isas() {
+        let t = table(isa).unwrap();
+        for tile in t.tiles {
+            for m in 1..=2 * tile.mr {
+                for n in 1..=2 * tile.nr {
+                    for k in 1..=17 {
+                        // Alternate the layouts and paths so each (m, n) meets all of them.
+                        let transposed = (m + n + k) % 2 == 1;
+                        let case = Case {
+                            tile,
+                            m,
+                            n,
+                            k,
+                            transposed,
+                            a_on_the_fly: k % 3 == 0,
+                            blocking: Blocking {
+                                kc: 17,
+                                nc: tile.nr,
+                            },
+                            threads: 1,
+                            epilogue: k % 4 == 1,
+                        };
+                        check(&case, t.epilogue);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn k_blocks_and_threads_and_panel_blocks() {
+    // Blocks deeper and narrower than the problem: several passes over K (accumulating
+    // into C), several B blocks, and two threads splitting either axis.
+    for isa in supported_isas() {
+        let t = table(isa).unwrap();
+        for tile in t.tiles {
+            for (m, n, k) in [
+                (3 * tile.mr + 1, 5 * tile.nr - 3, 50),
+                (2, 7 * tile.nr, 33),
+                (9 * tile.mr, 3, 64),
+            ] {
+                for (kc, threads, transposed, epilogue) in [
+                    (7, 1, false, true),
+                    (16, 2, true, true),
+                    (64, 2, false, false),
+                ] {
+                    let case = Case {
+                        tile,
+                        m,
+                        n,
+                        k,
+                        transposed,
+                        a_on_the_fly: threads == 2 && transposed,
+                        blocking: Blocking {
+                            kc,
+                            nc: 2 * tile.nr,
+                        },
+                        threads,
+                        epilogue,
+                    };
+                    check(&case, t.epilogue);
+                }
+            }
+        }
+    }
+}
