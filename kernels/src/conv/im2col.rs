@@ -6,7 +6,7 @@
 //! along output rows; for each tap a run is one input row segment — a contiguous copy at
 //! stride 1 — with zeros where it hangs over the padding.
 
-use crate::gemm::pack::PanelSource;
+use crate::gemm::pack::{PanelSource, copy_run, zero_run};
 use crate::shape::Conv2dDesc;
 
 /// A run of consecutive output pixels on one output row.
@@ -42,7 +42,7 @@ impl Im2colSource<'_> {
             at += run.len;
             let ih = (run.oh * d.stride_h + r * d.dilation_h).wrapping_sub(d.padding.top);
             if ih >= h {
-                dst.fill(0.0);
+                zero_run(dst);
                 continue;
             }
             let src = &plane[ih * w..(ih + 1) * w];
@@ -53,9 +53,9 @@ impl Im2colSource<'_> {
                 // Pixels t with pl <= iw0 + t < pl + w are inside the row.
                 let first = pl.saturating_sub(iw0).min(run.len);
                 let end = (pl + w).saturating_sub(iw0).min(run.len).max(first);
-                dst[..first].fill(0.0);
-                dst[first..end].copy_from_slice(&src[iw0 + first - pl..iw0 + end - pl]);
-                dst[end..].fill(0.0);
+                zero_run(&mut dst[..first]);
+                copy_run(&mut dst[first..end], &src[iw0 + first - pl..iw0 + end - pl]);
+                zero_run(&mut dst[end..]);
             } else {
                 for (t, v) in dst.iter_mut().enumerate() {
                     let iw = (iw0 + t * d.stride_w).wrapping_sub(pl);
@@ -99,7 +99,7 @@ impl PanelSource for Im2colSource<'_> {
             let (mut c, mut r, mut s) = (k0 / (kh * kw), (k0 / kw) % kh, k0 % kw);
             for row in panel.chunks_exact_mut(width) {
                 self.fill_row(&mut row[..cols], &runs[..n_runs], (c, r, s));
-                row[cols..].fill(0.0);
+                zero_run(&mut row[cols..]);
                 s += 1;
                 if s == kw {
                     s = 0;

@@ -1,6 +1,6 @@
 //! GEMM microkernels and epilogue on `wide`'s f32x8 (two SSE registers on baseline x86-64,
-//! two NEON registers on aarch64). 12 accumulators' worth of registers at most, so the
-//! SSE2 register file (16) does not spill.
+//! two NEON registers on aarch64). Sized for SSE2's 16 registers, each f32x8 taking two:
+//! 6x8 uses 12 for accumulators, 2x16 uses 8 plus 4 for B.
 
 use super::Portable;
 use crate::gemm::epilogue::{EpilogueTile, epilogue};
@@ -14,10 +14,10 @@ pub(crate) static TILES: &[TileKernel] = &[
         by_rows: tile_kernels!([] Portable, mr = 6, nv = 1, rows = [1, 2, 3, 4, 5, 6]),
     },
     TileKernel {
-        name: "portable_3x16",
-        mr: 3,
+        name: "portable_2x16",
+        mr: 2,
         nr: 16,
-        by_rows: tile_kernels!([] Portable, mr = 3, nv = 2, rows = [1, 2, 3]),
+        by_rows: tile_kernels!([] Portable, mr = 2, nv = 2, rows = [1, 2]),
     },
 ];
 

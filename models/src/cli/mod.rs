@@ -1,0 +1,72 @@
+//! The `ferrocnn` command line: argument parsing, timing, and one module per subcommand.
+
+pub mod args;
+mod conv;
+mod gemm;
+pub mod timing;
+
+use args::Args;
+
+/// Usage printed by `ferrocnn help` and on an unknown command.
+pub const USAGE: &str = "\
+usage: ferrocnn <command> [options]
+
+commands:
+  gemm   --m M --n N --k K [--threads T] [--iters I] [--json]
+         time C = A*B (row-major, f32), packing both operands per call
+  conv   --input NxCxHxW --out-channels K --kernel R[xS] [--stride S] [--pad P | --pad T,B,L,R]
+         [--dilation D] [--groups G] [--algo auto|reference|im2col|gemm1x1] [--threads T]
+         [--iters I] [--check] [--json]
+         time a convolution plan's run (weights packed once, as in inference)
+
+environment: FERROCNN_ISA=portable|avx2|avx512 forces an instruction-set path.";
+
+/// Runs the command line `argv` (without the program name). `Err` is a usage error: the
+/// caller prints it on one line and exits with code 2.
+pub fn main(argv: &[String]) -> Result<(), String> {
+    let Some((command, rest)) = argv.split_first() else {
+        return Err(format!("no command given\n{USAGE}"));
+    };
+    let args = Args::parse(rest)?;
+    match command.as_str() {
+        "gemm" => gemm::run(&args),
+        "conv" => conv::run(&args),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`; try `ferrocnn help`")),
+    }
+}
+
+/// The thread pool a command runs in: `--threads T`, default all cores.
+fn pool(args: &Args) -> Result<(rayon::ThreadPool, usize), String> {
+    let threads = args.usize_or("--threads", num_threads_default())?;
+    if threads == 0 {
+        return Err("--threads: must be at least 1, got 0".into());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("--threads {threads}: cannot start the thread pool: {e}"))?;
+    Ok((pool, threads))
+}
+
+fn num_threads_default() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Deterministic data in [-1, 1): SplitMix64, so runs are repeatable.
+pub fn random_data(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ((z >> 40) as f32 / (1u64 << 23) as f32) - 1.0
+        })
+        .collect()
+}
