@@ -54,7 +54,10 @@ impl Im2colSource<'_> {
                 let first = pl.saturating_sub(iw0).min(run.len);
                 let end = (pl + w).saturating_sub(iw0).min(run.len).max(first);
                 zero_run(&mut dst[..first]);
-                copy_run(&mut dst[first..end], &src[iw0 + first - pl..iw0 + end - pl]);
+                // A run wholly in the right padding has first == end and an iw0 past the row.
+                if first < end {
+                    copy_run(&mut dst[first..end], &src[iw0 + first - pl..iw0 + end - pl]);
+                }
                 zero_run(&mut dst[end..]);
             } else {
                 for (t, v) in dst.iter_mut().enumerate() {

@@ -1,0 +1,373 @@
+//! Convolution plans against `reference::conv2d`, on every ISA path and thread count.
+
+mod common;
+
+use common::{assert_within, configurations, signed, small_ints};
+use ferrocnn_kernels::{
+    Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Error, Padding2d, PlanOptions,
+    dispatch::supported_isas, reference,
+};
+use proptest::prelude::*;
+
+/// Tolerance of the GEMM algorithms (im2col, gemm1x1): a float dot product of n terms is
+/// within n * eps * sum|w*x| of the exact value (Higham, Accuracy and Stability of Numerical
+/// Algorithms, eq. 3.5, with margin: gamma_n ~ n*eps/2); the f64 reference contributes
+/// half an ulp of the result.
+fn gemm_bound(reduction: usize, magnitude: f32, want: f32) -> f32 {
+    (reduction as f32 + 2.0) * f32::EPSILON * magnitude
+        + f32::EPSILON * want.abs()
+        + f32::MIN_POSITIVE
+}
+
+fn run_plan(plan: &Conv2d, input: &[f32], residual: Option<&[f32]>) -> Vec<f32> {
+    let mut out = vec![f32::NAN; plan.shape().output_len];
+    let mut scratch = vec![f32::NAN; plan.scratch_len()];
+    plan.run(input, residual, &mut out, &mut scratch)
+        .expect("run");
+    out
+}
+
+/// Every algorithm that applies, on every configuration, against the reference.
+fn check_all(desc: &Conv2dDesc, input: &[f32], weights: &[f32]) {
+    let shape = desc.validate().unwrap();
+    let want = reference::conv2d(desc, input, weights, None).unwrap();
+    let magnitude = reference::conv2d_magnitude(desc, input, weights).unwrap();
+    for options in configurations() {
+        for algo in [Algo::Auto, Algo::Im2col, Algo::Gemm1x1] {
+            if !algo.applies_to(desc) {
+                continue;
+            }
+            let plan =
+                Conv2d::with_options(desc, weights, None, &Epilogue::new(), algo, options).unwrap();
+            let got = run_plan(&plan, input, None);
+            let what = format!(
+                "{desc:?} {options:?} {} [{}]",
+                plan.algo(),
+                plan.kernel_name()
+            );
+            assert_within(
+                &got,
+                &want,
+                |i| gemm_bound(shape.reduction, magnitude[i], want[i]),
+                &what,
+            );
+        }
+    }
+}
+
+/// A random valid descriptor: the kernel is shrunk to fit the padded input.
+fn desc_strategy() -> impl Strategy<Value = Conv2dDesc> {
+    (
+        1usize..=3,
+        1usize..=70,
+        1usize..=70,
+        1usize..=20,
+        1usize..=20,
+        1usize..=7,
+        1usize..=7,
+    )
+        .prop_flat_map(|(batch, c, k, h, w, r, s)| {
+            (
+                Just((batch, c, k, h, w, r, s)),
+                1usize..=3,
+                0usize..=3,
+                0usize..=3,
+                1usize..=2,
+                1usize..=70,
+            )
+        })
+        .prop_map(
+            |((batch, c, k, h, w, r, s), stride, pad_h, pad_w, dilation, g_seed)| {
+                // Groups: a common divisor of C and K, picked by the seed.
+                let divisors: Vec<usize> = (1..=c.min(k))
+                    .filter(|g| c % g == 0 && k % g == 0)
+                    .collect();
+                let groups = divisors[g_seed % divisors.len()];
+                let fit = |extent: usize, pad: usize, kernel: usize| {
+                    kernel.min((extent + 2 * pad - 1) / dilation + 1).max(1)
+                };
+                Conv2dDesc::new(batch, c, (h, w), k, (fit(h, pad_h, r), fit(w, pad_w, s)))
+                    .stride(stride)
+                    .dilation(dilation)
+                    .groups(groups)
+                    .padding(Padding2d::symmetric(pad_h, pad_w))
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_shapes_match_reference(desc in desc_strategy(), seed in 0u64..1000) {
+        let s = desc.validate().unwrap();
+        let input = signed(s.input_len, seed);
+        let weights = signed(s.weight_len, seed + 1);
+        check_all(&desc, &input, &weights);
+    }
+
+    #[test]
+    fn random_1x1_shapes_match_reference(
+        batch in 1usize..=2, c in 1usize..=70, k in 1usize..=70, h in 1usize..=20, w in 1usize..=20, seed in 0u64..1000,
+    ) {
+        let desc = Conv2dDesc::new(batch, c, (h, w), k, (1, 1));
+        let s = desc.validate().unwrap();
+        check_all(&desc, &signed(s.input_len, seed), &signed(s.weight_len, seed + 1));
+    }
+}
+
+#[test]
+fn integer_data_is_exact() {
+    // Small integers: every product and partial sum is exact, so all paths agree exactly.
+    let desc = Conv2dDesc::new(2, 19, (11, 13), 37, (3, 3))
+        .pad(1)
+        .stride(2);
+    let s = desc.validate().unwrap();
+    let (x, w) = (small_ints(s.input_len, 3), small_ints(s.weight_len, 4));
+    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
+    for options in configurations() {
+        let plan =
+            Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Im2col, options).unwrap();
+        assert_eq!(run_plan(&plan, &x, None), want, "{options:?}");
+    }
+}
+
+/// Named shapes at the edges: 1x1 images, channel counts off the vector width, kernels as
+/// large as the padded input, maps of one pixel (the transposed layout with one row, where
+/// a channel-axis bug once hid), asymmetric "same" padding, depthwise-like groups.
+#[test]
+fn edge_shapes() {
+    let cases = [
+        Conv2dDesc::new(1, 1, (1, 1), 1, (1, 1)),
+        Conv2dDesc::new(3, 5, (1, 1), 7, (3, 3)).pad(1),
+        Conv2dDesc::new(1, 17, (9, 9), 33, (9, 9)),
+        Conv2dDesc::new(1, 3, (4, 5), 2, (6, 7)).pad(1),
+        Conv2dDesc::new(1, 64, (3, 3), 128, (3, 3)),
+        Conv2dDesc::new(1, 64, (7, 7), 96, (3, 3)).pad(1),
+        Conv2dDesc::new(1, 24, (14, 14), 24, (3, 3))
+            .pad(1)
+            .groups(24),
+        Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3))
+            .stride(2)
+            .same()
+            .unwrap(),
+        Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3))
+            .dilation(2)
+            .pad(2)
+            .groups(2),
+        Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),
+        Conv2dDesc::new(1, 70, (2, 20), 65, (1, 1)),
+        // Regression (found by proptest): with dilation, a tap's whole run can lie past the
+        // right edge (iw0 - pad > W); the empty copy once sliced out of bounds.
+        Conv2dDesc::new(1, 2, (5, 5), 3, (5, 5)).pad(3).dilation(2),
+    ];
+    for (i, desc) in cases.iter().enumerate() {
+        let s = desc.validate().unwrap();
+        check_all(
+            desc,
+            &signed(s.input_len, i as u64),
+            &signed(s.weight_len, 100 + i as u64),
+        );
+    }
+}
+
+#[test]
+fn fused_epilogue_matches_unfused() {
+    // bias, scale, shift, residual and each activation, on a row-major and a transposed
+    // layout (a 3x3 map with many channels goes transposed on AVX-512).
+    let activations = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::LeakyRelu(0.1),
+        Activation::Sigmoid,
+    ];
+    for desc in [
+        Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
+        Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1),
+    ] {
+        let s = desc.validate().unwrap();
+        let k = desc.out_channels;
+        let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
+        let bias = signed(k, 3);
+        let scale: Vec<f32> = signed(k, 4).iter().map(|v| 4.0 * v).collect();
+        let shift: Vec<f32> = signed(k, 5).iter().map(|v| 6.0 * v).collect();
+        let residual: Vec<f32> = signed(s.output_len, 6).iter().map(|v| 3.0 * v).collect();
+        let conv = reference::conv2d(&desc, &x, &w, Some(&bias)).unwrap();
+        let magnitude = reference::conv2d_magnitude(&desc, &x, &w).unwrap();
+        for act in activations {
+            let ep = Epilogue::new()
+                .scale(scale.clone())
+                .shift(shift.clone())
+                .residual()
+                .activation(act);
+            let mut want = conv.clone();
+            reference::apply_epilogue(
+                desc.batch,
+                k,
+                s.out_h * s.out_w,
+                &mut want,
+                &ep,
+                Some(&residual),
+            )
+            .unwrap();
+            for options in configurations() {
+                let plan =
+                    Conv2d::with_options(&desc, &w, Some(&bias), &ep, Algo::Auto, options).unwrap();
+                let got = run_plan(&plan, &x, Some(&residual));
+                // The GEMM bound on the sum, scaled by |scale| (<= 4), plus a few ulps for the
+                // shift, residual and activation applied in f32 (sigmoid's slope is <= 1/4).
+                let bound = |i: usize| {
+                    let c = (i / (s.out_h * s.out_w)) % k;
+                    scale[c].abs() * gemm_bound(s.reduction, magnitude[i] + bias[c].abs(), conv[i])
+                        + 8.0 * f32::EPSILON * (want[i].abs() + 13.0)
+                };
+                assert_within(
+                    &got,
+                    &want,
+                    bound,
+                    &format!("{act:?} {options:?} [{}]", plan.kernel_name()),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reference_algo_runs_in_plans() {
+    let desc = Conv2dDesc::new(1, 3, (5, 5), 2, (3, 3)).pad(1);
+    let s = desc.validate().unwrap();
+    let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
+    let plan = Conv2d::new(
+        &desc,
+        &w,
+        None,
+        &Epilogue::new().activation(Activation::Relu),
+        Algo::Reference,
+    )
+    .unwrap();
+    let mut want = reference::conv2d(&desc, &x, &w, None).unwrap();
+    want.iter_mut().for_each(|v| *v = v.max(0.0));
+    assert_eq!(run_plan(&plan, &x, None), want);
+    assert_eq!(plan.algo(), Algo::Reference);
+}
+
+#[test]
+fn auto_picks_gemm1x1_for_pointwise() {
+    let desc = Conv2dDesc::new(1, 16, (4, 4), 8, (1, 1));
+    let plan = Conv2d::new(&desc, &vec![0.0; 128], None, &Epilogue::new(), Algo::Auto).unwrap();
+    assert_eq!(plan.algo(), Algo::Gemm1x1);
+    let desc = desc.stride(2);
+    let plan = Conv2d::new(&desc, &vec![0.0; 128], None, &Epilogue::new(), Algo::Auto).unwrap();
+    assert_eq!(plan.algo(), Algo::Im2col);
+}
+
+/// Every bad input is an `Err` whose message names the field and the numbers.
+#[test]
+fn bad_inputs_are_errors_with_numbers() {
+    let desc = Conv2dDesc::new(1, 4, (6, 6), 8, (3, 3)).pad(1);
+    let s = desc.validate().unwrap();
+    let w = vec![0.0; s.weight_len];
+    let new = |d: &Conv2dDesc, w: &[f32], b: Option<&[f32]>, e: &Epilogue, a: Algo| {
+        Conv2d::new(d, w, b, e, a)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let ep = Epilogue::new();
+    assert_eq!(
+        new(&desc, &w[1..], None, &ep, Algo::Auto),
+        "`weights` has 287 elements, the descriptor needs 288"
+    );
+    assert_eq!(
+        new(&desc, &w, Some(&[0.0; 7]), &ep, Algo::Auto),
+        "`bias` has 7 elements, the descriptor needs 8"
+    );
+    assert_eq!(
+        new(
+            &desc,
+            &w,
+            None,
+            &Epilogue::new().scale(vec![1.0; 9]),
+            Algo::Auto
+        ),
+        "`epilogue scale` has 9 elements, the descriptor needs 8"
+    );
+    assert!(new(&desc, &w, None, &ep, Algo::Gemm1x1).contains("gemm1x1 needs a 1x1 kernel"));
+    assert!(
+        new(&desc.groups(3), &w, None, &ep, Algo::Auto)
+            .contains("`groups` 3 does not divide `in_channels` 4")
+    );
+    assert!(
+        new(&desc.pad(0).stride(1), &w, None, &ep, Algo::Auto).is_empty(),
+        "6x6 valid 3x3 is fine"
+    );
+    let big = Conv2dDesc::new(1, 4, (2, 2), 8, (5, 5));
+    assert!(
+        new(&big, &vec![0.0; 800], None, &ep, Algo::Auto)
+            .contains("kernel 5 (dilation 1, spans 5) is larger than the padded input 2")
+    );
+    let zero = Conv2dDesc::new(0, 4, (6, 6), 8, (3, 3));
+    assert_eq!(
+        new(&zero, &w, None, &ep, Algo::Auto),
+        "conv2d: `batch` is 0, it must be at least 1"
+    );
+    let huge = Conv2dDesc::new(1 << 40, 1 << 20, (1 << 20, 1 << 20), 8, (1, 1));
+    assert!(matches!(
+        Conv2d::new(&huge, &w, None, &ep, Algo::Auto),
+        Err(Error::Overflow(_))
+    ));
+
+    // run: every buffer length checked, residual presence checked.
+    let plan = Conv2d::new(&desc, &w, None, &ep, Algo::Auto).unwrap();
+    let (x, mut out, mut scratch) = (
+        vec![0.0; s.input_len],
+        vec![0.0; s.output_len],
+        vec![0.0; plan.scratch_len()],
+    );
+    let err = |r: ferrocnn_kernels::Result<()>| r.unwrap_err().to_string();
+    assert_eq!(
+        err(plan.run(&x[1..], None, &mut out, &mut scratch)),
+        "`input` has 143 elements, the descriptor needs 144"
+    );
+    assert_eq!(
+        err(plan.run(&x, None, &mut out[1..], &mut scratch)),
+        "`output` has 287 elements, the descriptor needs 288"
+    );
+    assert!(
+        err(plan.run(&x, Some(&out.clone()), &mut out, &mut scratch))
+            .contains("`residual` given but the epilogue adds none")
+    );
+    let short = plan.scratch_len() - 1;
+    assert!(
+        err(plan.run(&x, None, &mut out, &mut scratch[..short]))
+            .contains(&format!("`scratch` has {short} floats"))
+    );
+    let with_res = Conv2d::new(&desc, &w, None, &Epilogue::new().residual(), Algo::Auto).unwrap();
+    assert!(
+        err(with_res.run(&x, None, &mut out, &mut scratch))
+            .contains("adds a residual but `residual` is None")
+    );
+    let r = vec![0.0; s.output_len + 1];
+    assert_eq!(
+        err(with_res.run(&x, Some(&r), &mut out, &mut scratch)),
+        "`residual` has 289 elements, the descriptor needs 288"
+    );
+}
+
+#[test]
+fn every_supported_isa_can_be_chosen() {
+    let desc = Conv2dDesc::new(1, 4, (6, 6), 8, (3, 3)).pad(1);
+    for isa in supported_isas() {
+        let plan = Conv2d::with_options(
+            &desc,
+            &[0.0; 288],
+            None,
+            &Epilogue::new(),
+            Algo::Im2col,
+            PlanOptions { isa, threads: 1 },
+        )
+        .unwrap();
+        assert_eq!(plan.isa(), isa);
+    }
+}
