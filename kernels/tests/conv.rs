@@ -159,7 +159,8 @@ fn edge_shapes() {
         Conv2dDesc::new(1, 70, (2, 20), 65, (1, 1)),
         // Regression (found by proptest): with dilation, a tap's whole run can lie past the
         // right edge (iw0 - pad > W); the empty copy once sliced out of bounds.
-        Conv2dDesc::new(1, 2, (5, 5), 3, (5, 5)).pad(3).dilation(2),
+        // W = 1, pad 3, dilation 2, tap s = 3: iw0 = 6 > pad + W = 4.
+        Conv2dDesc::new(1, 2, (5, 1), 3, (1, 4)).padding(Padding2d::symmetric(0, 3)).dilation(2),
     ];
     for (i, desc) in cases.iter().enumerate() {
         let s = desc.validate().unwrap();
