@@ -48,23 +48,24 @@ impl Im2colSource<'_> {
             let src = &plane[ih * w..(ih + 1) * w];
             // Input column of the run's first pixel, in padded coordinates.
             let iw0 = run.ow * d.stride_w + s * d.dilation_w;
-            let pl = d.padding.left;
-            if d.stride_w == 1 {
-                // Pixels t with pl <= iw0 + t < pl + w are inside the row.
-                let first = pl.saturating_sub(iw0).min(run.len);
-                let end = (pl + w).saturating_sub(iw0).min(run.len).max(first);
-                zero_run(&mut dst[..first]);
-                // A run wholly in the right padding has first == end and an iw0 past the row.
-                if first < end {
-                    copy_run(&mut dst[first..end], &src[iw0 + first - pl..iw0 + end - pl]);
-                }
-                zero_run(&mut dst[end..]);
-            } else {
-                for (t, v) in dst.iter_mut().enumerate() {
-                    let iw = (iw0 + t * d.stride_w).wrapping_sub(pl);
-                    *v = if iw < w { src[iw] } else { 0.0 };
+            let (pl, sw) = (d.padding.left, d.stride_w);
+            // Pixels t with pl <= iw0 + t*sw < pl + w are inside the row: [first, end).
+            let first = pl.saturating_sub(iw0).div_ceil(sw).min(run.len);
+            let end = (pl + w).saturating_sub(iw0).div_ceil(sw).min(run.len).max(first);
+            zero_run(&mut dst[..first]);
+            // A run wholly in the right padding has first == end and an iw0 past the row.
+            if first < end {
+                let start = iw0 + first * sw - pl;
+                if sw == 1 {
+                    copy_run(&mut dst[first..end], &src[start..start + (end - first)]);
+                } else {
+                    let src = &src[start..start + (end - first - 1) * sw + 1];
+                    for (v, x) in dst[first..end].iter_mut().zip(src.iter().step_by(sw)) {
+                        *v = *x;
+                    }
                 }
             }
+            zero_run(&mut dst[end..]);
         }
     }
 }
