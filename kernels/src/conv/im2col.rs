@@ -50,14 +50,26 @@ impl Im2colSource<'_> {
             let iw0 = run.ow * d.stride_w + s * d.dilation_w;
             let (pl, sw) = (d.padding.left, d.stride_w);
             // Pixels t with pl <= iw0 + t*sw < pl + w are inside the row: [first, end).
-            let first = pl.saturating_sub(iw0).div_ceil(sw).min(run.len);
-            let end = (pl + w).saturating_sub(iw0).div_ceil(sw).min(run.len).max(first);
+            // Most runs lie wholly inside; only those at an edge pay for the divisions.
+            let (first, end) = if iw0 >= pl && iw0 + (run.len - 1) * sw < pl + w {
+                (0, run.len)
+            } else {
+                let first = pl.saturating_sub(iw0).div_ceil(sw).min(run.len);
+                (first, (pl + w).saturating_sub(iw0).div_ceil(sw).min(run.len).max(first))
+            };
             zero_run(&mut dst[..first]);
             // A run wholly in the right padding has first == end and an iw0 past the row.
             if first < end {
                 let start = iw0 + first * sw - pl;
+                let n = end - first;
                 if sw == 1 {
-                    copy_run(&mut dst[first..end], &src[start..start + (end - first)]);
+                    copy_run(&mut dst[first..end], &src[start..start + n]);
+                } else if sw == 2 {
+                    // Indexed with exact lengths so the loop has no bounds checks and vectorises.
+                    let (dst, src) = (&mut dst[first..end], &src[start..start + 2 * n - 1]);
+                    for i in 0..n {
+                        dst[i] = src[2 * i];
+                    }
                 } else {
                     let src = &src[start..start + (end - first - 1) * sw + 1];
                     for (v, x) in dst[first..end].iter_mut().zip(src.iter().step_by(sw)) {
