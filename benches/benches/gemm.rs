@@ -35,8 +35,25 @@ fn sgemm_group(c: &mut Criterion) {
                     // SAFETY: row-major m x k, k x n and m x n buffers with the strides given.
                     unsafe {
                         gemm::gemm(
-                            m, n, k, out.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, k as isize, b.as_ptr(), 1,
-                            n as isize, 0.0f32, 1.0f32, false, false, false, parallelism,
+                            m,
+                            n,
+                            k,
+                            out.as_mut_ptr(),
+                            1,
+                            n as isize,
+                            false,
+                            a.as_ptr(),
+                            1,
+                            k as isize,
+                            b.as_ptr(),
+                            1,
+                            n as isize,
+                            0.0f32,
+                            1.0f32,
+                            false,
+                            false,
+                            false,
+                            parallelism,
                         )
                     }
                 })
@@ -47,8 +64,20 @@ fn sgemm_group(c: &mut Criterion) {
                 // SAFETY: row-major m x k, k x n and m x n buffers with the strides given.
                 unsafe {
                     matrixmultiply::sgemm(
-                        m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, out.as_mut_ptr(),
-                        n as isize, 1,
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        k as isize,
+                        1,
+                        b.as_ptr(),
+                        n as isize,
+                        1,
+                        0.0,
+                        out.as_mut_ptr(),
+                        n as isize,
+                        1,
                     )
                 }
             })

@@ -76,10 +76,7 @@ pub fn active_isa() -> Isa {
         Ok(name) => match Isa::from_name(&name) {
             Some(isa) if isa.is_supported() => isa,
             Some(isa) => {
-                eprintln!(
-                    "ferrocnn: FERROCNN_ISA={name}: this CPU does not support {isa}; using {}",
-                    detected_isa()
-                );
+                eprintln!("ferrocnn: FERROCNN_ISA={name}: this CPU does not support {isa}; using {}", detected_isa());
                 detected_isa()
             }
             None => {
@@ -127,10 +124,7 @@ pub(crate) fn table(isa: Isa) -> crate::Result<&'static KernelTable> {
     if !isa.is_supported() {
         return Err(crate::Error::Unsupported(format!(
             "ISA {isa} is not supported by this CPU (supported: {:?})",
-            supported_isas()
-                .iter()
-                .map(|i| i.name())
-                .collect::<Vec<_>>()
+            supported_isas().iter().map(|i| i.name()).collect::<Vec<_>>()
         )));
     }
     Ok(match isa {
@@ -155,9 +149,6 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions {
-            isa: active_isa(),
-            threads: rayon::current_num_threads(),
-        }
+        PlanOptions { isa: active_isa(), threads: rayon::current_num_threads() }
     }
 }

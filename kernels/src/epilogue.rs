@@ -93,11 +93,7 @@ impl Epilogue {
 
     /// Folds a bias (applied before the scale) into the shift: (acc + b) * s + t.
     /// Returns per-channel `(scale, shift)`, `scale` `None` when it is all ones.
-    pub(crate) fn fold_bias(
-        &self,
-        bias: Option<&[f32]>,
-        channels: usize,
-    ) -> (Option<Vec<f32>>, Vec<f32>) {
+    pub(crate) fn fold_bias(&self, bias: Option<&[f32]>, channels: usize) -> (Option<Vec<f32>>, Vec<f32>) {
         let shift = (0..channels)
             .map(|c| {
                 let b = bias.map_or(0.0, |b| b[c]);

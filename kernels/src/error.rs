@@ -9,11 +9,7 @@ pub enum Error {
     /// A descriptor field is out of range or inconsistent with another field.
     InvalidArgument(String),
     /// A buffer's length does not match what the descriptor requires.
-    BufferLength {
-        buffer: &'static str,
-        expected: usize,
-        found: usize,
-    },
+    BufferLength { buffer: &'static str, expected: usize, found: usize },
     /// Sizes whose product does not fit in `usize` (or would not fit in memory).
     Overflow(String),
     /// A valid request this build or this algorithm does not handle.
@@ -23,17 +19,10 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidArgument(msg) | Error::Overflow(msg) | Error::Unsupported(msg) => {
-                f.write_str(msg)
+            Error::InvalidArgument(msg) | Error::Overflow(msg) | Error::Unsupported(msg) => f.write_str(msg),
+            Error::BufferLength { buffer, expected, found } => {
+                write!(f, "`{buffer}` has {found} elements, the descriptor needs {expected}")
             }
-            Error::BufferLength {
-                buffer,
-                expected,
-                found,
-            } => write!(
-                f,
-                "`{buffer}` has {found} elements, the descriptor needs {expected}"
-            ),
         }
     }
 }
@@ -50,15 +39,7 @@ pub(crate) use invalid;
 
 /// Checks a buffer length against the length a descriptor implies.
 pub(crate) fn check_len(buffer: &'static str, found: usize, expected: usize) -> Result<()> {
-    if found == expected {
-        Ok(())
-    } else {
-        Err(Error::BufferLength {
-            buffer,
-            expected,
-            found,
-        })
-    }
+    if found == expected { Ok(()) } else { Err(Error::BufferLength { buffer, expected, found }) }
 }
 
 /// Multiplies sizes, naming `what` if the product overflows.

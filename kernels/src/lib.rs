@@ -22,6 +22,4 @@ pub use dispatch::{Isa, PlanOptions};
 pub use epilogue::{Activation, Epilogue};
 pub use error::{Error, Result};
 pub use gemm::{Gemm, sgemm};
-pub use shape::{
-    Conv2dDesc, Conv2dShape, MAX_ELEMENTS, Padding2d, Pool2dDesc, Pool2dShape, PoolKind,
-};
+pub use shape::{Conv2dDesc, Conv2dShape, MAX_ELEMENTS, Padding2d, Pool2dDesc, Pool2dShape, PoolKind};

@@ -4,8 +4,7 @@ mod common;
 
 use common::{assert_within, configurations, signed, small_ints};
 use ferrocnn_kernels::{
-    Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Error, Padding2d, PlanOptions,
-    dispatch::supported_isas, reference,
+    Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Error, Padding2d, PlanOptions, dispatch::supported_isas, reference,
 };
 use proptest::prelude::*;
 
@@ -14,16 +13,13 @@ use proptest::prelude::*;
 /// Algorithms, eq. 3.5, with margin: gamma_n ~ n*eps/2); the f64 reference contributes
 /// half an ulp of the result.
 fn gemm_bound(reduction: usize, magnitude: f32, want: f32) -> f32 {
-    (reduction as f32 + 2.0) * f32::EPSILON * magnitude
-        + f32::EPSILON * want.abs()
-        + f32::MIN_POSITIVE
+    (reduction as f32 + 2.0) * f32::EPSILON * magnitude + f32::EPSILON * want.abs() + f32::MIN_POSITIVE
 }
 
 fn run_plan(plan: &Conv2d, input: &[f32], residual: Option<&[f32]>) -> Vec<f32> {
     let mut out = vec![f32::NAN; plan.shape().output_len];
     let mut scratch = vec![f32::NAN; plan.scratch_len()];
-    plan.run(input, residual, &mut out, &mut scratch)
-        .expect("run");
+    plan.run(input, residual, &mut out, &mut scratch).expect("run");
     out
 }
 
@@ -37,62 +33,32 @@ fn check_all(desc: &Conv2dDesc, input: &[f32], weights: &[f32]) {
             if !algo.applies_to(desc) {
                 continue;
             }
-            let plan =
-                Conv2d::with_options(desc, weights, None, &Epilogue::new(), algo, options).unwrap();
+            let plan = Conv2d::with_options(desc, weights, None, &Epilogue::new(), algo, options).unwrap();
             let got = run_plan(&plan, input, None);
-            let what = format!(
-                "{desc:?} {options:?} {} [{}]",
-                plan.algo(),
-                plan.kernel_name()
-            );
-            assert_within(
-                &got,
-                &want,
-                |i| gemm_bound(shape.reduction, magnitude[i], want[i]),
-                &what,
-            );
+            let what = format!("{desc:?} {options:?} {} [{}]", plan.algo(), plan.kernel_name());
+            assert_within(&got, &want, |i| gemm_bound(shape.reduction, magnitude[i], want[i]), &what);
         }
     }
 }
 
 /// A random valid descriptor: the kernel is shrunk to fit the padded input.
 fn desc_strategy() -> impl Strategy<Value = Conv2dDesc> {
-    (
-        1usize..=3,
-        1usize..=70,
-        1usize..=70,
-        1usize..=20,
-        1usize..=20,
-        1usize..=7,
-        1usize..=7,
-    )
+    (1usize..=3, 1usize..=70, 1usize..=70, 1usize..=20, 1usize..=20, 1usize..=7, 1usize..=7)
         .prop_flat_map(|(batch, c, k, h, w, r, s)| {
-            (
-                Just((batch, c, k, h, w, r, s)),
-                1usize..=3,
-                0usize..=3,
-                0usize..=3,
-                1usize..=2,
-                1usize..=70,
-            )
+            (Just((batch, c, k, h, w, r, s)), 1usize..=3, 0usize..=3, 0usize..=3, 1usize..=2, 1usize..=70)
         })
-        .prop_map(
-            |((batch, c, k, h, w, r, s), stride, pad_h, pad_w, dilation, g_seed)| {
-                // Groups: a common divisor of C and K, picked by the seed.
-                let divisors: Vec<usize> = (1..=c.min(k))
-                    .filter(|g| c % g == 0 && k % g == 0)
-                    .collect();
-                let groups = divisors[g_seed % divisors.len()];
-                let fit = |extent: usize, pad: usize, kernel: usize| {
-                    kernel.min((extent + 2 * pad - 1) / dilation + 1).max(1)
-                };
-                Conv2dDesc::new(batch, c, (h, w), k, (fit(h, pad_h, r), fit(w, pad_w, s)))
-                    .stride(stride)
-                    .dilation(dilation)
-                    .groups(groups)
-                    .padding(Padding2d::symmetric(pad_h, pad_w))
-            },
-        )
+        .prop_map(|((batch, c, k, h, w, r, s), stride, pad_h, pad_w, dilation, g_seed)| {
+            // Groups: a common divisor of C and K, picked by the seed.
+            let divisors: Vec<usize> = (1..=c.min(k)).filter(|g| c % g == 0 && k % g == 0).collect();
+            let groups = divisors[g_seed % divisors.len()];
+            let fit =
+                |extent: usize, pad: usize, kernel: usize| kernel.min((extent + 2 * pad - 1) / dilation + 1).max(1);
+            Conv2dDesc::new(batch, c, (h, w), k, (fit(h, pad_h, r), fit(w, pad_w, s)))
+                .stride(stride)
+                .dilation(dilation)
+                .groups(groups)
+                .padding(Padding2d::symmetric(pad_h, pad_w))
+        })
 }
 
 proptest! {
@@ -119,15 +85,12 @@ proptest! {
 #[test]
 fn integer_data_is_exact() {
     // Small integers: every product and partial sum is exact, so all paths agree exactly.
-    let desc = Conv2dDesc::new(2, 19, (11, 13), 37, (3, 3))
-        .pad(1)
-        .stride(2);
+    let desc = Conv2dDesc::new(2, 19, (11, 13), 37, (3, 3)).pad(1).stride(2);
     let s = desc.validate().unwrap();
     let (x, w) = (small_ints(s.input_len, 3), small_ints(s.weight_len, 4));
     let want = reference::conv2d(&desc, &x, &w, None).unwrap();
     for options in configurations() {
-        let plan =
-            Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Im2col, options).unwrap();
+        let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Im2col, options).unwrap();
         assert_eq!(run_plan(&plan, &x, None), want, "{options:?}");
     }
 }
@@ -144,17 +107,9 @@ fn edge_shapes() {
         Conv2dDesc::new(1, 3, (4, 5), 2, (6, 7)).pad(1),
         Conv2dDesc::new(1, 64, (3, 3), 128, (3, 3)),
         Conv2dDesc::new(1, 64, (7, 7), 96, (3, 3)).pad(1),
-        Conv2dDesc::new(1, 24, (14, 14), 24, (3, 3))
-            .pad(1)
-            .groups(24),
-        Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3))
-            .stride(2)
-            .same()
-            .unwrap(),
-        Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3))
-            .dilation(2)
-            .pad(2)
-            .groups(2),
+        Conv2dDesc::new(1, 24, (14, 14), 24, (3, 3)).pad(1).groups(24),
+        Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3)).stride(2).same().unwrap(),
+        Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3)).dilation(2).pad(2).groups(2),
         Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),
         Conv2dDesc::new(1, 70, (2, 20), 65, (1, 1)),
         // Regression (found by proptest): with dilation, a tap's whole run can lie past the
@@ -164,11 +119,7 @@ fn edge_shapes() {
     ];
     for (i, desc) in cases.iter().enumerate() {
         let s = desc.validate().unwrap();
-        check_all(
-            desc,
-            &signed(s.input_len, i as u64),
-            &signed(s.weight_len, 100 + i as u64),
-        );
+        check_all(desc, &signed(s.input_len, i as u64), &signed(s.weight_len, 100 + i as u64));
     }
 }
 
@@ -176,17 +127,9 @@ fn edge_shapes() {
 fn fused_epilogue_matches_unfused() {
     // bias, scale, shift, residual and each activation, on a row-major and a transposed
     // layout (a 3x3 map with many channels goes transposed on AVX-512).
-    let activations = [
-        Activation::Identity,
-        Activation::Relu,
-        Activation::Relu6,
-        Activation::LeakyRelu(0.1),
-        Activation::Sigmoid,
-    ];
-    for desc in [
-        Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
-        Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1),
-    ] {
+    let activations =
+        [Activation::Identity, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.1), Activation::Sigmoid];
+    for desc in [Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1), Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1)] {
         let s = desc.validate().unwrap();
         let k = desc.out_channels;
         let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
@@ -197,24 +140,11 @@ fn fused_epilogue_matches_unfused() {
         let conv = reference::conv2d(&desc, &x, &w, Some(&bias)).unwrap();
         let magnitude = reference::conv2d_magnitude(&desc, &x, &w).unwrap();
         for act in activations {
-            let ep = Epilogue::new()
-                .scale(scale.clone())
-                .shift(shift.clone())
-                .residual()
-                .activation(act);
+            let ep = Epilogue::new().scale(scale.clone()).shift(shift.clone()).residual().activation(act);
             let mut want = conv.clone();
-            reference::apply_epilogue(
-                desc.batch,
-                k,
-                s.out_h * s.out_w,
-                &mut want,
-                &ep,
-                Some(&residual),
-            )
-            .unwrap();
+            reference::apply_epilogue(desc.batch, k, s.out_h * s.out_w, &mut want, &ep, Some(&residual)).unwrap();
             for options in configurations() {
-                let plan =
-                    Conv2d::with_options(&desc, &w, Some(&bias), &ep, Algo::Auto, options).unwrap();
+                let plan = Conv2d::with_options(&desc, &w, Some(&bias), &ep, Algo::Auto, options).unwrap();
                 let got = run_plan(&plan, &x, Some(&residual));
                 // The GEMM bound on the sum, scaled by |scale| (<= 4), plus a few ulps for the
                 // shift, residual and activation applied in f32 (sigmoid's slope is <= 1/4).
@@ -223,12 +153,7 @@ fn fused_epilogue_matches_unfused() {
                     scale[c].abs() * gemm_bound(s.reduction, magnitude[i] + bias[c].abs(), conv[i])
                         + 8.0 * f32::EPSILON * (want[i].abs() + 13.0)
                 };
-                assert_within(
-                    &got,
-                    &want,
-                    bound,
-                    &format!("{act:?} {options:?} [{}]", plan.kernel_name()),
-                );
+                assert_within(&got, &want, bound, &format!("{act:?} {options:?} [{}]", plan.kernel_name()));
             }
         }
     }
@@ -239,14 +164,7 @@ fn reference_algo_runs_in_plans() {
     let desc = Conv2dDesc::new(1, 3, (5, 5), 2, (3, 3)).pad(1);
     let s = desc.validate().unwrap();
     let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
-    let plan = Conv2d::new(
-        &desc,
-        &w,
-        None,
-        &Epilogue::new().activation(Activation::Relu),
-        Algo::Reference,
-    )
-    .unwrap();
+    let plan = Conv2d::new(&desc, &w, None, &Epilogue::new().activation(Activation::Relu), Algo::Reference).unwrap();
     let mut want = reference::conv2d(&desc, &x, &w, None).unwrap();
     want.iter_mut().for_each(|v| *v = v.max(0.0));
     assert_eq!(run_plan(&plan, &x, None), want);
@@ -270,62 +188,31 @@ fn bad_inputs_are_errors_with_numbers() {
     let s = desc.validate().unwrap();
     let w = vec![0.0; s.weight_len];
     let new = |d: &Conv2dDesc, w: &[f32], b: Option<&[f32]>, e: &Epilogue, a: Algo| {
-        Conv2d::new(d, w, b, e, a)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default()
+        Conv2d::new(d, w, b, e, a).err().map(|e| e.to_string()).unwrap_or_default()
     };
     let ep = Epilogue::new();
+    assert_eq!(new(&desc, &w[1..], None, &ep, Algo::Auto), "`weights` has 287 elements, the descriptor needs 288");
+    assert_eq!(new(&desc, &w, Some(&[0.0; 7]), &ep, Algo::Auto), "`bias` has 7 elements, the descriptor needs 8");
     assert_eq!(
-        new(&desc, &w[1..], None, &ep, Algo::Auto),
-        "`weights` has 287 elements, the descriptor needs 288"
-    );
-    assert_eq!(
-        new(&desc, &w, Some(&[0.0; 7]), &ep, Algo::Auto),
-        "`bias` has 7 elements, the descriptor needs 8"
-    );
-    assert_eq!(
-        new(
-            &desc,
-            &w,
-            None,
-            &Epilogue::new().scale(vec![1.0; 9]),
-            Algo::Auto
-        ),
+        new(&desc, &w, None, &Epilogue::new().scale(vec![1.0; 9]), Algo::Auto),
         "`epilogue scale` has 9 elements, the descriptor needs 8"
     );
     assert!(new(&desc, &w, None, &ep, Algo::Gemm1x1).contains("gemm1x1 needs a 1x1 kernel"));
-    assert!(
-        new(&desc.groups(3), &w, None, &ep, Algo::Auto)
-            .contains("`groups` 3 does not divide `in_channels` 4")
-    );
-    assert!(
-        new(&desc.pad(0).stride(1), &w, None, &ep, Algo::Auto).is_empty(),
-        "6x6 valid 3x3 is fine"
-    );
+    assert!(new(&desc.groups(3), &w, None, &ep, Algo::Auto).contains("`groups` 3 does not divide `in_channels` 4"));
+    assert!(new(&desc.pad(0).stride(1), &w, None, &ep, Algo::Auto).is_empty(), "6x6 valid 3x3 is fine");
     let big = Conv2dDesc::new(1, 4, (2, 2), 8, (5, 5));
     assert!(
         new(&big, &vec![0.0; 800], None, &ep, Algo::Auto)
             .contains("kernel 5 (dilation 1, spans 5) is larger than the padded input 2")
     );
     let zero = Conv2dDesc::new(0, 4, (6, 6), 8, (3, 3));
-    assert_eq!(
-        new(&zero, &w, None, &ep, Algo::Auto),
-        "conv2d: `batch` is 0, it must be at least 1"
-    );
+    assert_eq!(new(&zero, &w, None, &ep, Algo::Auto), "conv2d: `batch` is 0, it must be at least 1");
     let huge = Conv2dDesc::new(1 << 40, 1 << 20, (1 << 20, 1 << 20), 8, (1, 1));
-    assert!(matches!(
-        Conv2d::new(&huge, &w, None, &ep, Algo::Auto),
-        Err(Error::Overflow(_))
-    ));
+    assert!(matches!(Conv2d::new(&huge, &w, None, &ep, Algo::Auto), Err(Error::Overflow(_))));
 
     // run: every buffer length checked, residual presence checked.
     let plan = Conv2d::new(&desc, &w, None, &ep, Algo::Auto).unwrap();
-    let (x, mut out, mut scratch) = (
-        vec![0.0; s.input_len],
-        vec![0.0; s.output_len],
-        vec![0.0; plan.scratch_len()],
-    );
+    let (x, mut out, mut scratch) = (vec![0.0; s.input_len], vec![0.0; s.output_len], vec![0.0; plan.scratch_len()]);
     let err = |r: ferrocnn_kernels::Result<()>| r.unwrap_err().to_string();
     assert_eq!(
         err(plan.run(&x[1..], None, &mut out, &mut scratch)),
@@ -341,14 +228,10 @@ fn bad_inputs_are_errors_with_numbers() {
     );
     let short = plan.scratch_len() - 1;
     assert!(
-        err(plan.run(&x, None, &mut out, &mut scratch[..short]))
-            .contains(&format!("`scratch` has {short} floats"))
+        err(plan.run(&x, None, &mut out, &mut scratch[..short])).contains(&format!("`scratch` has {short} floats"))
     );
     let with_res = Conv2d::new(&desc, &w, None, &Epilogue::new().residual(), Algo::Auto).unwrap();
-    assert!(
-        err(with_res.run(&x, None, &mut out, &mut scratch))
-            .contains("adds a residual but `residual` is None")
-    );
+    assert!(err(with_res.run(&x, None, &mut out, &mut scratch)).contains("adds a residual but `residual` is None"));
     let r = vec![0.0; s.output_len + 1];
     assert_eq!(
         err(with_res.run(&x, Some(&r), &mut out, &mut scratch)),

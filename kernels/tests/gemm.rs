@@ -45,11 +45,7 @@ fn plan_reuse_with_epilogue_is_exact_on_integers() {
     let a = small_ints(m * k, 1);
     let scale: Vec<f32> = (0..m).map(|i| (i % 3) as f32 - 1.0).collect();
     let shift: Vec<f32> = (0..m).map(|i| (i % 4) as f32).collect();
-    let ep = Epilogue::new()
-        .scale(scale.clone())
-        .shift(shift.clone())
-        .residual()
-        .activation(Activation::Relu6);
+    let ep = Epilogue::new().scale(scale.clone()).shift(shift.clone()).residual().activation(Activation::Relu6);
     for options in configurations() {
         let plan = Gemm::new(m, k, &a, &ep, options).unwrap();
         for n in [1, 5, 64, 130] {
@@ -76,52 +72,24 @@ fn bad_inputs_are_errors_with_numbers() {
     let err = |r: ferrocnn_kernels::Result<()>| r.unwrap_err().to_string();
     let mut c = vec![0.0; 6];
     assert_eq!(
-        err(sgemm(
-            2, 3, 4, &[0.0; 7], &[0.0; 12], &mut c, &ep, None, opts
-        )),
+        err(sgemm(2, 3, 4, &[0.0; 7], &[0.0; 12], &mut c, &ep, None, opts)),
         "`a` has 7 elements, the descriptor needs 8"
     );
     assert_eq!(
-        err(sgemm(
-            2, 3, 4, &[0.0; 8], &[0.0; 13], &mut c, &ep, None, opts
-        )),
+        err(sgemm(2, 3, 4, &[0.0; 8], &[0.0; 13], &mut c, &ep, None, opts)),
         "`b` has 13 elements, the descriptor needs 12"
     );
     assert_eq!(
-        err(sgemm(
-            2,
-            3,
-            4,
-            &[0.0; 8],
-            &[0.0; 12],
-            &mut c[1..],
-            &ep,
-            None,
-            opts
-        )),
+        err(sgemm(2, 3, 4, &[0.0; 8], &[0.0; 12], &mut c[1..], &ep, None, opts)),
         "`c` has 5 elements, the descriptor needs 6"
     );
     assert_eq!(
         err(sgemm(0, 3, 4, &[], &[0.0; 12], &mut c, &ep, None, opts)),
         "gemm: `m` 0 and `k` 4 must be at least 1"
     );
-    assert_eq!(
-        err(sgemm(2, 0, 4, &[0.0; 8], &[], &mut c, &ep, None, opts)),
-        "gemm: `n` is 0, it must be at least 1"
-    );
+    assert_eq!(err(sgemm(2, 0, 4, &[0.0; 8], &[], &mut c, &ep, None, opts)), "gemm: `n` is 0, it must be at least 1");
     assert!(
-        err(sgemm(
-            2,
-            3,
-            4,
-            &[0.0; 8],
-            &[0.0; 12],
-            &mut c,
-            &ep.clone().residual(),
-            None,
-            opts
-        ))
-        .contains("residual")
+        err(sgemm(2, 3, 4, &[0.0; 8], &[0.0; 12], &mut c, &ep.clone().residual(), None, opts)).contains("residual")
     );
     let huge = usize::MAX / 2;
     assert!(err(sgemm(huge, 4, huge, &[], &[], &mut c, &ep, None, opts)).contains("overflows"));

@@ -95,11 +95,7 @@ impl PanelSource for Im2colSource<'_> {
         debug_assert!(width <= MAX_RUNS && f0 + count <= self.out_pixels);
         let (kh, kw) = (self.desc.kernel_h, self.desc.kernel_w);
         let mut runs = [Run::default(); MAX_RUNS];
-        for (p, panel) in dst
-            .chunks_exact_mut(kc * width)
-            .take(count.div_ceil(width))
-            .enumerate()
-        {
+        for (p, panel) in dst.chunks_exact_mut(kc * width).take(count.div_ceil(width)).enumerate() {
             let first = f0 + p * width;
             let cols = width.min(f0 + count - first);
             // Split the panel's pixels into runs along output rows, once for all taps.

@@ -8,6 +8,7 @@
 
 mod algo;
 mod im2col;
+mod layout_choice;
 mod plan;
 
 pub use algo::Algo;

@@ -1,16 +1,15 @@
 use super::algo::Algo;
 use super::im2col::Im2colSource;
-use crate::aligned::{ALIGN, AlignedVec};
+use crate::aligned::{ALIGN, AlignedVec, align_scratch, round_up};
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::{Activation, Epilogue};
 use crate::error::{Error, Result, check_len, invalid};
 use crate::gemm::blocking::{Blocking, blocking};
-use crate::gemm::driver::{GemmTask, Operand, TaskEpilogue};
+use crate::gemm::driver::{GemmTask, IndirectSource, Operand, TaskEpilogue};
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
 use crate::gemm::parallel::{self, Split};
-use crate::gemm::tile_choice::padding_cost;
-use crate::shape::{Conv2dDesc, Conv2dShape};
+use crate::shape::{Conv2dDesc, Conv2dShape, Padding2d};
 
 /// A convolution prepared once and run many times: validated, algorithm chosen, weights
 /// packed for the GEMM, epilogue folded.
@@ -19,32 +18,89 @@ pub struct Conv2d {
     shape: Conv2dShape,
     algo: Algo,
     kernels: &'static KernelTable,
-    gemm: Option<GemmLayout>,
-    /// The weights as given, for the reference algorithm.
-    raw_weights: Option<AlignedVec>,
+    method: Method,
     scale: Option<AlignedVec>,
     shift: Option<AlignedVec>,
     residual: bool,
     activation: Activation,
 }
 
+/// What `run` executes.
+enum Method {
+    /// The naive loops, on the weights as given.
+    Reference(AlignedVec),
+    Gemm(GemmLayout),
+}
+
 /// How a GEMM-based plan maps the convolution onto the GEMM.
 struct GemmLayout {
     tile: &'static TileKernel,
     blocking: Blocking,
-    /// `false`: rows of the GEMM are output channels, columns pixels (C is the output as it
-    /// lies). `true`: rows are pixels and columns channels (C is the output transposed),
-    /// which vectorises over channels — the better fit when the map is small (7x7: 49 pixels
-    /// fill 64 lanes at best) and the channel count large.
-    transposed: bool,
+    /// `None`: rows of the GEMM are output channels, columns pixels; C is the output as it
+    /// lies and the image is packed into B panels on the fly. `Some`: the transpose — rows
+    /// are pixels, columns channels, the image is read in place as A (see [`Indirect`]).
+    /// Transposed vectorises over channels, the better fit when the map is small (7x7: 49
+    /// pixels fill 64 lanes at best) and the channel count large.
+    indirect: Option<Indirect>,
     /// Packed weights of each group.
     weights: Vec<PackedPanels>,
     split: Split,
+    /// Floats of scratch: the padded image (transposed layout with padding), then the GEMM's.
+    padded_len: usize,
+    scratch_len: usize,
 }
 
-/// Extra cost of the transposed layout: its tiles go through a buffer to reach C (measured
-/// at 2-4% of a tile's time for K = 576..4608 on Zen 4).
-const TRANSPOSED_COST: f64 = 1.04;
+/// How the transposed layout reads im2col in place: in the image zero-padded to `hp x wp`,
+/// tap k = (c, r, s) of pixel p = (oh, ow) is at `bases[p] + offsets[k]`, with
+/// `offsets[k] = (c*hp + r*dh)*wp + s*dw` and `bases[p] = oh*sh*wp + ow*sw`. Nothing is
+/// packed: the microkernel broadcasts straight from the image.
+struct Indirect {
+    offsets: Vec<usize>,
+    bases: Vec<usize>,
+    hp: usize,
+    wp: usize,
+    /// Padding is needed, so each run copies the image into a zero-padded scratch area.
+    pad_copy: bool,
+}
+
+impl Indirect {
+    fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Indirect {
+        let p = d.padding;
+        let (hp, wp) = (d.in_h + p.top + p.bottom, d.in_w + p.left + p.right);
+        let mut offsets = Vec::with_capacity(s.reduction);
+        for c in 0..s.group_in_channels {
+            for r in 0..d.kernel_h {
+                for q in 0..d.kernel_w {
+                    offsets.push((c * hp + r * d.dilation_h) * wp + q * d.dilation_w);
+                }
+            }
+        }
+        let bases =
+            (0..s.out_pixels()).map(|px| (px / s.out_w) * d.stride_h * wp + (px % s.out_w) * d.stride_w).collect();
+        Indirect { offsets, bases, hp, wp, pad_copy: p != Padding2d::default() }
+    }
+
+    /// Scratch floats for the padded copy of one image's group.
+    fn scratch_len(&self, channels: usize) -> usize {
+        if self.pad_copy { round_up(channels * self.hp * self.wp) } else { 0 }
+    }
+
+    /// The image (C/g x H x W) as the indirect GEMM reads it: itself, or its zero-padded copy.
+    fn image<'a>(&self, d: &Conv2dDesc, image: &'a [f32], padded: &'a mut [f32]) -> &'a [f32] {
+        if !self.pad_copy {
+            return image;
+        }
+        let (p, w) = (d.padding, d.in_w);
+        let padded = &mut padded[..image.len() / (d.in_h * w) * self.hp * self.wp];
+        padded.fill(0.0);
+        for (src, dst) in image.chunks_exact(d.in_h * w).zip(padded.chunks_exact_mut(self.hp * self.wp)) {
+            for (row, out) in src.chunks_exact(w).zip(dst[p.top * self.wp..].chunks_exact_mut(self.wp)) {
+                out[p.left..p.left + w].copy_from_slice(row);
+            }
+        }
+        padded
+    }
+}
 
 impl Conv2d {
     /// Validates `desc` against the buffers, resolves `algo`, packs the weights (OIHW) and
@@ -84,26 +140,16 @@ impl Conv2d {
         let (scale, shift) = epilogue.fold_bias(bias, desc.out_channels);
         let has_shift = bias.is_some() || epilogue.shift.is_some();
         let aligned = |v: &[f32]| AlignedVec::from_slice(ALIGN, v);
-        let (gemm, raw_weights) = match algo {
-            Algo::Reference => (None, Some(aligned(weights))),
-            _ => (
-                Some(GemmLayout::new(
-                    desc,
-                    &shape,
-                    weights,
-                    kernels,
-                    options.threads.max(1),
-                )),
-                None,
-            ),
+        let method = match algo {
+            Algo::Reference => Method::Reference(aligned(weights)),
+            _ => Method::Gemm(GemmLayout::new(desc, &shape, weights, kernels, options.threads.max(1))),
         };
         Ok(Conv2d {
             desc: *desc,
             shape,
             algo,
             kernels,
-            gemm,
-            raw_weights,
+            method,
             scale: scale.as_deref().map(aligned),
             shift: has_shift.then(|| aligned(&shift)),
             residual: epilogue.residual,
@@ -131,34 +177,31 @@ impl Conv2d {
 
     /// The microkernel family, e.g. `avx512f_8x48`, and whether the GEMM runs transposed.
     pub fn kernel_name(&self) -> String {
-        match &self.gemm {
-            Some(g) if g.transposed => format!("{} (transposed)", g.tile.name),
-            Some(g) => g.tile.name.to_string(),
-            None => "reference".to_string(),
+        match &self.method {
+            Method::Gemm(g) if g.indirect.is_some() => format!("{} (transposed)", g.tile.name),
+            Method::Gemm(g) => g.tile.name.to_string(),
+            Method::Reference(_) => "reference".to_string(),
         }
     }
 
     /// Bytes of packed weights the plan holds.
     pub fn weight_bytes(&self) -> usize {
-        match &self.gemm {
-            Some(g) => g.weights.iter().map(PackedPanels::bytes).sum(),
-            None => self.raw_weights.as_ref().map_or(0, |w| w.len() * 4),
+        match &self.method {
+            Method::Gemm(g) => g.weights.iter().map(PackedPanels::bytes).sum(),
+            Method::Reference(w) => w.len() * size_of::<f32>(),
         }
     }
 
     /// Floats of scratch `run` needs.
     pub fn scratch_len(&self) -> usize {
-        self.gemm.as_ref().map_or(0, |g| g.scratch_len())
+        match &self.method {
+            Method::Gemm(g) => g.scratch_len,
+            Method::Reference(_) => 0,
+        }
     }
 
     /// output = epilogue(conv(input)); `residual` (output's shape) if the epilogue adds one.
-    pub fn run(
-        &self,
-        input: &[f32],
-        residual: Option<&[f32]>,
-        output: &mut [f32],
-        scratch: &mut [f32],
-    ) -> Result<()> {
+    pub fn run(&self, input: &[f32], residual: Option<&[f32]>, output: &mut [f32], scratch: &mut [f32]) -> Result<()> {
         let s = &self.shape;
         check_len("input", input.len(), s.input_len)?;
         check_len("output", output.len(), s.output_len)?;
@@ -167,54 +210,34 @@ impl Conv2d {
                 check_len("residual", r.len(), s.output_len)?;
                 Some(r)
             }
-            (true, None) => {
-                return invalid!("conv2d: the epilogue adds a residual but `residual` is None");
-            }
-            (false, Some(_)) => {
-                return invalid!("conv2d: `residual` given but the epilogue adds none");
-            }
+            (true, None) => return invalid!("conv2d: the epilogue adds a residual but `residual` is None"),
+            (false, Some(_)) => return invalid!("conv2d: `residual` given but the epilogue adds none"),
             (false, None) => None,
         };
         if scratch.len() < self.scratch_len() {
-            return invalid!(
-                "conv2d: `scratch` has {} floats, this plan needs {}",
-                scratch.len(),
-                self.scratch_len()
-            );
+            return invalid!("conv2d: `scratch` has {} floats, this plan needs {}", scratch.len(), self.scratch_len());
         }
-        match &self.gemm {
-            None => self.run_reference(input, residual, output),
-            Some(g) => {
-                self.run_gemm(g, input, residual, output, scratch);
-                Ok(())
-            }
+        match &self.method {
+            Method::Reference(weights) => self.run_reference(weights, input, residual, output),
+            Method::Gemm(g) => self.run_gemm(g, input, residual, output, scratch),
         }
     }
 
     fn run_reference(
         &self,
+        weights: &[f32],
         input: &[f32],
         residual: Option<&[f32]>,
         output: &mut [f32],
     ) -> Result<()> {
-        let weights = self
-            .raw_weights
-            .as_deref()
-            .expect("reference plans keep their weights");
         crate::reference::conv2d_into(&self.desc, input, weights, None, output)?;
-        let epilogue = Epilogue {
-            scale: None,
-            shift: None,
-            residual: residual.is_some(),
-            activation: self.activation,
-        };
-        let (scale, shift) = (self.scale.as_deref(), self.shift.as_deref());
+        let epilogue = Epilogue { scale: None, shift: None, residual: residual.is_some(), activation: self.activation };
         crate::reference::apply_epilogue_with(
             self.desc.batch,
             self.desc.out_channels,
             self.shape.out_pixels(),
             output,
-            (scale, shift),
+            (self.scale.as_deref(), self.shift.as_deref()),
             &epilogue,
             residual,
         )
@@ -227,46 +250,34 @@ impl Conv2d {
         residual: Option<&[f32]>,
         output: &mut [f32],
         scratch: &mut [f32],
-    ) {
+    ) -> Result<()> {
         let (d, s) = (&self.desc, &self.shape);
         let (cg, kg, pixels) = (s.group_in_channels, s.group_out_channels, s.out_pixels());
         let plane = d.in_h * d.in_w;
+        let (padded, scratch) = align_scratch(scratch).split_at_mut(g.padded_len);
         for n in 0..d.batch {
             for grp in 0..d.groups {
                 let image = &input[(n * d.in_channels + grp * cg) * plane..][..cg * plane];
-                let im2col = Im2colSource {
-                    image,
-                    desc: d,
-                    channels: cg,
-                    out_w: s.out_w,
-                    out_pixels: pixels,
-                };
-                let direct = StridedSource {
-                    data: image,
-                    free_len: pixels,
-                    k_len: cg,
-                    free_stride: 1,
-                    k_stride: plane,
-                };
-                let source: &dyn PanelSource = if self.algo == Algo::Gemm1x1 {
-                    &direct
-                } else {
-                    &im2col
-                };
+                let im2col = Im2colSource { image, desc: d, channels: cg, out_w: s.out_w, out_pixels: pixels };
+                let direct =
+                    StridedSource { data: image, free_len: pixels, k_len: cg, free_stride: 1, k_stride: plane };
+                let source: &dyn PanelSource = if self.algo == Algo::Gemm1x1 { &direct } else { &im2col };
                 let weights = Operand::Packed(&g.weights[grp]);
+                let (m, n_cols, a, b, rs_c, cs_c) = match &g.indirect {
+                    Some(ind) => {
+                        let data = ind.image(d, image, &mut padded[..]);
+                        let source = IndirectSource::new(data, &ind.offsets, &ind.bases).ok_or_else(|| {
+                            Error::Unsupported(format!("conv2d: internal: im2col offsets exceed the image for {d:?}"))
+                        })?;
+                        (pixels, kg, Operand::Indirect(source), weights, 1, pixels)
+                    }
+                    None => (kg, pixels, weights, Operand::Source(source), pixels, 1),
+                };
                 let out_offset = (n * d.out_channels + grp * kg) * pixels;
-                let at = |v: &Option<AlignedVec>| {
-                    v.as_ref()
-                        .map_or(std::ptr::null(), |v| v[grp * kg..].as_ptr())
-                };
-                let (m, nn, a, b, rs_c, cs_c) = if g.transposed {
-                    (pixels, kg, Operand::Source(source), weights, 1, pixels)
-                } else {
-                    (kg, pixels, weights, Operand::Source(source), pixels, 1)
-                };
+                let at = |v: &Option<AlignedVec>| v.as_ref().map_or(std::ptr::null(), |v| v[grp * kg..].as_ptr());
                 let task = GemmTask {
                     m,
-                    n: nn,
+                    n: n_cols,
                     k: s.reduction,
                     a,
                     b,
@@ -274,7 +285,7 @@ impl Conv2d {
                     rs_c,
                     cs_c,
                     epilogue: TaskEpilogue {
-                        channels_on_rows: !g.transposed,
+                        channels_on_rows: g.indirect.is_none(),
                         scale: at(&self.scale),
                         shift: at(&self.shift),
                         residual: residual.map_or(std::ptr::null(), |r| r[out_offset..].as_ptr()),
@@ -287,71 +298,44 @@ impl Conv2d {
                 // SAFETY: `run` checked input, output and residual lengths against the
                 // validated shape, so this group's K/g x OH*OW block of C (and residual) and
                 // its C/g input planes are in bounds; the epilogue vectors hold all K
-                // channels; scratch holds the split's length; the kernels passed the CPU check.
+                // channels; scratch holds the split's length after the padded image; the
+                // kernels passed the CPU check.
                 unsafe { parallel::run(&task, &g.split, scratch) };
             }
         }
+        Ok(())
     }
 }
 
 impl GemmLayout {
-    fn new(
-        desc: &Conv2dDesc,
-        s: &Conv2dShape,
-        weights: &[f32],
-        kernels: &'static KernelTable,
-        threads: usize,
-    ) -> Self {
+    fn new(desc: &Conv2dDesc, s: &Conv2dShape, weights: &[f32], kernels: &'static KernelTable, threads: usize) -> Self {
         let (kg, pixels) = (s.group_out_channels, s.out_pixels());
-        let mut best: Option<(f64, &'static TileKernel, bool)> = None;
-        for tile in kernels.tiles {
-            for transposed in [false, true] {
-                let cost = if transposed {
-                    padding_cost(pixels, tile.mr) * padding_cost(kg, tile.nr) * TRANSPOSED_COST
-                } else {
-                    padding_cost(kg, tile.mr) * padding_cost(pixels, tile.nr)
-                };
-                if best.is_none_or(|(c, _, _)| cost < c - 1e-9) {
-                    best = Some((cost, tile, transposed));
-                }
-            }
-        }
-        let (_, tile, transposed) = best.expect("every ISA has a tile kernel");
+        let (tile, transposed) = super::layout_choice::choose(kernels.tiles, desc, s);
         let width = if transposed { tile.nr } else { tile.mr };
         let weights = (0..desc.groups)
             .map(|g| {
                 let w = &weights[g * kg * s.reduction..(g + 1) * kg * s.reduction];
-                let source = StridedSource {
-                    data: w,
-                    free_len: kg,
-                    k_len: s.reduction,
-                    free_stride: s.reduction,
-                    k_stride: 1,
-                };
+                let source =
+                    StridedSource { data: w, free_len: kg, k_len: s.reduction, free_stride: s.reduction, k_stride: 1 };
                 PackedPanels::new(&source, width)
             })
             .collect();
-        let (m, n) = if transposed {
-            (pixels, kg)
-        } else {
-            (kg, pixels)
-        };
-        let packed = (!transposed, transposed);
+        // Weights are always packed; the image is read in place (transposed) or packed on the
+        // fly (as B), which is the operand that needs a buffer.
+        let (m, n, packed) = if transposed { (pixels, kg, (true, true)) } else { (kg, pixels, (true, false)) };
+        let blocking = blocking(tile, s.reduction);
+        let split = Split::new(m, n, tile, packed, threads);
+        let indirect = transposed.then(|| Indirect::new(desc, s));
+        let padded_len = indirect.as_ref().map_or(0, |ind| ind.scratch_len(s.group_in_channels));
         GemmLayout {
             tile,
-            blocking: blocking(tile, s.reduction),
-            transposed,
+            blocking,
+            indirect,
             weights,
-            split: Split::new(m, n, tile, packed, threads),
+            split,
+            padded_len,
+            scratch_len: padded_len + split.scratch_len(packed, tile, blocking),
         }
-    }
-
-    fn scratch_len(&self) -> usize {
-        self.split.scratch_len(
-            (!self.transposed, self.transposed),
-            self.tile,
-            self.blocking,
-        )
     }
 }
 

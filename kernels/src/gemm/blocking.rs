@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheSizes {
     pub l1d: usize,
+    /// Ways of L1d: with its size, how many lines one set holds.
+    pub l1d_ways: usize,
     pub l2: usize,
     pub l3: usize,
 }
@@ -22,23 +24,23 @@ pub struct CacheSizes {
 pub fn cache_sizes() -> CacheSizes {
     static SIZES: OnceLock<CacheSizes> = OnceLock::new();
     *SIZES.get_or_init(|| {
-        let mut sizes = CacheSizes {
-            l1d: 32 << 10,
-            l2: 512 << 10,
-            l3: 8 << 20,
-        };
+        let mut sizes = CacheSizes { l1d: 32 << 10, l1d_ways: 8, l2: 512 << 10, l3: 8 << 20 };
         for index in 0..8 {
             let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
             let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
-            let (Some(level), Some(kind), Some(size)) = (read("level"), read("type"), read("size"))
-            else {
+            let (Some(level), Some(kind), Some(size)) = (read("level"), read("type"), read("size")) else {
                 continue;
             };
             let Some(bytes) = parse_size(size.trim()) else {
                 continue;
             };
             match (level.trim(), kind.trim()) {
-                ("1", "Data") => sizes.l1d = bytes,
+                ("1", "Data") => {
+                    sizes.l1d = bytes;
+                    if let Some(ways) = read("ways_of_associativity").and_then(|w| w.trim().parse().ok()) {
+                        sizes.l1d_ways = ways;
+                    }
+                }
                 ("2", "Unified") => sizes.l2 = bytes,
                 ("3", "Unified") => sizes.l3 = bytes,
                 _ => {}

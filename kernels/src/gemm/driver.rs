@@ -18,16 +18,38 @@ use crate::aligned::round_up;
 use crate::epilogue::Activation;
 use std::ops::Range;
 
-/// One GEMM operand: packed once ahead of time, or packed block by block as the GEMM runs.
+/// One GEMM operand: packed once ahead of time, packed block by block as the GEMM runs,
+/// or (A only) read in place through offsets.
 #[derive(Clone, Copy)]
 pub(crate) enum Operand<'a> {
     Packed(&'a PackedPanels),
     Source(&'a dyn PanelSource),
+    Indirect(IndirectSource<'a>),
 }
 
 impl Operand<'_> {
+    /// Whether the operand needs no packing buffer while the GEMM runs.
     pub(crate) fn is_packed(&self) -> bool {
-        matches!(self, Operand::Packed(_))
+        !matches!(self, Operand::Source(_))
+    }
+}
+
+/// A matrix read in place: element (i, k) is `data[bases[i] + offsets[k]]`. The bases and
+/// offsets are checked against `data` when the source is made, which is what makes the
+/// indirect microkernels' reads sound.
+#[derive(Clone, Copy)]
+pub(crate) struct IndirectSource<'a> {
+    data: &'a [f32],
+    offsets: &'a [usize],
+    bases: &'a [usize],
+}
+
+impl<'a> IndirectSource<'a> {
+    /// `None` if some `bases[i] + offsets[k]` would fall outside `data`.
+    pub(crate) fn new(data: &'a [f32], offsets: &'a [usize], bases: &'a [usize]) -> Option<Self> {
+        let max_offset = offsets.iter().copied().max()?;
+        let max_base = bases.iter().copied().max()?;
+        (max_base.checked_add(max_offset)? < data.len()).then_some(IndirectSource { data, offsets, bases })
     }
 }
 
@@ -83,16 +105,8 @@ pub(crate) fn part_scratch_len(
     blocking: Blocking,
     rows: usize,
 ) -> usize {
-    let a = if a_packed {
-        0
-    } else {
-        round_up(rows.div_ceil(tile.mr) * tile.mr * blocking.kc)
-    };
-    let b = if b_packed {
-        0
-    } else {
-        round_up(blocking.nc * blocking.kc)
-    };
+    let a = if a_packed { 0 } else { round_up(rows.div_ceil(tile.mr) * tile.mr * blocking.kc) };
+    let b = if b_packed { 0 } else { round_up(blocking.nc * blocking.kc) };
     a + b + round_up(tile.mr * tile.nr)
 }
 
@@ -103,26 +117,13 @@ impl GemmTask<'_> {
     /// C and the residual are valid for the task's extents; no other thread writes the
     /// tiles in `rows x cols`; `scratch` is 64-byte aligned and holds
     /// `part_scratch_len(rows.len())` floats; the task's kernels are supported by this CPU.
-    pub(crate) unsafe fn run_part(
-        &self,
-        rows: Range<usize>,
-        cols: Range<usize>,
-        scratch: &mut [f32],
-    ) {
+    pub(crate) unsafe fn run_part(&self, rows: Range<usize>, cols: Range<usize>, scratch: &mut [f32]) {
         let (mr, nr) = (self.tile.mr, self.tile.nr);
         let Blocking { kc, nc } = self.blocking;
-        debug_assert!(rows.start % mr == 0 && cols.start % nr == 0);
+        debug_assert!(rows.start.is_multiple_of(mr) && cols.start.is_multiple_of(nr));
         debug_assert!(rows.end <= self.m && cols.end <= self.n);
-        let a_len = if self.a.is_packed() {
-            0
-        } else {
-            round_up(rows.len().div_ceil(mr) * mr * kc)
-        };
-        let b_len = if self.b.is_packed() {
-            0
-        } else {
-            round_up(nc * kc)
-        };
+        let a_len = if self.a.is_packed() { 0 } else { round_up(rows.len().div_ceil(mr) * mr * kc) };
+        let b_len = if self.b.is_packed() { 0 } else { round_up(nc * kc) };
         let (a_buf, rest) = scratch.split_at_mut(a_len);
         let (b_buf, rest) = rest.split_at_mut(b_len);
         let tile_buf = &mut rest[..mr * nr];
@@ -138,6 +139,7 @@ impl GemmTask<'_> {
                     s.pack(a_buf, mr, rows.start, rows.len(), pc, kcur);
                     (a_buf.as_ptr(), kcur * mr)
                 }
+                Operand::Indirect(_) => (std::ptr::null(), 0),
             };
             for jc in cols.clone().step_by(nc) {
                 let ncur = nc.min(cols.end - jc);
@@ -147,13 +149,31 @@ impl GemmTask<'_> {
                         s.pack(b_buf, nr, jc, ncur, pc, kcur);
                         (b_buf.as_ptr(), kcur * nr)
                     }
+                    Operand::Indirect(_) => unreachable!("tasks are built in this crate with only A indirect"),
                 };
                 for ir in 0..row_panels {
                     let i = rows.start + ir * mr;
                     let tile_rows = mr.min(rows.end - i);
-                    let kernel = self.tile.by_rows[tile_rows - 1];
                     // SAFETY: panel `ir` of the A block exists (ir < row_panels).
-                    let a_ptr = unsafe { a_base.add(ir * a_stride) };
+                    let a_ptr = a_base.wrapping_add(ir * a_stride);
+                    let kernel = |kcur, b_ptr, c_ptr, rs, accumulate| match self.a {
+                        // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
+                        // kcur have offsets, and the source checked all their sums.
+                        Operand::Indirect(s) => unsafe {
+                            (self.tile.by_rows_indirect[tile_rows - 1])(
+                                kcur,
+                                s.data.as_ptr(),
+                                s.offsets[pc..].as_ptr(),
+                                s.bases[i..].as_ptr(),
+                                b_ptr,
+                                c_ptr,
+                                rs,
+                                accumulate,
+                            )
+                        },
+                        // SAFETY: the A panel holds kcur rows of mr floats.
+                        _ => unsafe { (self.tile.by_rows[tile_rows - 1])(kcur, a_ptr, b_ptr, c_ptr, rs, accumulate) },
+                    };
                     for jr in 0..ncur.div_ceil(nr) {
                         let j = jc + jr * nr;
                         let tile_cols = nr.min(cols.end - j);
@@ -163,16 +183,10 @@ impl GemmTask<'_> {
                             let b_ptr = b_base.add(jr * b_stride);
                             let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                             if self.cs_c == 1 && tile_cols == nr {
-                                kernel(kcur, a_ptr, b_ptr, c_tile, self.rs_c, !first_pass);
+                                kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass);
                             } else {
-                                kernel(kcur, a_ptr, b_ptr, tile_buf.as_mut_ptr(), nr, false);
-                                self.merge_tile(
-                                    tile_buf,
-                                    tile_rows,
-                                    tile_cols,
-                                    c_tile,
-                                    !first_pass,
-                                );
+                                kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false);
+                                self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
                             }
                             if last_pass && !self.epilogue.is_identity() {
                                 self.apply_epilogue(i, j, tile_rows, tile_cols);
@@ -190,14 +204,7 @@ impl GemmTask<'_> {
     /// # Safety
     /// `c_tile` is valid for `rows x cols` elements at C's strides.
     #[inline]
-    unsafe fn merge_tile(
-        &self,
-        tile: &[f32],
-        rows: usize,
-        cols: usize,
-        c_tile: *mut f32,
-        accumulate: bool,
-    ) {
+    unsafe fn merge_tile(&self, tile: &[f32], rows: usize, cols: usize, c_tile: *mut f32, accumulate: bool) {
         let nr = self.tile.nr;
         for ii in 0..rows {
             for jj in 0..cols {
@@ -215,11 +222,8 @@ impl GemmTask<'_> {
     /// The tile at (i, j) of `rows x cols` is inside C; the epilogue vectors cover its channels.
     unsafe fn apply_epilogue(&self, i: usize, j: usize, rows: usize, cols: usize) {
         let e = self.epilogue;
-        let (channel, ch_count, px_count, ld) = if e.channels_on_rows {
-            (i, rows, cols, self.rs_c)
-        } else {
-            (j, cols, rows, self.cs_c)
-        };
+        let (channel, ch_count, px_count, ld) =
+            if e.channels_on_rows { (i, rows, cols, self.rs_c) } else { (j, cols, rows, self.cs_c) };
         let offset = i * self.rs_c + j * self.cs_c;
         let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
         let tile = EpilogueTile {

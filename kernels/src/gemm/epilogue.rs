@@ -30,23 +30,11 @@ pub(crate) unsafe fn epilogue<S: Simd>(t: &EpilogueTile) {
     // SAFETY: all offsets stay within the extents above.
     unsafe {
         for r in 0..t.rows {
-            let scale = if t.scale.is_null() {
-                1.0
-            } else {
-                *t.scale.add(r)
-            };
-            let shift = if t.shift.is_null() {
-                0.0
-            } else {
-                *t.shift.add(r)
-            };
+            let scale = if t.scale.is_null() { 1.0 } else { *t.scale.add(r) };
+            let shift = if t.shift.is_null() { 0.0 } else { *t.shift.add(r) };
             let (scale, shift) = (S::splat(scale), S::splat(shift));
             let row = t.c.add(r * t.ldc);
-            let res = if t.residual.is_null() {
-                core::ptr::null()
-            } else {
-                t.residual.add(r * t.ldc)
-            };
+            let res = if t.residual.is_null() { core::ptr::null() } else { t.residual.add(r * t.ldc) };
             let mut p = 0;
             while p + S::LANES <= t.cols {
                 let mut y = S::mul_add(S::load(row.add(p)), scale, shift);

@@ -29,12 +29,19 @@ use crate::arch::simd::Simd;
 /// `(kc, a, b, c, rs_c, accumulate)`; see the module docs.
 pub(crate) type MicrokernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
 
-/// A family of microkernels sharing MR and NR: `by_rows[r - 1]` computes `r` rows.
+/// `(kc, data, offsets, bases, b, c, rs_c, accumulate)`: as [`MicrokernelFn`], but A is read
+/// in place, not packed: A[i][k] = `data[bases[i] + offsets[k]]`.
+pub(crate) type IndirectMicrokernelFn =
+    unsafe fn(usize, *const f32, *const usize, *const usize, *const f32, *mut f32, usize, bool);
+
+/// A family of microkernels sharing MR and NR: `by_rows[r - 1]` computes `r` rows;
+/// `by_rows_indirect[r - 1]` the same with an indirect A.
 pub(crate) struct TileKernel {
     pub name: &'static str,
     pub mr: usize,
     pub nr: usize,
     pub by_rows: &'static [MicrokernelFn],
+    pub by_rows_indirect: &'static [IndirectMicrokernelFn],
 }
 
 impl std::fmt::Debug for TileKernel {
@@ -77,6 +84,67 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
             a = a.add(MR);
             b = b.add(NV * S::LANES);
         }
+        store_tile::<S, ROWS, NV>(&acc, c, rs_c, accumulate);
+    }
+}
+
+/// The body of the indirect kernels: A[i][k] = `data[bases[i] + offsets[k]]`, which reads
+/// an image's im2col matrix in place (an "indirect GEMM", as XNNPACK's indirection buffers
+/// do for NHWC; here the offsets of the taps are shared by all pixels of a tile).
+///
+/// # Safety
+/// `offsets` holds `kc` entries and `bases` `ROWS`; every `bases[i] + offsets[k]` indexes
+/// `data`; `b` and `c` as for [`microkernel`]; `S` is available.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn microkernel_indirect<S: Simd, const ROWS: usize, const NV: usize>(
+    kc: usize,
+    data: *const f32,
+    offsets: *const usize,
+    bases: *const usize,
+    b: *const f32,
+    c: *mut f32,
+    rs_c: usize,
+    accumulate: bool,
+) {
+    // SAFETY: offsets stay within the extents the caller guarantees.
+    unsafe {
+        let mut rows = [data; ROWS];
+        for (i, r) in rows.iter_mut().enumerate() {
+            *r = data.add(*bases.add(i));
+        }
+        let mut acc = [[S::zero(); NV]; ROWS];
+        let mut b = b;
+        for k in 0..kc {
+            let offset = *offsets.add(k);
+            let mut bv = [S::zero(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = S::load(b.add(j * S::LANES));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = S::splat(*rows[i].add(offset));
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = S::mul_add(ai, bv[j], *v);
+                }
+            }
+            b = b.add(NV * S::LANES);
+        }
+        store_tile::<S, ROWS, NV>(&acc, c, rs_c, accumulate);
+    }
+}
+
+/// # Safety
+/// `c` is writable (and readable if `accumulate`) for `ROWS` rows of `NV * S::LANES` floats
+/// at stride `rs_c`.
+#[inline(always)]
+unsafe fn store_tile<S: Simd, const ROWS: usize, const NV: usize>(
+    acc: &[[S::V; NV]; ROWS],
+    c: *mut f32,
+    rs_c: usize,
+    accumulate: bool,
+) {
+    // SAFETY: offsets stay within the extents the caller guarantees.
+    unsafe {
         for (i, row) in acc.iter().enumerate() {
             let c_row = c.add(i * rs_c);
             for (j, &v) in row.iter().enumerate() {
@@ -91,13 +159,19 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
     }
 }
 
-/// Builds a `&'static [MicrokernelFn]` of shells, one per row count, each carrying the
-/// attributes in brackets (the `#[target_feature]` of its ISA).
-macro_rules! tile_kernels {
-    ($attrs:tt $simd:ty, mr = $mr:literal, nv = $nv:literal, rows = [$($rows:literal),+]) => {
-        &[$($crate::gemm::microkernel::tile_kernels!(@one $attrs $simd, $mr, $rows, $nv)),+]
+/// A [`TileKernel`] of `#[target_feature]` shells, one per row count for each kind of A,
+/// each carrying the attributes in brackets (the `#[target_feature]` of its ISA).
+macro_rules! tile_kernel {
+    ($name:literal, $attrs:tt $simd:ty, mr = $mr:literal, nv = $nv:literal, rows = [$($rows:literal),+]) => {
+        $crate::gemm::microkernel::TileKernel {
+            name: $name,
+            mr: $mr,
+            nr: $nv * <$simd as $crate::arch::simd::Simd>::LANES,
+            by_rows: &[$($crate::gemm::microkernel::tile_kernel!(@packed $attrs $simd, $mr, $rows, $nv)),+],
+            by_rows_indirect: &[$($crate::gemm::microkernel::tile_kernel!(@indirect $attrs $simd, $rows, $nv)),+],
+        }
     };
-    (@one [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal) => {{
+    (@packed [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal) => {{
         $(#[$attr])*
         unsafe fn shell(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, accumulate: bool) {
             // SAFETY: forwarded contract of `microkernel`; the dispatcher selects this shell
@@ -106,5 +180,22 @@ macro_rules! tile_kernels {
         }
         shell as $crate::gemm::microkernel::MicrokernelFn
     }};
+    (@indirect [$(#[$attr:meta])*] $simd:ty, $rows:literal, $nv:literal) => {{
+        $(#[$attr])*
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn shell(
+            kc: usize, data: *const f32, offsets: *const usize, bases: *const usize, b: *const f32, c: *mut f32,
+            rs_c: usize, accumulate: bool,
+        ) {
+            // SAFETY: forwarded contract of `microkernel_indirect`; selected only on CPUs
+            // with the features it is compiled for.
+            unsafe {
+                $crate::gemm::microkernel::microkernel_indirect::<$simd, $rows, $nv>(
+                    kc, data, offsets, bases, b, c, rs_c, accumulate,
+                )
+            }
+        }
+        shell as $crate::gemm::microkernel::IndirectMicrokernelFn
+    }};
 }
-pub(crate) use tile_kernels;
+pub(crate) use tile_kernel;

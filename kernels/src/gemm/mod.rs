@@ -44,13 +44,7 @@ pub struct Gemm {
 
 impl Gemm {
     /// Packs `a` (m x k, row-major). Chooses the microkernel family for large N.
-    pub fn new(
-        m: usize,
-        k: usize,
-        a: &[f32],
-        epilogue: &Epilogue,
-        options: PlanOptions,
-    ) -> Result<Gemm> {
+    pub fn new(m: usize, k: usize, a: &[f32], epilogue: &Epilogue, options: PlanOptions) -> Result<Gemm> {
         Gemm::build(m, k, a, epilogue, options, None)
     }
 
@@ -69,13 +63,7 @@ impl Gemm {
         epilogue.validate(m)?;
         let kernels = table(options.isa)?;
         let tile = tile_choice::choose_tile(kernels.tiles, m, n);
-        let source = StridedSource {
-            data: a,
-            free_len: m,
-            k_len: k,
-            free_stride: k,
-            k_stride: 1,
-        };
+        let source = StridedSource { data: a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
         let to_aligned = |v: &Vec<f32>| AlignedVec::from_slice(crate::aligned::ALIGN, v);
         Ok(Gemm {
             m,
@@ -98,8 +86,7 @@ impl Gemm {
 
     /// Scratch floats `run` needs for `n` columns.
     pub fn scratch_len(&self, n: usize) -> usize {
-        self.split(n)
-            .scratch_len((true, false), self.tile, self.blocking)
+        self.split(n).scratch_len((true, false), self.tile, self.blocking)
     }
 
     /// The instruction-set path this plan runs.
@@ -113,14 +100,7 @@ impl Gemm {
     }
 
     /// C = epilogue(A * B); `b` is k x n, `c` and `residual` m x n, all row-major.
-    pub fn run(
-        &self,
-        n: usize,
-        b: &[f32],
-        residual: Option<&[f32]>,
-        c: &mut [f32],
-        scratch: &mut [f32],
-    ) -> Result<()> {
+    pub fn run(&self, n: usize, b: &[f32], residual: Option<&[f32]>, c: &mut [f32], scratch: &mut [f32]) -> Result<()> {
         if n == 0 {
             return invalid!("gemm: `n` is 0, it must be at least 1");
         }
@@ -143,18 +123,9 @@ impl Gemm {
         let split = self.split(n);
         let needed = split.scratch_len((true, false), self.tile, self.blocking);
         if scratch.len() < needed {
-            return invalid!(
-                "gemm: `scratch` has {} floats, this plan needs {needed} for n = {n}",
-                scratch.len()
-            );
+            return invalid!("gemm: `scratch` has {} floats, this plan needs {needed} for n = {n}", scratch.len());
         }
-        let b_source = StridedSource {
-            data: b,
-            free_len: n,
-            k_len: self.k,
-            free_stride: 1,
-            k_stride: n,
-        };
+        let b_source = StridedSource { data: b, free_len: n, k_len: self.k, free_stride: 1, k_stride: n };
         let task = GemmTask {
             m: self.m,
             n,

@@ -45,11 +45,7 @@ impl PanelSource for StridedSource<'_> {
     }
     fn pack(&self, dst: &mut [f32], width: usize, f0: usize, count: usize, k0: usize, kc: usize) {
         debug_assert!(f0 + count <= self.free_len && k0 + kc <= self.k_len);
-        for (p, panel) in dst
-            .chunks_exact_mut(kc * width)
-            .take(count.div_ceil(width))
-            .enumerate()
-        {
+        for (p, panel) in dst.chunks_exact_mut(kc * width).take(count.div_ceil(width)).enumerate() {
             let first = f0 + p * width;
             let cols = width.min(f0 + count - first);
             if self.free_stride == 1 {
@@ -80,15 +76,7 @@ impl StridedSource<'_> {
     /// Free indices are rows along k (a row-major A): the panel is the transpose of a
     /// `cols x kc` block. Moving 8 k at a time through a small block keeps both the reads
     /// (8 consecutive floats of each row) and the writes (whole panel rows) contiguous.
-    fn pack_transposing(
-        &self,
-        panel: &mut [f32],
-        width: usize,
-        first: usize,
-        cols: usize,
-        k0: usize,
-        kc: usize,
-    ) {
+    fn pack_transposing(&self, panel: &mut [f32], width: usize, first: usize, cols: usize, k0: usize, kc: usize) {
         const K_STEP: usize = 8;
         let mut kk = 0;
         while kk + K_STEP <= kc {
@@ -108,11 +96,7 @@ impl StridedSource<'_> {
         for kk in kk..kc {
             let row = &mut panel[kk * width..(kk + 1) * width];
             for (i, v) in row.iter_mut().enumerate() {
-                *v = if i < cols {
-                    self.data[(first + i) * self.free_stride + k0 + kk]
-                } else {
-                    0.0
-                };
+                *v = if i < cols { self.data[(first + i) * self.free_stride + k0 + kk] } else { 0.0 };
             }
         }
     }
@@ -188,18 +172,11 @@ impl PackedPanels {
         let mut data = zeroed(free.div_ceil(width) * width * k);
         // Each rayon task packs at least ~64K floats, so small operands stay on one thread.
         let per_task = (65536 / (k * width).max(1)).max(1);
-        data.par_chunks_mut(k * width)
-            .with_min_len(per_task)
-            .enumerate()
-            .for_each(|(p, panel)| {
-                let first = p * width;
-                source.pack(panel, width, first, width.min(free - first), 0, k);
-            });
-        PackedPanels {
-            data,
-            width,
-            k_len: k,
-        }
+        data.par_chunks_mut(k * width).with_min_len(per_task).enumerate().for_each(|(p, panel)| {
+            let first = p * width;
+            source.pack(panel, width, first, width.min(free - first), 0, k);
+        });
+        PackedPanels { data, width, k_len: k }
     }
 
     /// Floats from one panel to the next.
@@ -227,21 +204,9 @@ mod tests {
     fn both_source_orientations_pack_the_same_panels() {
         // A 5x3 matrix (free x k), stored free-major and k-major.
         let m: Vec<f32> = (0..15).map(|v| v as f32).collect();
-        let free_major = StridedSource {
-            data: &m,
-            free_len: 5,
-            k_len: 3,
-            free_stride: 3,
-            k_stride: 1,
-        };
+        let free_major = StridedSource { data: &m, free_len: 5, k_len: 3, free_stride: 3, k_stride: 1 };
         let t: Vec<f32> = (0..15).map(|i| m[(i % 5) * 3 + i / 5]).collect();
-        let k_major = StridedSource {
-            data: &t,
-            free_len: 5,
-            k_len: 3,
-            free_stride: 1,
-            k_stride: 5,
-        };
+        let k_major = StridedSource { data: &t, free_len: 5, k_len: 3, free_stride: 1, k_stride: 5 };
         let (mut a, mut b) = (vec![f32::NAN; 2 * 3 * 4], vec![f32::NAN; 2 * 3 * 4]);
         free_major.pack(&mut a, 4, 0, 5, 0, 3);
         k_major.pack(&mut b, 4, 0, 5, 0, 3);

@@ -54,24 +54,10 @@ impl Split {
         let split_cols = imbalance(n, nr, threads);
         // Prefer the axis of the operand packed on the fly; switch only when the other axis
         // balances better by more than ~3%, about what packing the small operand twice costs.
-        let by_rows = if !a_packed && b_packed {
-            split_rows <= split_cols * 1.03
-        } else {
-            split_rows * 1.03 < split_cols
-        };
-        let panels = if by_rows {
-            m.div_ceil(mr)
-        } else {
-            n.div_ceil(nr)
-        };
-        Split {
-            by_rows,
-            count: threads.min(panels).max(1),
-            m,
-            n,
-            mr,
-            nr,
-        }
+        let by_rows =
+            if !a_packed && b_packed { split_rows <= split_cols * 1.03 } else { split_rows * 1.03 < split_cols };
+        let panels = if by_rows { m.div_ceil(mr) } else { n.div_ceil(nr) };
+        Split { by_rows, count: threads.min(panels).max(1), m, n, mr, nr }
     }
 
     pub(crate) fn part(&self, p: usize) -> (Range<usize>, Range<usize>) {
@@ -90,18 +76,11 @@ impl Split {
         tile: &TileKernel,
         blocking: Blocking,
     ) -> usize {
-        parts
-            .map(|p| part_scratch_len(packed.0, packed.1, tile, blocking, self.part(p).0.len()))
-            .sum()
+        parts.map(|p| part_scratch_len(packed.0, packed.1, tile, blocking, self.part(p).0.len())).sum()
     }
 
     /// Scratch floats [`run`] needs, including slack to align the caller's slice.
-    pub(crate) fn scratch_len(
-        &self,
-        packed: (bool, bool),
-        tile: &TileKernel,
-        blocking: Blocking,
-    ) -> usize {
+    pub(crate) fn scratch_len(&self, packed: (bool, bool), tile: &TileKernel, blocking: Blocking) -> usize {
         self.parts_scratch_len(0..self.count, packed, tile, blocking) + ALIGN_FLOATS
     }
 }
@@ -142,14 +121,8 @@ mod tests {
 
     #[test]
     fn bands_cover_everything_in_whole_panels() {
-        assert_eq!(
-            (0..2).map(|p| band(49, 7, 2, p)).collect::<Vec<_>>(),
-            vec![0..21, 21..49]
-        );
-        assert_eq!(
-            (0..2).map(|p| band(10, 8, 2, p)).collect::<Vec<_>>(),
-            vec![0..8, 8..10]
-        );
+        assert_eq!((0..2).map(|p| band(49, 7, 2, p)).collect::<Vec<_>>(), vec![0..21, 21..49]);
+        assert_eq!((0..2).map(|p| band(10, 8, 2, p)).collect::<Vec<_>>(), vec![0..8, 8..10]);
         assert_eq!(imbalance(49, 7, 2), 8.0 / 7.0);
         assert_eq!(imbalance(512, 64, 2), 1.0);
         assert_eq!(imbalance(3, 8, 2), 2.0);

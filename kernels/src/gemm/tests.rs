@@ -5,7 +5,7 @@
 //! would leave NaN behind.
 
 use super::blocking::Blocking;
-use super::driver::{GemmTask, Operand, TaskEpilogue};
+use super::driver::{GemmTask, IndirectSource, Operand, TaskEpilogue};
 use super::microkernel::TileKernel;
 use super::pack::{PackedPanels, StridedSource};
 use super::parallel::Split;
@@ -25,6 +25,17 @@ fn ints(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// How the test hands A to the GEMM.
+#[derive(Clone, Copy, PartialEq)]
+enum AKind {
+    /// Packed once, ahead.
+    Packed,
+    /// Packed block by block as the GEMM runs.
+    OnTheFly,
+    /// Read in place: A[i][k] = data[bases[i] + offsets[k]], here bases[i] = i*k.
+    Indirect,
+}
+
 struct Case {
     tile: &'static TileKernel,
     m: usize,
@@ -32,22 +43,14 @@ struct Case {
     k: usize,
     /// C as the transpose: element (i, j) at i + j*m.
     transposed: bool,
-    /// A packed on the fly instead of ahead.
-    a_on_the_fly: bool,
+    a_kind: AKind,
     blocking: Blocking,
     threads: usize,
     epilogue: bool,
 }
 
 fn check(case: &Case, epilogue_fn: super::epilogue::EpilogueFn) {
-    let Case {
-        tile,
-        m,
-        n,
-        k,
-        transposed,
-        ..
-    } = *case;
+    let Case { tile, m, n, k, transposed, .. } = *case;
     let a = ints(m * k, (m * 131 + k) as u64);
     let b = ints(k * n, (n * 71 + k) as u64 + 1);
     let residual = ints(m * n, 5);
@@ -66,25 +69,14 @@ fn check(case: &Case, epilogue_fn: super::epilogue::EpilogueFn) {
             want[i * rs + j * cs] = v;
         }
     }
-    let a_src = StridedSource {
-        data: &a,
-        free_len: m,
-        k_len: k,
-        free_stride: k,
-        k_stride: 1,
-    };
-    let b_src = StridedSource {
-        data: &b,
-        free_len: n,
-        k_len: k,
-        free_stride: 1,
-        k_stride: n,
-    };
+    let a_src = StridedSource { data: &a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
+    let b_src = StridedSource { data: &b, free_len: n, k_len: k, free_stride: 1, k_stride: n };
     let a_packed = PackedPanels::new(&a_src, tile.mr);
-    let a_op = if case.a_on_the_fly {
-        Operand::Source(&a_src)
-    } else {
-        Operand::Packed(&a_packed)
+    let (offsets, bases): (Vec<usize>, Vec<usize>) = ((0..k).collect(), (0..m).map(|i| i * k).collect());
+    let a_op = match case.a_kind {
+        AKind::Packed => Operand::Packed(&a_packed),
+        AKind::OnTheFly => Operand::Source(&a_src),
+        AKind::Indirect => Operand::Indirect(IndirectSource::new(&a, &offsets, &bases).unwrap()),
     };
     let mut c = vec![f32::NAN; m * n];
     let epilogue = if case.epilogue {
@@ -118,16 +110,17 @@ fn check(case: &Case, epilogue_fn: super::epilogue::EpilogueFn) {
         epilogue_fn,
         blocking: case.blocking,
     };
-    let split = Split::new(m, n, tile, (!case.a_on_the_fly, false), case.threads);
-    let mut scratch =
-        vec![0.0f32; split.scratch_len((!case.a_on_the_fly, false), tile, case.blocking)];
+    let packed = (a_op.is_packed(), false);
+    let split = Split::new(m, n, tile, packed, case.threads);
+    let mut scratch = vec![0.0f32; split.scratch_len(packed, tile, case.blocking)];
     // SAFETY: all buffers are sized for m, n, k above; the table came from `table`.
     unsafe { super::parallel::run(&task, &split, &mut scratch) };
     assert!(
         c == want,
-        "{} m={m} n={n} k={k} transposed={transposed} epilogue={}: got {c:?}, want {want:?}",
+        "{} m={m} n={n} k={k} transposed={transposed} epilogue={} indirect={}: got {c:?}, want {want:?}",
         tile.name,
-        case.epilogue
+        case.epilogue,
+        case.a_kind == AKind::Indirect
     );
 }
 
@@ -147,11 +140,8 @@ fn every_family_on_every_edge() {
                             n,
                             k,
                             transposed,
-                            a_on_the_fly: k % 3 == 0,
-                            blocking: Blocking {
-                                kc: 17,
-                                nc: tile.nr,
-                            },
+                            a_kind: [AKind::Packed, AKind::OnTheFly, AKind::Indirect][(m + k) % 3],
+                            blocking: Blocking { kc: 17, nc: tile.nr },
                             threads: 1,
                             epilogue: k % 4 == 1,
                         };
@@ -170,27 +160,24 @@ fn k_blocks_and_threads_and_panel_blocks() {
     for isa in supported_isas() {
         let t = table(isa).unwrap();
         for tile in t.tiles {
-            for (m, n, k) in [
-                (3 * tile.mr + 1, 5 * tile.nr - 3, 50),
-                (2, 7 * tile.nr, 33),
-                (9 * tile.mr, 3, 64),
-            ] {
-                for (kc, threads, transposed, epilogue) in [
-                    (7, 1, false, true),
-                    (16, 2, true, true),
-                    (64, 2, false, false),
-                ] {
+            for (m, n, k) in [(3 * tile.mr + 1, 5 * tile.nr - 3, 50), (2, 7 * tile.nr, 33), (9 * tile.mr, 3, 64)] {
+                for (kc, threads, transposed, epilogue) in
+                    [(7, 1, false, true), (16, 2, true, true), (64, 2, false, false)]
+                {
                     let case = Case {
                         tile,
                         m,
                         n,
                         k,
                         transposed,
-                        a_on_the_fly: threads == 2 && transposed,
-                        blocking: Blocking {
-                            kc,
-                            nc: 2 * tile.nr,
+                        a_kind: if threads == 2 && transposed {
+                            AKind::OnTheFly
+                        } else if kc == 7 {
+                            AKind::Indirect
+                        } else {
+                            AKind::Packed
                         },
+                        blocking: Blocking { kc, nc: 2 * tile.nr },
                         threads,
                         epilogue,
                     };

@@ -12,11 +12,7 @@ pub(crate) fn padding_cost(len: usize, width: usize) -> f64 {
 }
 
 /// The family with the least padding for `m x n`; `n` unknown counts as no padding.
-pub(crate) fn choose_tile(
-    tiles: &'static [TileKernel],
-    m: usize,
-    n: Option<usize>,
-) -> &'static TileKernel {
+pub(crate) fn choose_tile(tiles: &'static [TileKernel], m: usize, n: Option<usize>) -> &'static TileKernel {
     let cost = |t: &TileKernel| padding_cost(m, t.mr) * n.map_or(1.0, |n| padding_cost(n, t.nr));
     let mut best = &tiles[0];
     for t in &tiles[1..] {

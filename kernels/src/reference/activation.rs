@@ -11,11 +11,7 @@ pub fn softmax(rows: usize, cols: usize, input: &[f32]) -> Result<Vec<f32>> {
     if cols == 0 {
         return invalid!("softmax: `cols` is 0, it must be at least 1");
     }
-    check_len(
-        "input",
-        input.len(),
-        rows.checked_mul(cols).unwrap_or(usize::MAX),
-    )?;
+    check_len("input", input.len(), rows.saturating_mul(cols))?;
     let mut out = Vec::with_capacity(input.len());
     for row in input.chunks_exact(cols) {
         let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
@@ -33,18 +29,9 @@ mod tests {
     #[test]
     fn activations_by_hand() {
         let x = [-2.0, -0.5, 0.0, 3.0, 7.0];
-        assert_eq!(
-            activation(Activation::Relu, &x),
-            vec![0.0, 0.0, 0.0, 3.0, 7.0]
-        );
-        assert_eq!(
-            activation(Activation::Relu6, &x),
-            vec![0.0, 0.0, 0.0, 3.0, 6.0]
-        );
-        assert_eq!(
-            activation(Activation::LeakyRelu(0.5), &x),
-            vec![-1.0, -0.25, 0.0, 3.0, 7.0]
-        );
+        assert_eq!(activation(Activation::Relu, &x), vec![0.0, 0.0, 0.0, 3.0, 7.0]);
+        assert_eq!(activation(Activation::Relu6, &x), vec![0.0, 0.0, 0.0, 3.0, 6.0]);
+        assert_eq!(activation(Activation::LeakyRelu(0.5), &x), vec![-1.0, -0.25, 0.0, 3.0, 7.0]);
         let s = activation(Activation::Sigmoid, &[0.0, 1000.0, -1000.0]);
         assert_eq!(s, vec![0.5, 1.0, 0.0]);
     }

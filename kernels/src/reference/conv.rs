@@ -3,12 +3,7 @@ use crate::shape::Conv2dDesc;
 
 /// Direct convolution by its definition: NCHW input, OIHW weights, optional bias per output
 /// channel; f64 accumulation.
-pub fn conv2d(
-    desc: &Conv2dDesc,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-) -> Result<Vec<f32>> {
+pub fn conv2d(desc: &Conv2dDesc, input: &[f32], weights: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
     let mut out = vec![0.0f32; desc.validate()?.output_len];
     conv2d_into(desc, input, weights, bias, &mut out)?;
     Ok(out)
@@ -39,32 +34,17 @@ pub fn conv2d_into(
                     for c in 0..cg {
                         let ic = g * cg + c;
                         for r in 0..desc.kernel_h {
-                            let Some(ih) = tap(
-                                oh,
-                                desc.stride_h,
-                                r,
-                                desc.dilation_h,
-                                desc.padding.top,
-                                desc.in_h,
-                            ) else {
+                            let Some(ih) = tap(oh, desc.stride_h, r, desc.dilation_h, desc.padding.top, desc.in_h)
+                            else {
                                 continue;
                             };
                             for q in 0..desc.kernel_w {
-                                let Some(iw) = tap(
-                                    ow,
-                                    desc.stride_w,
-                                    q,
-                                    desc.dilation_w,
-                                    desc.padding.left,
-                                    desc.in_w,
-                                ) else {
+                                let Some(iw) = tap(ow, desc.stride_w, q, desc.dilation_w, desc.padding.left, desc.in_w)
+                                else {
                                     continue;
                                 };
-                                let x = input[((n * desc.in_channels + ic) * desc.in_h + ih)
-                                    * desc.in_w
-                                    + iw];
-                                let w =
-                                    weights[((k * cg + c) * desc.kernel_h + r) * desc.kernel_w + q];
+                                let x = input[((n * desc.in_channels + ic) * desc.in_h + ih) * desc.in_w + iw];
+                                let w = weights[((k * cg + c) * desc.kernel_h + r) * desc.kernel_w + q];
                                 acc += x as f64 * w as f64;
                             }
                         }
@@ -88,17 +68,8 @@ pub fn conv2d_magnitude(desc: &Conv2dDesc, input: &[f32], weights: &[f32]) -> Re
 }
 
 /// The input index that output `o` reads through kernel tap `t`, or `None` in the padding.
-fn tap(
-    o: usize,
-    stride: usize,
-    t: usize,
-    dilation: usize,
-    pad: usize,
-    extent: usize,
-) -> Option<usize> {
-    (o * stride + t * dilation)
-        .checked_sub(pad)
-        .filter(|&i| i < extent)
+fn tap(o: usize, stride: usize, t: usize, dilation: usize, pad: usize, extent: usize) -> Option<usize> {
+    (o * stride + t * dilation).checked_sub(pad).filter(|&i| i < extent)
 }
 
 #[cfg(test)]
@@ -119,15 +90,7 @@ mod tests {
         // SAME: the extra row and column of padding go to the bottom and right, so the last
         // row and column see only half the filter and the corner a quarter.
         let d = Conv2dDesc::new(1, 1, (3, 3), 1, (2, 2)).same().unwrap();
-        assert_eq!(
-            d.padding,
-            Padding2d {
-                top: 0,
-                bottom: 1,
-                left: 0,
-                right: 1
-            }
-        );
+        assert_eq!(d.padding, Padding2d { top: 0, bottom: 1, left: 0, right: 1 });
         let y = conv2d(&d, &[1.0; 9], &[1.0; 4], None).unwrap();
         assert_eq!(y, vec![4.0, 4.0, 2.0, 4.0, 4.0, 2.0, 2.0, 2.0, 1.0]);
     }
@@ -140,10 +103,7 @@ mod tests {
         // Group 0 filter: top-left and bottom-right taps (dilation 2 puts them 2 apart).
         // Group 1 filter: all ones.
         let w = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0];
-        let d = Conv2dDesc::new(1, 2, (4, 4), 2, (2, 2))
-            .dilation(2)
-            .stride(2)
-            .groups(2);
+        let d = Conv2dDesc::new(1, 2, (4, 4), 2, (2, 2)).dilation(2).stride(2).groups(2);
         let y = conv2d(&d, &x, &w, Some(&[0.5, 10.0])).unwrap();
         // Output 1x1 per channel (span 3 in 4, stride 2 -> (4-3)/2+1 = 1).
         // ch0: x[0][0] + x[2][2] + 0.5 = 1 + 11 + 0.5; ch1: -(1 + 3 + 9 + 11) + 10.
@@ -154,14 +114,8 @@ mod tests {
     fn wrong_lengths_are_errors() {
         let d = Conv2dDesc::new(1, 1, (3, 3), 1, (2, 2));
         let e = conv2d(&d, &[1.0; 8], &[1.0; 4], None).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "`input` has 8 elements, the descriptor needs 9"
-        );
+        assert_eq!(e.to_string(), "`input` has 8 elements, the descriptor needs 9");
         let e = conv2d(&d, &[1.0; 9], &[1.0; 4], Some(&[0.0, 1.0])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "`bias` has 2 elements, the descriptor needs 1"
-        );
+        assert_eq!(e.to_string(), "`bias` has 2 elements, the descriptor needs 1");
     }
 }

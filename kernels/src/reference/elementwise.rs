@@ -57,11 +57,7 @@ pub fn apply_epilogue_with(
     epilogue: &Epilogue,
     residual: Option<&[f32]>,
 ) -> Result<()> {
-    check_len(
-        "data",
-        data.len(),
-        checked_product("epilogue data", &[batch, channels, hw])?,
-    )?;
+    check_len("data", data.len(), checked_product("epilogue data", &[batch, channels, hw])?)?;
     for (name, v) in [("scale", scale), ("shift", shift)] {
         if let Some(v) = v {
             check_len(name, v.len(), channels)?;
@@ -79,8 +75,7 @@ pub fn apply_epilogue_with(
     }
     for (i, y) in data.iter_mut().enumerate() {
         let c = (i / hw) % channels;
-        let mut v =
-            *y as f64 * scale.map_or(1.0, |s| s[c] as f64) + shift.map_or(0.0, |t| t[c] as f64);
+        let mut v = *y as f64 * scale.map_or(1.0, |s| s[c] as f64) + shift.map_or(0.0, |t| t[c] as f64);
         if let Some(r) = residual {
             v += r[i] as f64;
         }
@@ -99,12 +94,7 @@ mod tests {
         let a = [1.0, 2.0, 3.0, 4.0]; // N=2, C=1, HW=2
         let b = [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]; // N=2, C=2, HW=2
         let y = concat_channels(2, 2, &[(&a, 1), (&b, 2)]).unwrap();
-        assert_eq!(
-            y,
-            vec![
-                1.0, 2.0, 5.0, 6.0, 7.0, 8.0, 3.0, 4.0, 9.0, 10.0, 11.0, 12.0
-            ]
-        );
+        assert_eq!(y, vec![1.0, 2.0, 5.0, 6.0, 7.0, 8.0, 3.0, 4.0, 9.0, 10.0, 11.0, 12.0]);
         let e = concat_channels(2, 2, &[(&a, 2)]).unwrap_err().to_string();
         assert!(e.contains("input 0 has 4 elements, 2x2x2 needs 8"), "{e}");
     }
@@ -117,11 +107,7 @@ mod tests {
 
     #[test]
     fn epilogue_by_hand() {
-        let ep = Epilogue::new()
-            .scale(vec![2.0, -1.0])
-            .shift(vec![1.0, 0.0])
-            .residual()
-            .activation(Activation::Relu);
+        let ep = Epilogue::new().scale(vec![2.0, -1.0]).shift(vec![1.0, 0.0]).residual().activation(Activation::Relu);
         let mut y = vec![1.0, 2.0, 3.0, 4.0];
         apply_epilogue(1, 2, 2, &mut y, &ep, Some(&[0.0, -10.0, 1.0, 1.0])).unwrap();
         // ch0: 1*2+1+0 = 3, 2*2+1-10 = -5 -> 0; ch1: -3+1 = -2 -> 0, -4+1 -> 0.

@@ -10,20 +10,10 @@ pub fn linear(
     bias: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
     if in_features == 0 || out_features == 0 {
-        return invalid!(
-            "linear: `in_features` {in_features} and `out_features` {out_features} must be at least 1"
-        );
+        return invalid!("linear: `in_features` {in_features} and `out_features` {out_features} must be at least 1");
     }
-    check_len(
-        "input",
-        input.len(),
-        checked_product("linear input", &[batch, in_features])?,
-    )?;
-    check_len(
-        "weights",
-        weights.len(),
-        checked_product("linear weights", &[out_features, in_features])?,
-    )?;
+    check_len("input", input.len(), checked_product("linear input", &[batch, in_features])?)?;
+    check_len("weights", weights.len(), checked_product("linear weights", &[out_features, in_features])?)?;
     if let Some(b) = bias {
         check_len("bias", b.len(), out_features)?;
     }
@@ -44,15 +34,7 @@ mod tests {
     #[test]
     fn linear_by_hand() {
         let w = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0];
-        let y = linear(
-            2,
-            3,
-            2,
-            &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0],
-            &w,
-            Some(&[0.5, 0.0]),
-        )
-        .unwrap();
+        let y = linear(2, 3, 2, &[1.0, 1.0, 1.0, 2.0, 0.0, -1.0], &w, Some(&[0.5, 0.0])).unwrap();
         assert_eq!(y, vec![6.5, 0.0, -0.5, -3.0]);
     }
 }

@@ -15,28 +15,19 @@ pub fn batch_norm(
 ) -> Result<Vec<f32>> {
     let len = checked_product("batch_norm input N*C*H*W", &[batch, channels, hw])?;
     check_len("input", input.len(), len)?;
-    for (name, v) in [
-        ("gamma", gamma),
-        ("beta", beta),
-        ("mean", mean),
-        ("var", var),
-    ] {
+    for (name, v) in [("gamma", gamma), ("beta", beta), ("mean", mean), ("var", var)] {
         check_len(name, v.len(), channels)?;
     }
-    if !(eps >= 0.0) {
+    if eps.is_nan() || eps < 0.0 {
         return invalid!("batch_norm: `eps` must be >= 0, got {eps}");
     }
     let mut out = Vec::with_capacity(len);
-    for (i, plane) in input
-        .chunks_exact(hw.max(1))
-        .enumerate()
-        .take(batch * channels)
-    {
+    for (i, plane) in input.chunks_exact(hw.max(1)).enumerate().take(batch * channels) {
         let c = i % channels;
         let inv = 1.0 / (var[c] as f64 + eps as f64).sqrt();
-        out.extend(plane.iter().map(|&x| {
-            ((x as f64 - mean[c] as f64) * inv * gamma[c] as f64 + beta[c] as f64) as f32
-        }));
+        out.extend(
+            plane.iter().map(|&x| ((x as f64 - mean[c] as f64) * inv * gamma[c] as f64 + beta[c] as f64) as f32),
+        );
     }
     Ok(out)
 }
@@ -88,18 +79,7 @@ mod tests {
     fn batch_norm_by_hand() {
         // Channel 0: mean 1, var 4 -> (x-1)/2; channel 1: gamma 3, beta -1.
         let x = [1.0, 3.0, 5.0, 0.0, 1.0, 2.0];
-        let y = batch_norm(
-            1,
-            2,
-            3,
-            &x,
-            &[1.0, 3.0],
-            &[0.0, -1.0],
-            &[1.0, 0.0],
-            &[4.0, 1.0],
-            0.0,
-        )
-        .unwrap();
+        let y = batch_norm(1, 2, 3, &x, &[1.0, 3.0], &[0.0, -1.0], &[1.0, 0.0], &[4.0, 1.0], 0.0).unwrap();
         assert_eq!(y, vec![0.0, 1.0, 2.0, -1.0, 2.0, 5.0]);
     }
 

@@ -35,10 +35,8 @@ pub fn pool2d(desc: &Pool2dDesc, input: &[f32]) -> Result<Vec<f32>> {
                         m
                     }
                     PoolKind::Avg => {
-                        let h1 =
-                            (h0 + desc.kernel_h as isize).min((h + desc.padding.bottom) as isize);
-                        let w1 =
-                            (w0 + desc.kernel_w as isize).min((w + desc.padding.right) as isize);
+                        let h1 = (h0 + desc.kernel_h as isize).min((h + desc.padding.bottom) as isize);
+                        let w1 = (w0 + desc.kernel_w as isize).min((w + desc.padding.right) as isize);
                         let padded_count = (h1 - h0) * (w1 - w0);
                         let (ch0, cw0) = (h0.max(0), w0.max(0));
                         let (ch1, cw1) = (h1.min(h as isize), w1.min(w as isize));
@@ -48,11 +46,8 @@ pub fn pool2d(desc: &Pool2dDesc, input: &[f32]) -> Result<Vec<f32>> {
                                 sum += x[ih as usize * w + iw as usize] as f64;
                             }
                         }
-                        let divisor = if desc.count_include_pad {
-                            padded_count
-                        } else {
-                            (ch1 - ch0).max(0) * (cw1 - cw0).max(0)
-                        };
+                        let divisor =
+                            if desc.count_include_pad { padded_count } else { (ch1 - ch0).max(0) * (cw1 - cw0).max(0) };
                         (sum / divisor.max(1) as f64) as f32
                     }
                 };
@@ -64,13 +59,7 @@ pub fn pool2d(desc: &Pool2dDesc, input: &[f32]) -> Result<Vec<f32>> {
 }
 
 /// Global average or max pooling: NCHW -> NC.
-pub fn global_pool2d(
-    kind: PoolKind,
-    batch: usize,
-    channels: usize,
-    hw: usize,
-    input: &[f32],
-) -> Result<Vec<f32>> {
+pub fn global_pool2d(kind: PoolKind, batch: usize, channels: usize, hw: usize, input: &[f32]) -> Result<Vec<f32>> {
     if hw == 0 {
         return invalid!("global_pool2d: `hw` is 0, the spatial size must be at least 1");
     }
@@ -79,9 +68,9 @@ pub fn global_pool2d(
     Ok(input
         .chunks_exact(hw)
         .map(|plane| match kind {
-            PoolKind::Max => plane.iter().copied().fold(f32::NEG_INFINITY, |m, v| {
-                if v > m || v.is_nan() { v } else { m }
-            }),
+            PoolKind::Max => {
+                plane.iter().copied().fold(f32::NEG_INFINITY, |m, v| if v > m || v.is_nan() { v } else { m })
+            }
             PoolKind::Avg => (plane.iter().map(|&v| v as f64).sum::<f64>() / hw as f64) as f32,
         })
         .collect())
@@ -96,12 +85,7 @@ pub fn adaptive_avg_pool2d(
     (out_h, out_w): (usize, usize),
     input: &[f32],
 ) -> Result<Vec<f32>> {
-    for (field, v) in [
-        ("in_h", in_h),
-        ("in_w", in_w),
-        ("out_h", out_h),
-        ("out_w", out_w),
-    ] {
+    for (field, v) in [("in_h", in_h), ("in_w", in_w), ("out_h", out_h), ("out_w", out_w)] {
         if v == 0 {
             return invalid!("adaptive_avg_pool2d: `{field}` is 0, it must be at least 1");
         }
@@ -145,23 +129,16 @@ mod tests {
     fn max_pool_3x3_s2_p1_ignores_padding() {
         // All-negative input: padding must not contribute a 0.
         let x: Vec<f32> = iota(16).iter().map(|v| -1.0 - v).collect();
-        let d = Pool2dDesc::new(PoolKind::Max, 1, 1, (4, 4), 3)
-            .stride(2)
-            .pad(1);
+        let d = Pool2dDesc::new(PoolKind::Max, 1, 1, (4, 4), 3).stride(2).pad(1);
         assert_eq!(pool2d(&d, &x).unwrap(), vec![-1.0, -2.0, -5.0, -6.0]);
     }
 
     #[test]
     fn avg_pool_count_include_pad() {
         // 2x2 ones, kernel 2, stride 1, pad 1 -> 3x3; the corner window holds one real 1.
-        let d = Pool2dDesc::new(PoolKind::Avg, 1, 1, (2, 2), 2)
-            .stride(1)
-            .pad(1);
+        let d = Pool2dDesc::new(PoolKind::Avg, 1, 1, (2, 2), 2).stride(1).pad(1);
         let with_pad = pool2d(&d, &[1.0; 4]).unwrap();
-        assert_eq!(
-            with_pad,
-            vec![0.25, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25]
-        );
+        assert_eq!(with_pad, vec![0.25, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25]);
         let without = pool2d(&d.count_include_pad(false), &[1.0; 4]).unwrap();
         assert_eq!(without, vec![1.0; 9]);
     }
@@ -171,25 +148,15 @@ mod tests {
         // 3 wide, kernel 2, stride 2, ceil: windows [0,2) and [2,4); the second is clipped to
         // the input (no padding), so its divisor is 1 even with count_include_pad.
         let d = Pool2dDesc::new(PoolKind::Avg, 1, 1, (1, 3), 1).ceil_mode(true);
-        let d = Pool2dDesc {
-            kernel_w: 2,
-            stride_w: 2,
-            ..d
-        };
+        let d = Pool2dDesc { kernel_w: 2, stride_w: 2, ..d };
         assert_eq!(pool2d(&d, &[1.0, 3.0, 5.0]).unwrap(), vec![2.0, 5.0]);
     }
 
     #[test]
     fn global_pools() {
         let x = iota(8);
-        assert_eq!(
-            global_pool2d(PoolKind::Avg, 1, 2, 4, &x).unwrap(),
-            vec![1.5, 5.5]
-        );
-        assert_eq!(
-            global_pool2d(PoolKind::Max, 2, 1, 4, &x).unwrap(),
-            vec![3.0, 7.0]
-        );
+        assert_eq!(global_pool2d(PoolKind::Avg, 1, 2, 4, &x).unwrap(), vec![1.5, 5.5]);
+        assert_eq!(global_pool2d(PoolKind::Max, 2, 1, 4, &x).unwrap(), vec![3.0, 7.0]);
     }
 
     #[test]

@@ -130,61 +130,22 @@ impl Conv2dDesc {
                 return invalid!("conv2d: `{field}` is 0, it must be at least 1");
             }
         }
-        if d.in_channels % d.groups != 0 {
-            return invalid!(
-                "conv2d: `groups` {} does not divide `in_channels` {}",
-                d.groups,
-                d.in_channels
-            );
+        if !d.in_channels.is_multiple_of(d.groups) {
+            return invalid!("conv2d: `groups` {} does not divide `in_channels` {}", d.groups, d.in_channels);
         }
-        if d.out_channels % d.groups != 0 {
-            return invalid!(
-                "conv2d: `groups` {} does not divide `out_channels` {}",
-                d.groups,
-                d.out_channels
-            );
+        if !d.out_channels.is_multiple_of(d.groups) {
+            return invalid!("conv2d: `groups` {} does not divide `out_channels` {}", d.groups, d.out_channels);
         }
-        let out_h = out_extent(
-            "height",
-            d.in_h,
-            d.padding.top,
-            d.padding.bottom,
-            d.kernel_h,
-            d.stride_h,
-            d.dilation_h,
-        )?;
-        let out_w = out_extent(
-            "width",
-            d.in_w,
-            d.padding.left,
-            d.padding.right,
-            d.kernel_w,
-            d.stride_w,
-            d.dilation_w,
-        )?;
+        let out_h =
+            out_extent("height", d.in_h, d.padding.top, d.padding.bottom, d.kernel_h, d.stride_h, d.dilation_h)?;
+        let out_w = out_extent("width", d.in_w, d.padding.left, d.padding.right, d.kernel_w, d.stride_w, d.dilation_w)?;
         let group_in_channels = d.in_channels / d.groups;
         let group_out_channels = d.out_channels / d.groups;
-        let reduction = checked_product(
-            "conv2d reduction C/groups*R*S",
-            &[group_in_channels, d.kernel_h, d.kernel_w],
-        )?;
-        let input_len = checked_product(
-            "conv2d input N*C*H*W",
-            &[d.batch, d.in_channels, d.in_h, d.in_w],
-        )?;
-        let weight_len = checked_product(
-            "conv2d weights K*C/groups*R*S",
-            &[d.out_channels, reduction],
-        )?;
-        let output_len = checked_product(
-            "conv2d output N*K*OH*OW",
-            &[d.batch, d.out_channels, out_h, out_w],
-        )?;
-        for (what, len) in [
-            ("input", input_len),
-            ("weights", weight_len),
-            ("output", output_len),
-        ] {
+        let reduction = checked_product("conv2d reduction C/groups*R*S", &[group_in_channels, d.kernel_h, d.kernel_w])?;
+        let input_len = checked_product("conv2d input N*C*H*W", &[d.batch, d.in_channels, d.in_h, d.in_w])?;
+        let weight_len = checked_product("conv2d weights K*C/groups*R*S", &[d.out_channels, reduction])?;
+        let output_len = checked_product("conv2d output N*K*OH*OW", &[d.batch, d.out_channels, out_h, out_w])?;
+        for (what, len) in [("input", input_len), ("weights", weight_len), ("output", output_len)] {
             if len > MAX_ELEMENTS {
                 return Err(Error::Overflow(format!(
                     "conv2d: the {what} would have {len} elements, more than the limit {MAX_ELEMENTS}"
@@ -206,10 +167,7 @@ impl Conv2dDesc {
     /// Multiply-adds x 2 for the whole batch: 2 * N * K * (C/G) * R * S * OH * OW.
     pub fn flops(&self) -> Result<u64> {
         let s = self.validate()?;
-        Ok(2 * self.batch as u64
-            * self.out_channels as u64
-            * s.reduction as u64
-            * s.out_pixels() as u64)
+        Ok(2 * self.batch as u64 * self.out_channels as u64 * s.reduction as u64 * s.out_pixels() as u64)
     }
 }
 
@@ -224,12 +182,8 @@ pub(crate) fn out_extent(
     stride: usize,
     dilation: usize,
 ) -> Result<usize> {
-    let padded = input
-        .checked_add(pad_lo)
-        .and_then(|v| v.checked_add(pad_hi));
-    let span = (kernel - 1)
-        .checked_mul(dilation)
-        .and_then(|v| v.checked_add(1));
+    let padded = input.checked_add(pad_lo).and_then(|v| v.checked_add(pad_hi));
+    let span = (kernel - 1).checked_mul(dilation).and_then(|v| v.checked_add(1));
     let (Some(padded), Some(span)) = (padded, span) else {
         return Err(Error::Overflow(format!(
             "{axis}: input {input} + padding {pad_lo}+{pad_hi} or kernel {kernel} x dilation {dilation} overflows usize"
@@ -250,9 +204,7 @@ mod tests {
     #[test]
     fn output_size_follows_pytorch() {
         // ResNet stem: 224, 7x7, stride 2, pad 3 -> 112.
-        let d = Conv2dDesc::new(1, 3, (224, 224), 64, (7, 7))
-            .stride(2)
-            .pad(3);
+        let d = Conv2dDesc::new(1, 3, (224, 224), 64, (7, 7)).stride(2).pad(3);
         let s = d.validate().unwrap();
         assert_eq!((s.out_h, s.out_w), (112, 112));
         assert_eq!(s.reduction, 147);
@@ -266,17 +218,11 @@ mod tests {
     fn errors_name_the_field_and_the_numbers() {
         let d = Conv2dDesc::new(1, 6, (8, 8), 4, (3, 3)).groups(4);
         let e = d.validate().unwrap_err().to_string();
-        assert!(
-            e.contains("`groups` 4 does not divide `in_channels` 6"),
-            "{e}"
-        );
+        assert!(e.contains("`groups` 4 does not divide `in_channels` 6"), "{e}");
 
         let d = Conv2dDesc::new(1, 3, (2, 2), 4, (5, 5)).pad(1);
         let e = d.validate().unwrap_err().to_string();
-        assert!(
-            e.contains("kernel 5") && e.contains("padded input 4"),
-            "{e}"
-        );
+        assert!(e.contains("kernel 5") && e.contains("padded input 4"), "{e}");
 
         let d = Conv2dDesc::new(1, 3, (8, 8), 4, (3, 3)).stride(0);
         let e = d.validate().unwrap_err().to_string();

@@ -12,22 +12,12 @@ pub struct Padding2d {
 impl Padding2d {
     /// The same padding on all four sides (PyTorch's `padding=p`).
     pub const fn uniform(p: usize) -> Self {
-        Padding2d {
-            top: p,
-            bottom: p,
-            left: p,
-            right: p,
-        }
+        Padding2d { top: p, bottom: p, left: p, right: p }
     }
 
     /// `(pad_h, pad_w)`, PyTorch's `padding=(ph, pw)`.
     pub const fn symmetric(pad_h: usize, pad_w: usize) -> Self {
-        Padding2d {
-            top: pad_h,
-            bottom: pad_h,
-            left: pad_w,
-            right: pad_w,
-        }
+        Padding2d { top: pad_h, bottom: pad_h, left: pad_w, right: pad_w }
     }
 
     /// Keras/TensorFlow `padding="valid"`: none.
@@ -46,22 +36,11 @@ impl Padding2d {
     ) -> Result<Self> {
         let (top, bottom) = same_1d("height", in_h, kernel_h, stride_h, dilation_h)?;
         let (left, right) = same_1d("width", in_w, kernel_w, stride_w, dilation_w)?;
-        Ok(Padding2d {
-            top,
-            bottom,
-            left,
-            right,
-        })
+        Ok(Padding2d { top, bottom, left, right })
     }
 }
 
-fn same_1d(
-    axis: &str,
-    input: usize,
-    kernel: usize,
-    stride: usize,
-    dilation: usize,
-) -> Result<(usize, usize)> {
+fn same_1d(axis: &str, input: usize, kernel: usize, stride: usize, dilation: usize) -> Result<(usize, usize)> {
     if stride == 0 || kernel == 0 || dilation == 0 {
         return invalid!(
             "\"same\" padding along {axis}: kernel {kernel}, stride {stride} and dilation {dilation} must all be at least 1"
@@ -73,9 +52,7 @@ fn same_1d(
         .and_then(|e| e.checked_add(1))
         .and_then(|e| (out.saturating_sub(1)).checked_mul(stride)?.checked_add(e));
     let Some(needed) = extent else {
-        return invalid!(
-            "\"same\" padding along {axis}: kernel {kernel} x dilation {dilation} overflows"
-        );
+        return invalid!("\"same\" padding along {axis}: kernel {kernel} x dilation {dilation} overflows");
     };
     let total = needed.saturating_sub(input);
     Ok((total / 2, total - total / 2))
@@ -89,30 +66,14 @@ mod tests {
     fn same_puts_the_odd_row_at_the_bottom() {
         // 3x3 input, 2x2 kernel, stride 1: total padding 1, all of it at the bottom/right.
         let p = Padding2d::same((3, 3), (2, 2), (1, 1), (1, 1)).unwrap();
-        assert_eq!(
-            p,
-            Padding2d {
-                top: 0,
-                bottom: 1,
-                left: 0,
-                right: 1
-            }
-        );
+        assert_eq!(p, Padding2d { top: 0, bottom: 1, left: 0, right: 1 });
     }
 
     #[test]
     fn same_with_stride_two_matches_tensorflow() {
         // TensorFlow: 224 input, 7x7 kernel, stride 2 -> out 112, total pad 5 = 2 top + 3 bottom.
         let p = Padding2d::same((224, 224), (7, 7), (2, 2), (1, 1)).unwrap();
-        assert_eq!(
-            p,
-            Padding2d {
-                top: 2,
-                bottom: 3,
-                left: 2,
-                right: 3
-            }
-        );
+        assert_eq!(p, Padding2d { top: 2, bottom: 3, left: 2, right: 3 });
         // 5 input, 3x3 kernel, stride 2 -> out 3, needed (3-1)*2+3 = 7, total pad 2 = 1 + 1.
         let p = Padding2d::same((5, 5), (3, 3), (2, 2), (1, 1)).unwrap();
         assert_eq!(p, Padding2d::uniform(1));

@@ -43,13 +43,7 @@ pub struct Pool2dShape {
 
 impl Pool2dDesc {
     /// `kernel x kernel` window with stride = kernel and no padding (PyTorch's defaults).
-    pub fn new(
-        kind: PoolKind,
-        batch: usize,
-        channels: usize,
-        (in_h, in_w): (usize, usize),
-        kernel: usize,
-    ) -> Self {
+    pub fn new(kind: PoolKind, batch: usize, channels: usize, (in_h, in_w): (usize, usize), kernel: usize) -> Self {
         Pool2dDesc {
             kind,
             batch,
@@ -119,11 +113,7 @@ impl Pool2dDesc {
             }
         }
         if d.kind == PoolKind::Avg && (d.dilation_h, d.dilation_w) != (1, 1) {
-            return invalid!(
-                "pool2d: average pooling takes no dilation, got {}x{}",
-                d.dilation_h,
-                d.dilation_w
-            );
+            return invalid!("pool2d: average pooling takes no dilation, got {}x{}", d.dilation_h, d.dilation_w);
         }
         let out_h = pool_extent(
             "height",
@@ -145,25 +135,14 @@ impl Pool2dDesc {
             d.dilation_w,
             d.ceil_mode,
         )?;
-        let input_len = checked_product(
-            "pool2d input N*C*H*W",
-            &[d.batch, d.channels, d.in_h, d.in_w],
-        )?;
-        let output_len = checked_product(
-            "pool2d output N*C*OH*OW",
-            &[d.batch, d.channels, out_h, out_w],
-        )?;
+        let input_len = checked_product("pool2d input N*C*H*W", &[d.batch, d.channels, d.in_h, d.in_w])?;
+        let output_len = checked_product("pool2d output N*C*OH*OW", &[d.batch, d.channels, out_h, out_w])?;
         if input_len > MAX_ELEMENTS || output_len > MAX_ELEMENTS {
             return Err(Error::Overflow(format!(
                 "pool2d: {input_len} input or {output_len} output elements exceed the limit {MAX_ELEMENTS}"
             )));
         }
-        Ok(Pool2dShape {
-            out_h,
-            out_w,
-            input_len,
-            output_len,
-        })
+        Ok(Pool2dShape { out_h, out_w, input_len, output_len })
     }
 }
 
@@ -180,8 +159,7 @@ fn pool_extent(
     dilation: usize,
     ceil_mode: bool,
 ) -> Result<usize> {
-    let floor =
-        crate::shape::conv2d::out_extent(axis, input, pad_lo, pad_hi, kernel, stride, dilation)?;
+    let floor = crate::shape::conv2d::out_extent(axis, input, pad_lo, pad_hi, kernel, stride, dilation)?;
     if !ceil_mode {
         return Ok(floor);
     }
@@ -201,15 +179,11 @@ mod tests {
     #[test]
     fn ceil_mode_matches_pytorch() {
         // GoogLeNet's MaxPool2d(3, 2, ceil_mode=True): 112 -> 56 (floor would give 55).
-        let d = Pool2dDesc::new(PoolKind::Max, 1, 64, (112, 112), 3)
-            .stride(2)
-            .ceil_mode(true);
+        let d = Pool2dDesc::new(PoolKind::Max, 1, 64, (112, 112), 3).stride(2).ceil_mode(true);
         assert_eq!(d.validate().unwrap().out_h, 56);
         // 6 input, kernel 2, stride 2, pad 1, ceil: (6+2-2)/2 ceil = 3 -> 4, but the 4th window
         // would start at 6 >= 6 + 1? no: (4-1)*2 = 6 < 7, so 4 stays.
-        let d = Pool2dDesc::new(PoolKind::Max, 1, 1, (6, 6), 2)
-            .pad(1)
-            .ceil_mode(true);
+        let d = Pool2dDesc::new(PoolKind::Max, 1, 1, (6, 6), 2).pad(1).ceil_mode(true);
         assert_eq!(d.validate().unwrap().out_h, 4);
         // 5 input, kernel 2, stride 2, no pad, ceil: (5-2)/2 ceil = 2 -> 3; start 4 < 5 keeps it.
         let d = Pool2dDesc::new(PoolKind::Max, 1, 1, (5, 5), 2).ceil_mode(true);

@@ -69,9 +69,7 @@ impl Args {
 }
 
 pub fn parse_usize(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse::<usize>()
-        .map_err(|_| format!("{name}: expected a non-negative integer, got `{value}`"))
+    value.parse::<usize>().map_err(|_| format!("{name}: expected a non-negative integer, got `{value}`"))
 }
 
 /// `AxBxC...` with exactly `parts` positive integers.
@@ -80,17 +78,9 @@ pub fn parse_dims(name: &str, value: &str, parts: usize) -> Result<Vec<usize>, S
         .split('x')
         .map(|d| parse_usize(name, d))
         .collect::<Result<_, _>>()
-        .map_err(|_| {
-            format!(
-                "{name}: expected {parts} integers like {}, got `{value}`",
-                example(parts)
-            )
-        })?;
+        .map_err(|_| format!("{name}: expected {parts} integers like {}, got `{value}`", example(parts)))?;
     if dims.len() != parts {
-        return Err(format!(
-            "{name}: expected {parts} integers like {}, got `{value}`",
-            example(parts)
-        ));
+        return Err(format!("{name}: expected {parts} integers like {}, got `{value}`", example(parts)));
     }
     Ok(dims)
 }
@@ -115,15 +105,9 @@ mod tests {
         assert!(a.flag("--json"));
         assert_eq!(a.usize("--k"), Err("--k: required".into()));
         assert_eq!(Args::parse(&argv("--m")).unwrap_err(), "--m: missing value");
-        assert_eq!(
-            Args::parse(&argv("--m 1 --m 2")).unwrap_err(),
-            "--m: given twice"
-        );
+        assert_eq!(Args::parse(&argv("--m 1 --m 2")).unwrap_err(), "--m: given twice");
         let a = Args::parse(&argv("--mm 1")).unwrap();
-        assert_eq!(
-            a.allow_only(&["--m"]),
-            Err("--mm: unknown option for this command".into())
-        );
+        assert_eq!(a.allow_only(&["--m"]), Err("--mm: unknown option for this command".into()));
         assert_eq!(
             Args::parse(&argv("--m x")).unwrap().usize("--m"),
             Err("--m: expected a non-negative integer, got `x`".into())
@@ -132,15 +116,8 @@ mod tests {
 
     #[test]
     fn dims() {
-        assert_eq!(
-            parse_dims("--input", "1x3x224x224", 4),
-            Ok(vec![1, 3, 224, 224])
-        );
-        assert!(
-            parse_dims("--input", "3x224x224", 4)
-                .unwrap_err()
-                .contains("like 1x64x56x56")
-        );
+        assert_eq!(parse_dims("--input", "1x3x224x224", 4), Ok(vec![1, 3, 224, 224]));
+        assert!(parse_dims("--input", "3x224x224", 4).unwrap_err().contains("like 1x64x56x56"));
         assert!(parse_dims("--kernel", "3xa", 2).is_err());
     }
 }

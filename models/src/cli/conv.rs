@@ -1,9 +1,7 @@
 use super::args::{Args, parse_dims, parse_usize};
 use super::timing::time;
 use super::{pool, random_data};
-use ferrocnn_kernels::{
-    Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference,
-};
+use ferrocnn_kernels::{Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference};
 
 pub fn run(args: &Args) -> Result<(), String> {
     args.allow_only(&[
@@ -22,46 +20,29 @@ pub fn run(args: &Args) -> Result<(), String> {
     ])?;
     let desc = desc_from(args)?;
     let algo_name = args.str("--algo").unwrap_or("auto");
-    let algo = Algo::from_name(algo_name).ok_or_else(|| {
-        format!("--algo: expected one of auto, reference, im2col, gemm1x1, got `{algo_name}`")
-    })?;
+    let algo = Algo::from_name(algo_name)
+        .ok_or_else(|| format!("--algo: expected one of auto, reference, im2col, gemm1x1, got `{algo_name}`"))?;
     let iters = args.usize_or("--iters", 10)?;
     let (pool, threads) = pool(args)?;
     let shape = desc.validate().map_err(|e| format!("conv: {e}"))?;
     let input = random_data(shape.input_len, 1);
     // Kaiming-uniform scale keeps outputs O(1), like a trained layer's.
     let fan_in = shape.reduction as f32;
-    let weights: Vec<f32> = random_data(shape.weight_len, 2)
-        .iter()
-        .map(|w| w * (6.0 / fan_in).sqrt())
-        .collect();
-    let options = PlanOptions {
-        isa: active_isa(),
-        threads,
-    };
+    let weights: Vec<f32> = random_data(shape.weight_len, 2).iter().map(|w| w * (6.0 / fan_in).sqrt()).collect();
+    let options = PlanOptions { isa: active_isa(), threads };
     let plan = Conv2d::with_options(&desc, &weights, None, &Epilogue::new(), algo, options)
         .map_err(|e| format!("conv: {e}"))?;
     let mut output = vec![0.0f32; shape.output_len];
     let mut scratch = vec![0.0f32; plan.scratch_len()];
     let timing = pool.install(|| {
-        time(iters, || {
-            plan.run(&input, None, &mut output, &mut scratch)
-                .expect("lengths come from the plan's shape")
-        })
+        time(iters, || plan.run(&input, None, &mut output, &mut scratch).expect("lengths come from the plan's shape"))
     });
     let flops = desc.flops().map_err(|e| format!("conv: {e}"))? as f64;
     let gflops = flops / (timing.median_ms * 1e6);
     let check = if args.flag("--check") {
-        let want =
-            reference::conv2d(&desc, &input, &weights, None).map_err(|e| format!("conv: {e}"))?;
-        let scale = want
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()))
-            .max(f32::MIN_POSITIVE);
-        let err = output
-            .iter()
-            .zip(&want)
-            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        let want = reference::conv2d(&desc, &input, &weights, None).map_err(|e| format!("conv: {e}"))?;
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+        let err = output.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
         Some(err / scale)
     } else {
         None
@@ -138,31 +119,17 @@ fn desc_from(args: &Args) -> Result<Conv2dDesc, String> {
     let padding = match args.str("--pad") {
         None => Padding2d::default(),
         Some(p) if p.contains(',') => {
-            let v: Vec<usize> = p
-                .split(',')
-                .map(|x| parse_usize("--pad", x))
-                .collect::<Result<_, _>>()?;
+            let v: Vec<usize> = p.split(',').map(|x| parse_usize("--pad", x)).collect::<Result<_, _>>()?;
             let [top, bottom, left, right] = v[..] else {
                 return Err(format!("--pad: expected P or T,B,L,R, got `{p}`"));
             };
-            Padding2d {
-                top,
-                bottom,
-                left,
-                right,
-            }
+            Padding2d { top, bottom, left, right }
         }
         Some(p) => Padding2d::uniform(parse_usize("--pad", p)?),
     };
-    Ok(Conv2dDesc::new(
-        input[0],
-        input[1],
-        (input[2], input[3]),
-        out_channels,
-        (r, s),
-    )
-    .stride(args.usize_or("--stride", 1)?)
-    .dilation(args.usize_or("--dilation", 1)?)
-    .groups(args.usize_or("--groups", 1)?)
-    .padding(padding))
+    Ok(Conv2dDesc::new(input[0], input[1], (input[2], input[3]), out_channels, (r, s))
+        .stride(args.usize_or("--stride", 1)?)
+        .dilation(args.usize_or("--dilation", 1)?)
+        .groups(args.usize_or("--groups", 1)?)
+        .padding(padding))
 }

@@ -11,10 +11,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let a = random_data(m * k, 1);
     let b = random_data(k * n, 2);
     let mut c = vec![0.0f32; m * n];
-    let options = PlanOptions {
-        isa: active_isa(),
-        threads,
-    };
+    let options = PlanOptions { isa: active_isa(), threads };
     let epilogue = Epilogue::new();
     // Validate once, outside the timing, so a bad shape is a clean error.
     sgemm(m, n, k, &a, &b, &mut c, &epilogue, None, options).map_err(|e| format!("gemm: {e}"))?;

@@ -29,15 +29,6 @@ pub fn time<F: FnMut()>(iters: usize, mut f: F) -> Timing {
         .collect();
     ms.sort_by(f64::total_cmp);
     let mid = ms.len() / 2;
-    let median_ms = if ms.len() % 2 == 1 {
-        ms[mid]
-    } else {
-        (ms[mid - 1] + ms[mid]) / 2.0
-    };
-    Timing {
-        median_ms,
-        min_ms: ms[0],
-        max_ms: ms[ms.len() - 1],
-        iters: ms.len(),
-    }
+    let median_ms = if ms.len() % 2 == 1 { ms[mid] } else { (ms[mid - 1] + ms[mid]) / 2.0 };
+    Timing { median_ms, min_ms: ms[0], max_ms: ms[ms.len() - 1], iters: ms.len() }
 }

@@ -4,21 +4,11 @@
 
 use super::Portable;
 use crate::gemm::epilogue::{EpilogueTile, epilogue};
-use crate::gemm::microkernel::{TileKernel, tile_kernels};
+use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
-    TileKernel {
-        name: "portable_6x8",
-        mr: 6,
-        nr: 8,
-        by_rows: tile_kernels!([] Portable, mr = 6, nv = 1, rows = [1, 2, 3, 4, 5, 6]),
-    },
-    TileKernel {
-        name: "portable_2x16",
-        mr: 2,
-        nr: 16,
-        by_rows: tile_kernels!([] Portable, mr = 2, nv = 2, rows = [1, 2]),
-    },
+    tile_kernel!("portable_6x8", [] Portable, mr = 6, nv = 1, rows = [1, 2, 3, 4, 5, 6]),
+    tile_kernel!("portable_2x16", [] Portable, mr = 2, nv = 2, rows = [1, 2]),
 ];
 
 /// # Safety

@@ -6,21 +6,11 @@
 
 use super::Avx2Fma;
 use crate::gemm::epilogue::{EpilogueTile, epilogue};
-use crate::gemm::microkernel::{TileKernel, tile_kernels};
+use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
-    TileKernel {
-        name: "avx2_fma_6x16",
-        mr: 6,
-        nr: 16,
-        by_rows: tile_kernels!([#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 6, nv = 2, rows = [1, 2, 3, 4, 5, 6]),
-    },
-    TileKernel {
-        name: "avx2_fma_4x24",
-        mr: 4,
-        nr: 24,
-        by_rows: tile_kernels!([#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 4, nv = 3, rows = [1, 2, 3, 4]),
-    },
+    tile_kernel!("avx2_fma_6x16", [#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 6, nv = 2, rows = [1, 2, 3, 4, 5, 6]),
+    tile_kernel!("avx2_fma_4x24", [#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 4, nv = 3, rows = [1, 2, 3, 4]),
 ];
 
 /// # Safety

@@ -11,27 +11,12 @@
 
 use super::Avx512;
 use crate::gemm::epilogue::{EpilogueTile, epilogue};
-use crate::gemm::microkernel::{TileKernel, tile_kernels};
+use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
-    TileKernel {
-        name: "avx512f_8x48",
-        mr: 8,
-        nr: 48,
-        by_rows: tile_kernels!([#[target_feature(enable = "avx512f")]] Avx512, mr = 8, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7, 8]),
-    },
-    TileKernel {
-        name: "avx512f_6x64",
-        mr: 6,
-        nr: 64,
-        by_rows: tile_kernels!([#[target_feature(enable = "avx512f")]] Avx512, mr = 6, nv = 4, rows = [1, 2, 3, 4, 5, 6]),
-    },
-    TileKernel {
-        name: "avx512f_7x48",
-        mr: 7,
-        nr: 48,
-        by_rows: tile_kernels!([#[target_feature(enable = "avx512f")]] Avx512, mr = 7, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7]),
-    },
+    tile_kernel!("avx512f_8x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 8, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7, 8]),
+    tile_kernel!("avx512f_6x64", [#[target_feature(enable = "avx512f")]] Avx512, mr = 6, nv = 4, rows = [1, 2, 3, 4, 5, 6]),
+    tile_kernel!("avx512f_7x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 7, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7]),
 ];
 
 /// # Safety

@@ -1,0 +1,104 @@
+//! Choosing the GEMM layout and microkernel family of a convolution.
+//!
+//! Two layouts (see `plan.rs`): *row-major* (rows = output channels, the image packed into
+//! B panels on the fly) and *transposed* (rows = pixels read in place from the image,
+//! columns = channels, tiles merged into C through a buffer). Each candidate (family x
+//! layout) is costed as padded work times its overheads, and the cheapest wins:
+//!
+//! - padding: `ceil(m/MR)*MR * ceil(n/NR)*NR / (m*n)`.
+//! - row-major pays for packing: every packed image element feeds 2*K/g flops, and packing
+//!   one costs about [`IM2COL_PACK_FLOPS`] flops' worth of time (a 1x1 stride-1 unpadded
+//!   conv packs by plain copies, [`COPY_PACK_FLOPS`]).
+//! - transposed pays for merging each tile into C once per pass over K: about one cycle per
+//!   element against `kc` multiply-adds per element at 32 per cycle (Zen 5 AVX-512), so
+//!   `32 / kc` per pass; and double when the tile's channel rows, one output plane apart,
+//!   fall into fewer L1 sets than they need (a plane of 4096*k bytes puts all of them in one
+//!   set and every store misses).
+//!
+//! Measured on this machine (AVX-512, 1 thread, GFLOP/s, `ferrocnn conv --json`, each
+//! layout forced in turn, medians of 20-50 runs, two interleaved rounds):
+//!
+//! | layer | row-major | transposed |
+//! |---|---|---|
+//! | 3x3 64x56x56 | 117-120 | 193-197 |
+//! | 3x3 128x28x28 | 156-157 | 201-202 |
+//! | 3x3 256x14x14 | 100-126 | 195-205 |
+//! | 1x1 256x56x56 -> 64 | 181-198 | 162-174 |
+//! | 3x3 64x224x224 (VGG, plane of 49*4096 B) | 96-106 | 71-75 |
+//!
+//! which the model reproduces: it picks transposed for the first three and row-major for
+//! the last two.
+
+use crate::gemm::blocking::{blocking, cache_sizes};
+use crate::gemm::microkernel::TileKernel;
+use crate::gemm::tile_choice::padding_cost;
+use crate::shape::{Conv2dDesc, Conv2dShape};
+
+/// Time to pack one im2col element, in flops of microkernel time (~0.37 ns at 240 GFLOP/s),
+/// from the 64x56x56 row: packing added ~70% with 2*64 flops per element.
+const IM2COL_PACK_FLOPS: f64 = 90.0;
+/// The same for 1x1 convs, whose panels are plain row copies (the 1x1 row: ~5%).
+const COPY_PACK_FLOPS: f64 = 6.0;
+/// Multiply-adds per cycle of the widest FMA path (2 x 16 lanes).
+const MACS_PER_CYCLE: f64 = 32.0;
+
+/// The cheapest (family, transposed) for `desc`.
+pub(crate) fn choose(tiles: &'static [TileKernel], desc: &Conv2dDesc, s: &Conv2dShape) -> (&'static TileKernel, bool) {
+    let mut best: Option<(f64, &'static TileKernel, bool)> = None;
+    for tile in tiles {
+        for transposed in [false, true] {
+            let cost = cost(tile, transposed, desc, s);
+            if best.is_none_or(|(c, _, _)| cost < c - 1e-9) {
+                best = Some((cost, tile, transposed));
+            }
+        }
+    }
+    let (_, tile, transposed) = best.expect("every ISA has a tile kernel");
+    (tile, transposed)
+}
+
+fn cost(tile: &TileKernel, transposed: bool, desc: &Conv2dDesc, s: &Conv2dShape) -> f64 {
+    let (kg, pixels) = (s.group_out_channels, s.out_pixels());
+    if !transposed {
+        let pointwise = crate::Algo::Gemm1x1.applies_to(desc);
+        let pack = if pointwise { COPY_PACK_FLOPS } else { IM2COL_PACK_FLOPS };
+        let rows = (kg.div_ceil(tile.mr) * tile.mr) as f64;
+        return padding_cost(kg, tile.mr) * padding_cost(pixels, tile.nr) * (1.0 + pack / (2.0 * rows));
+    }
+    let kc = blocking(tile, s.reduction).kc as f64;
+    let merge = MACS_PER_CYCLE / kc;
+    padding_cost(pixels, tile.mr) * padding_cost(kg, tile.nr) * (1.0 + merge) * set_conflict(tile.nr, pixels)
+}
+
+/// 2 when a tile's `rows` channel rows, `plane` floats apart, need more lines than the L1
+/// sets they map to can hold, else 1.
+fn set_conflict(rows: usize, plane: usize) -> f64 {
+    let c = cache_sizes();
+    let line = 64;
+    let sets = (c.l1d / line / c.l1d_ways.max(1)).max(1);
+    let mut used = vec![false; sets];
+    for r in 0..rows {
+        used[(r * plane * size_of::<f32>() / line) % sets] = true;
+    }
+    let capacity = used.iter().filter(|&&u| u).count() * c.l1d_ways;
+    if rows > capacity { 2.0 } else { 1.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::{Isa, table};
+
+    /// The measured crossovers of the table above, on AVX-512 where they were measured.
+    #[test]
+    fn picks_the_measured_winner() {
+        let Ok(t) = table(Isa::Avx512f) else { return };
+        let transposed = |d: Conv2dDesc| choose(t.tiles, &d, &d.validate().unwrap()).1;
+        assert!(transposed(Conv2dDesc::new(1, 64, (56, 56), 64, (3, 3)).pad(1)));
+        assert!(transposed(Conv2dDesc::new(1, 128, (28, 28), 128, (3, 3)).pad(1)));
+        assert!(transposed(Conv2dDesc::new(1, 256, (14, 14), 256, (3, 3)).pad(1)));
+        assert!(transposed(Conv2dDesc::new(1, 512, (7, 7), 512, (3, 3)).pad(1)));
+        assert!(!transposed(Conv2dDesc::new(1, 256, (56, 56), 64, (1, 1))));
+        assert!(!transposed(Conv2dDesc::new(1, 64, (224, 224), 64, (3, 3)).pad(1)));
+    }
+}
