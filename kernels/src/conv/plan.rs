@@ -2,10 +2,11 @@ use super::algo::Algo;
 use super::im2col::Im2colSource;
 use crate::aligned::{ALIGN, AlignedVec, align_scratch, round_up};
 use crate::dispatch::{KernelTable, PlanOptions, table};
-use crate::epilogue::{Activation, Epilogue};
+use crate::epilogue::Epilogue;
 use crate::error::{Error, Result, check_len, invalid};
 use crate::gemm::blocking::{Blocking, blocking};
-use crate::gemm::driver::{GemmTask, IndirectSource, Operand, TaskEpilogue};
+use crate::gemm::driver::{GemmTask, IndirectSource, Operand};
+use crate::gemm::epilogue::FusedEpilogue;
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
 use crate::gemm::parallel::{self, Split};
@@ -19,10 +20,7 @@ pub struct Conv2d {
     algo: Algo,
     kernels: &'static KernelTable,
     method: Method,
-    scale: Option<AlignedVec>,
-    shift: Option<AlignedVec>,
-    residual: bool,
-    activation: Activation,
+    epilogue: FusedEpilogue,
 }
 
 /// What `run` executes.
@@ -137,11 +135,8 @@ impl Conv2d {
         }
         let algo = algo.resolve(desc);
         let kernels = table(options.isa)?;
-        let (scale, shift) = epilogue.fold_bias(bias, desc.out_channels);
-        let has_shift = bias.is_some() || epilogue.shift.is_some();
-        let aligned = |v: &[f32]| AlignedVec::from_slice(ALIGN, v);
         let method = match algo {
-            Algo::Reference => Method::Reference(aligned(weights)),
+            Algo::Reference => Method::Reference(AlignedVec::from_slice(ALIGN, weights)),
             _ => Method::Gemm(GemmLayout::new(desc, &shape, weights, kernels, options.threads.max(1))),
         };
         Ok(Conv2d {
@@ -150,10 +145,7 @@ impl Conv2d {
             algo,
             kernels,
             method,
-            scale: scale.as_deref().map(aligned),
-            shift: has_shift.then(|| aligned(&shift)),
-            residual: epilogue.residual,
-            activation: epilogue.activation,
+            epilogue: FusedEpilogue::new(epilogue, bias, desc.out_channels),
         })
     }
 
@@ -205,15 +197,7 @@ impl Conv2d {
         let s = &self.shape;
         check_len("input", input.len(), s.input_len)?;
         check_len("output", output.len(), s.output_len)?;
-        let residual = match (self.residual, residual) {
-            (true, Some(r)) => {
-                check_len("residual", r.len(), s.output_len)?;
-                Some(r)
-            }
-            (true, None) => return invalid!("conv2d: the epilogue adds a residual but `residual` is None"),
-            (false, Some(_)) => return invalid!("conv2d: `residual` given but the epilogue adds none"),
-            (false, None) => None,
-        };
+        let residual = self.epilogue.check_residual("conv2d", residual, s.output_len)?;
         if scratch.len() < self.scratch_len() {
             return invalid!("conv2d: `scratch` has {} floats, this plan needs {}", scratch.len(), self.scratch_len());
         }
@@ -231,13 +215,14 @@ impl Conv2d {
         output: &mut [f32],
     ) -> Result<()> {
         crate::reference::conv2d_into(&self.desc, input, weights, None, output)?;
-        let epilogue = Epilogue { scale: None, shift: None, residual: residual.is_some(), activation: self.activation };
+        let e = &self.epilogue;
+        let epilogue = Epilogue { scale: None, shift: None, residual: residual.is_some(), activation: e.activation() };
         crate::reference::apply_epilogue_with(
             self.desc.batch,
             self.desc.out_channels,
             self.shape.out_pixels(),
             output,
-            (self.scale.as_deref(), self.shift.as_deref()),
+            (e.scale(), e.shift()),
             &epilogue,
             residual,
         )
@@ -274,7 +259,6 @@ impl Conv2d {
                     None => (kg, pixels, weights, Operand::Source(source), pixels, 1),
                 };
                 let out_offset = (n * d.out_channels + grp * kg) * pixels;
-                let at = |v: &Option<AlignedVec>| v.as_ref().map_or(std::ptr::null(), |v| v[grp * kg..].as_ptr());
                 let task = GemmTask {
                     m,
                     n: n_cols,
@@ -284,13 +268,7 @@ impl Conv2d {
                     c: output[out_offset..].as_mut_ptr(),
                     rs_c,
                     cs_c,
-                    epilogue: TaskEpilogue {
-                        channels_on_rows: g.indirect.is_none(),
-                        scale: at(&self.scale),
-                        shift: at(&self.shift),
-                        residual: residual.map_or(std::ptr::null(), |r| r[out_offset..].as_ptr()),
-                        activation: self.activation,
-                    },
+                    epilogue: self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), g.indirect.is_none()),
                     tile: g.tile,
                     epilogue_fn: self.kernels.epilogue,
                     blocking: g.blocking,

@@ -80,3 +80,75 @@ pub(crate) unsafe fn activate<S: Simd>(x: S::V, activation: Activation) -> S::V 
         }
     }
 }
+
+/// An [`crate::Epilogue`] as plans keep it: bias folded into the shift, vectors aligned.
+pub(crate) struct FusedEpilogue {
+    scale: Option<crate::aligned::AlignedVec>,
+    shift: Option<crate::aligned::AlignedVec>,
+    residual: bool,
+    activation: Activation,
+}
+
+impl FusedEpilogue {
+    /// Folds `bias` (applied before the scale) into the shift. `epilogue` must have been
+    /// validated for `channels`.
+    pub(crate) fn new(epilogue: &crate::Epilogue, bias: Option<&[f32]>, channels: usize) -> Self {
+        let aligned = |v: &[f32]| crate::aligned::AlignedVec::from_slice(crate::aligned::ALIGN, v);
+        let (scale, shift) = epilogue.fold_bias(bias, channels);
+        let has_shift = bias.is_some() || epilogue.shift.is_some();
+        FusedEpilogue {
+            scale: scale.as_deref().map(aligned),
+            shift: has_shift.then(|| aligned(&shift)),
+            residual: epilogue.residual,
+            activation: epilogue.activation,
+        }
+    }
+
+    pub(crate) fn scale(&self) -> Option<&[f32]> {
+        self.scale.as_deref()
+    }
+
+    pub(crate) fn shift(&self) -> Option<&[f32]> {
+        self.shift.as_deref()
+    }
+
+    pub(crate) fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Checks that a residual is given exactly when the epilogue adds one, with `len`
+    /// elements; returns it.
+    pub(crate) fn check_residual<'r>(
+        &self,
+        op: &str,
+        residual: Option<&'r [f32]>,
+        len: usize,
+    ) -> crate::Result<Option<&'r [f32]>> {
+        match (self.residual, residual) {
+            (true, Some(r)) => crate::error::check_len("residual", r.len(), len).map(|()| Some(r)),
+            (true, None) => crate::error::invalid!("{op}: the epilogue adds a residual but `residual` is None"),
+            (false, Some(_)) => crate::error::invalid!("{op}: `residual` given but the epilogue adds none"),
+            (false, None) => Ok(None),
+        }
+    }
+
+    /// The task form, for channels from `first_channel` on and a residual already offset
+    /// like C.
+    pub(crate) fn task(
+        &self,
+        first_channel: usize,
+        residual: Option<&[f32]>,
+        channels_on_rows: bool,
+    ) -> super::driver::TaskEpilogue {
+        let at = |v: &Option<crate::aligned::AlignedVec>| {
+            v.as_ref().map_or(std::ptr::null(), |v| v[first_channel..].as_ptr())
+        };
+        super::driver::TaskEpilogue {
+            channels_on_rows,
+            scale: at(&self.scale),
+            shift: at(&self.shift),
+            residual: residual.map_or(std::ptr::null(), <[f32]>::as_ptr),
+            activation: self.activation,
+        }
+    }
+}
