@@ -31,6 +31,7 @@
 
 use crate::gemm::blocking::{blocking, cache_sizes};
 use crate::gemm::microkernel::TileKernel;
+use crate::gemm::parallel::Split;
 use crate::gemm::tile_choice::padding_cost;
 use crate::shape::{Conv2dDesc, Conv2dShape};
 
@@ -42,12 +43,21 @@ const COPY_PACK_FLOPS: f64 = 6.0;
 /// Multiply-adds per cycle of the widest FMA path (2 x 16 lanes).
 const MACS_PER_CYCLE: f64 = 32.0;
 
-/// The cheapest (family, transposed) for `desc`.
-pub(crate) fn choose(tiles: &'static [TileKernel], desc: &Conv2dDesc, s: &Conv2dShape) -> (&'static TileKernel, bool) {
+/// The cheapest (family, transposed) for `desc` on `threads`.
+pub(crate) fn choose(
+    tiles: &'static [TileKernel],
+    desc: &Conv2dDesc,
+    s: &Conv2dShape,
+    threads: usize,
+) -> (&'static TileKernel, bool) {
     let mut best: Option<(f64, &'static TileKernel, bool)> = None;
     for tile in tiles {
         for transposed in [false, true] {
-            let cost = cost(tile, transposed, desc, s);
+            // Threads split whole panels: the longest band sets the time.
+            let (kg, pixels) = (s.group_out_channels, s.out_pixels());
+            let (m, n, packed) = if transposed { (pixels, kg, (true, true)) } else { (kg, pixels, (true, false)) };
+            let balance = Split::new(m, n, tile, packed, threads).imbalance();
+            let cost = cost(tile, transposed, desc, s) * balance;
             if best.is_none_or(|(c, _, _)| cost < c - 1e-9) {
                 best = Some((cost, tile, transposed));
             }
@@ -93,12 +103,21 @@ mod tests {
     #[test]
     fn picks_the_measured_winner() {
         let Ok(t) = table(Isa::Avx512f) else { return };
-        let transposed = |d: Conv2dDesc| choose(t.tiles, &d, &d.validate().unwrap()).1;
+        let transposed = |d: Conv2dDesc| choose(t.tiles, &d, &d.validate().unwrap(), 1).1;
         assert!(transposed(Conv2dDesc::new(1, 64, (56, 56), 64, (3, 3)).pad(1)));
         assert!(transposed(Conv2dDesc::new(1, 128, (28, 28), 128, (3, 3)).pad(1)));
         assert!(transposed(Conv2dDesc::new(1, 256, (14, 14), 256, (3, 3)).pad(1)));
         assert!(transposed(Conv2dDesc::new(1, 512, (7, 7), 512, (3, 3)).pad(1)));
         assert!(!transposed(Conv2dDesc::new(1, 256, (56, 56), 64, (1, 1))));
         assert!(!transposed(Conv2dDesc::new(1, 64, (224, 224), 64, (3, 3)).pad(1)));
+    }
+
+    /// On 2 threads, 512x7x7 takes 6x64 (channels split 256 + 256) over 7x48 (288 + 224).
+    #[test]
+    fn counts_the_thread_split() {
+        let Ok(t) = table(Isa::Avx512f) else { return };
+        let d = Conv2dDesc::new(1, 512, (7, 7), 512, (3, 3)).pad(1);
+        let (tile, transposed) = choose(t.tiles, &d, &d.validate().unwrap(), 2);
+        assert_eq!((tile.name, transposed), ("avx512f_6x64", true));
     }
 }

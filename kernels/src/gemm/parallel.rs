@@ -68,6 +68,17 @@ impl Split {
         }
     }
 
+    /// Padded work of the largest part over the mean: 1.0 is a perfect split.
+    pub(crate) fn imbalance(&self) -> f64 {
+        let work = |p| {
+            let (rows, cols) = self.part(p);
+            (rows.len().div_ceil(self.mr) * cols.len().div_ceil(self.nr)) as f64
+        };
+        let parts: Vec<f64> = (0..self.count).map(work).collect();
+        let total: f64 = parts.iter().sum();
+        parts.iter().cloned().fold(0.0, f64::max) * self.count as f64 / total
+    }
+
     /// Scratch floats for parts `parts`, without alignment slack.
     fn parts_scratch_len(
         &self,
