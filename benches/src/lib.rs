@@ -38,19 +38,7 @@ pub fn conv_cases() -> Vec<ConvCase> {
 pub const GEMM_SHAPES: &[(usize, usize, usize)] =
     &[(128, 128, 128), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (64, 3136, 576)];
 
-/// Deterministic data in [-1, 1) (SplitMix64).
-pub fn data(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
+pub use ferrocnn_kernels::random::signed_uniform as data;
 
 /// A rayon pool of `threads` threads to run a bench in.
 pub fn pool(threads: usize) -> rayon::ThreadPool {

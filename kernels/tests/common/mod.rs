@@ -16,17 +16,7 @@ pub fn isas() -> Vec<Isa> {
 
 /// Zero-mean values in [-1, 1) from SplitMix64: signed data, so cancellation is exercised.
 pub fn signed(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 40) as f32 / (1u64 << 23) as f32) - 1.0
-        })
-        .collect()
+    ferrocnn_kernels::random::signed_uniform(len, seed)
 }
 
 /// Integers in -3..=3: products and sums stay exact in f32, so results compare equal.
