@@ -5,10 +5,11 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ferrocnn_benches::{conv_cases, data, pool};
 use ferrocnn_kernels::{Algo, Conv2d, Epilogue, PlanOptions};
+use std::time::Duration;
 
 fn conv_group(c: &mut Criterion) {
     let mut group = c.benchmark_group("conv");
-    group.sample_size(20);
+    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(2));
     for case in conv_cases() {
         let shape = case.desc.validate().unwrap();
         let input = data(shape.input_len, 1);

@@ -8,9 +8,11 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ferrocnn_benches::{GEMM_SHAPES, data, pool};
 use ferrocnn_kernels::{Epilogue, Gemm, PlanOptions, sgemm};
 use std::hint::black_box;
+use std::time::Duration;
 
 fn sgemm_group(c: &mut Criterion) {
     let mut group = c.benchmark_group("sgemm");
+    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     for &(m, n, k) in GEMM_SHAPES {
         let id = format!("{m}x{n}x{k}");
         let (a, b) = (data(m * k, 1), data(k * n, 2));

@@ -18,7 +18,7 @@ struct Run {
 }
 
 /// Runs a panel has at most: one per pixel when OW = 1.
-const MAX_RUNS: usize = 64;
+pub(crate) const MAX_RUNS: usize = 64;
 
 pub(crate) struct Im2colSource<'a> {
     /// This image's channels of this group: `C/g x H x W`.

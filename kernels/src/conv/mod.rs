@@ -7,7 +7,7 @@
 //! itself, which already is that matrix.
 
 mod algo;
-mod im2col;
+pub(crate) mod im2col;
 mod layout_choice;
 mod plan;
 
