@@ -75,7 +75,7 @@ fn cost(tile: &TileKernel, transposed: bool, desc: &Conv2dDesc, s: &Conv2dShape)
         let rows = (kg.div_ceil(tile.mr) * tile.mr) as f64;
         return padding_cost(kg, tile.mr) * padding_cost(pixels, tile.nr) * (1.0 + pack / (2.0 * rows));
     }
-    let kc = blocking(tile, s.reduction).kc as f64;
+    let kc = blocking(tile, s.reduction, true).kc as f64;
     let merge = MACS_PER_CYCLE / kc;
     padding_cost(pixels, tile.mr) * padding_cost(kg, tile.nr) * (1.0 + merge) * set_conflict(tile.nr, pixels)
 }

@@ -313,7 +313,7 @@ impl GemmLayout {
         // Weights are always packed; the image is read in place (transposed) or packed on the
         // fly (as B), which is the operand that needs a buffer.
         let (m, n, packed) = if transposed { (pixels, kg, (true, true)) } else { (kg, pixels, (true, false)) };
-        let blocking = blocking(tile, s.reduction);
+        let blocking = blocking(tile, s.reduction, transposed);
         let split = Split::new(m, n, tile, packed, threads);
         let indirect = transposed.then(|| Indirect::new(desc, s));
         let padded_len = indirect.as_ref().map_or(0, |ind| ind.scratch_len(s.group_in_channels));

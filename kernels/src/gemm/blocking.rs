@@ -70,10 +70,16 @@ pub(crate) struct Blocking {
     pub nc: usize,
 }
 
-pub(crate) fn blocking(tile: &TileKernel, k: usize) -> Blocking {
+/// Block sizes for a GEMM of depth `k` on `tile`. `a_in_place`: A is read through the
+/// indirect kernels rather than copied into a micro-panel; what such a tile keeps in L1 is
+/// the image lines its pixels touch, shared between taps, so K is split half as often —
+/// fewer passes that each merge C (measured on AVX-512, 1 thread: 512x7x7 +17%, 256x14x14
+/// +4%, 128x28x28 +3%, the rest unchanged).
+pub(crate) fn blocking(tile: &TileKernel, k: usize, a_in_place: bool) -> Blocking {
     let caches = cache_sizes();
     let f32s = size_of::<f32>();
-    let kc_max = (caches.l1d / 2 / (f32s * tile.mr)).max(64);
+    let depth = if a_in_place { 2 } else { 1 };
+    let kc_max = (depth * caches.l1d / 2 / (f32s * tile.mr)).max(64);
     let kc = k.div_ceil(k.div_ceil(kc_max).max(1)).max(1);
     let nc = (caches.l2 / 2 / (f32s * kc) / tile.nr * tile.nr).max(tile.nr);
     Blocking { kc, nc }

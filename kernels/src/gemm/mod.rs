@@ -45,6 +45,7 @@ struct Shape {
 }
 
 impl Shape {
+    /// `n` known (one-shot): choose the tile for it, and A is read in place.
     fn new(
         m: usize,
         k: usize,
@@ -66,7 +67,7 @@ impl Shape {
             threads: options.threads.max(1),
             kernels,
             tile,
-            blocking: blocking(tile, k),
+            blocking: blocking(tile, k, n.is_some()),
             epilogue: FusedEpilogue::new(epilogue, None, m),
         })
     }
