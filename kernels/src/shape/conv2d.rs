@@ -112,24 +112,23 @@ impl Conv2dDesc {
     /// Checks every field and derives the sizes.
     pub fn validate(&self) -> Result<Conv2dShape> {
         let d = self;
-        for (field, value) in [
-            ("batch", d.batch),
-            ("in_channels", d.in_channels),
-            ("out_channels", d.out_channels),
-            ("in_h", d.in_h),
-            ("in_w", d.in_w),
-            ("kernel_h", d.kernel_h),
-            ("kernel_w", d.kernel_w),
-            ("stride_h", d.stride_h),
-            ("stride_w", d.stride_w),
-            ("dilation_h", d.dilation_h),
-            ("dilation_w", d.dilation_w),
-            ("groups", d.groups),
-        ] {
-            if value == 0 {
-                return invalid!("conv2d: `{field}` is 0, it must be at least 1");
-            }
-        }
+        super::require_positive(
+            "conv2d",
+            &[
+                ("batch", d.batch),
+                ("in_channels", d.in_channels),
+                ("out_channels", d.out_channels),
+                ("in_h", d.in_h),
+                ("in_w", d.in_w),
+                ("kernel_h", d.kernel_h),
+                ("kernel_w", d.kernel_w),
+                ("stride_h", d.stride_h),
+                ("stride_w", d.stride_w),
+                ("dilation_h", d.dilation_h),
+                ("dilation_w", d.dilation_w),
+                ("groups", d.groups),
+            ],
+        )?;
         if !d.in_channels.is_multiple_of(d.groups) {
             return invalid!("conv2d: `groups` {} does not divide `in_channels` {}", d.groups, d.in_channels);
         }

@@ -11,3 +11,11 @@ pub use pool2d::{Pool2dDesc, Pool2dShape, PoolKind};
 /// Largest element count any one tensor may have: 2^40 floats (4 TiB). Larger requests are
 /// certainly mistakes, and refusing them early keeps every index computation far from overflow.
 pub const MAX_ELEMENTS: usize = 1 << 40;
+
+/// `Err` naming the first field that is 0: sizes, strides and dilations all start at 1.
+fn require_positive(op: &str, fields: &[(&str, usize)]) -> crate::Result<()> {
+    match fields.iter().find(|(_, value)| *value == 0) {
+        Some((field, _)) => crate::error::invalid!("{op}: `{field}` is 0, it must be at least 1"),
+        None => Ok(()),
+    }
+}

@@ -96,22 +96,21 @@ impl Pool2dDesc {
 
     pub fn validate(&self) -> Result<Pool2dShape> {
         let d = self;
-        for (field, value) in [
-            ("batch", d.batch),
-            ("channels", d.channels),
-            ("in_h", d.in_h),
-            ("in_w", d.in_w),
-            ("kernel_h", d.kernel_h),
-            ("kernel_w", d.kernel_w),
-            ("stride_h", d.stride_h),
-            ("stride_w", d.stride_w),
-            ("dilation_h", d.dilation_h),
-            ("dilation_w", d.dilation_w),
-        ] {
-            if value == 0 {
-                return invalid!("pool2d: `{field}` is 0, it must be at least 1");
-            }
-        }
+        super::require_positive(
+            "pool2d",
+            &[
+                ("batch", d.batch),
+                ("channels", d.channels),
+                ("in_h", d.in_h),
+                ("in_w", d.in_w),
+                ("kernel_h", d.kernel_h),
+                ("kernel_w", d.kernel_w),
+                ("stride_h", d.stride_h),
+                ("stride_w", d.stride_w),
+                ("dilation_h", d.dilation_h),
+                ("dilation_w", d.dilation_w),
+            ],
+        )?;
         if d.kind == PoolKind::Avg && (d.dilation_h, d.dilation_w) != (1, 1) {
             return invalid!("pool2d: average pooling takes no dilation, got {}x{}", d.dilation_h, d.dilation_w);
         }
