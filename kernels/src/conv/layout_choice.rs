@@ -7,8 +7,8 @@
 //!
 //! - padding: `ceil(m/MR)*MR * ceil(n/NR)*NR / (m*n)`.
 //! - row-major pays for packing: every packed image element feeds 2*K/g flops, and packing
-//!   one costs about [`IM2COL_PACK_FLOPS`] flops' worth of time (a 1x1 stride-1 unpadded
-//!   conv packs by plain copies, [`COPY_PACK_FLOPS`]).
+//!   one costs about [`IM2COL_PACK_FLOPS`] flops' worth of time (from phase planes; a 1x1
+//!   stride-1 unpadded conv packs rows of the image itself, [`COPY_PACK_FLOPS`]).
 //! - transposed pays for merging each tile into C once per pass over K: about one cycle per
 //!   element against `kc` multiply-adds per element at 32 per cycle (Zen 5 AVX-512), so
 //!   `32 / kc` per pass; and double when the tile's channel rows, one output plane apart,
@@ -16,7 +16,8 @@
 //!   set and every store misses).
 //!
 //! Measured on this machine (AVX-512, 1 thread, GFLOP/s, `ferrocnn conv --json`, each
-//! layout forced in turn, medians of 20-50 runs, two interleaved rounds):
+//! layout forced in turn, medians of 20-50 runs, two interleaved rounds; row-major with the
+//! packer that preceded phase planes — with them, 64x56x56 row-major reads 185):
 //!
 //! | layer | row-major | transposed |
 //! |---|---|---|
@@ -35,9 +36,11 @@ use crate::gemm::parallel::Split;
 use crate::gemm::tile_choice::padding_cost;
 use crate::shape::{Conv2dDesc, Conv2dShape};
 
-/// Time to pack one im2col element, in flops of microkernel time (~0.37 ns at 240 GFLOP/s),
-/// from the 64x56x56 row: packing added ~70% with 2*64 flops per element.
-const IM2COL_PACK_FLOPS: f64 = 90.0;
+/// Time to pack one im2col element from phase planes, in flops of microkernel time
+/// (~0.11 ns at 240 GFLOP/s). From 64x56x56 forced row-major, 185 GFLOP/s, against 211
+/// transposed: 211/185 * (1 + 32/576) - 1 = 0.20 of the run at 2*64 flops per element. (The
+/// packer before phase planes, with bounds checks per run, cost ~90: the table below.)
+const IM2COL_PACK_FLOPS: f64 = 26.0;
 /// The same for 1x1 convs, whose panels are plain row copies (the 1x1 row: ~5%).
 const COPY_PACK_FLOPS: f64 = 6.0;
 /// Multiply-adds per cycle of the widest FMA path (2 x 16 lanes).

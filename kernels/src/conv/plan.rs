@@ -1,5 +1,5 @@
 use super::algo::Algo;
-use super::im2col::Im2colSource;
+use super::phases::{PhasedSource, Phases};
 use crate::aligned::{ALIGN, AlignedVec, align_scratch, round_up};
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
@@ -35,18 +35,36 @@ enum Method {
 struct GemmLayout {
     tile: &'static TileKernel,
     blocking: Blocking,
-    /// `None`: rows of the GEMM are output channels, columns pixels; C is the output as it
-    /// lies and the image is packed into B panels on the fly. `Some`: the transpose — rows
-    /// are pixels, columns channels, the image is read in place as A (see [`Indirect`]).
-    /// Transposed vectorises over channels, the better fit when the map is small (7x7: 49
-    /// pixels fill 64 lanes at best) and the channel count large.
-    indirect: Option<Indirect>,
+    image: ImageRead,
     /// Packed weights of each group.
     weights: Vec<PackedPanels>,
     split: Split,
     /// Floats of scratch: the padded image (transposed layout with padding), then the GEMM's.
     padded_len: usize,
     scratch_len: usize,
+}
+
+/// How the GEMM reads the image.
+///
+/// Row-major layout (the first two): rows of the GEMM are output channels, columns pixels;
+/// C is the output as it lies and the image is packed into B panels on the fly. Transposed
+/// (the last): rows are pixels, columns channels, and the image is read in place as A. It
+/// vectorises over channels, the better fit when the map is small (7x7: 49 pixels fill 64
+/// lanes at best) and the channel count large.
+enum ImageRead {
+    /// 1x1, stride 1, no padding: the image is the B matrix; panels are row copies.
+    Direct,
+    /// im2col panels packed from the image padded and split into its stride phases, where
+    /// every panel row is a plain copy (see `phases.rs`).
+    Phased(Phases),
+    /// Transposed: read in place (see [`Indirect`]).
+    Indirect(Indirect),
+}
+
+impl ImageRead {
+    fn transposed(&self) -> bool {
+        matches!(self, ImageRead::Indirect(_))
+    }
 }
 
 /// How the transposed layout reads im2col in place: in the image zero-padded to `hp x wp`,
@@ -149,7 +167,14 @@ impl Conv2d {
         let kernels = table(options.isa)?;
         let method = match algo {
             Algo::Reference => Method::Reference(AlignedVec::from_slice(ALIGN, weights)),
-            _ => Method::Gemm(GemmLayout::new(desc, &shape, weights, kernels, options.threads.max(1))),
+            _ => Method::Gemm(GemmLayout::new(
+                desc,
+                &shape,
+                weights,
+                kernels,
+                options.threads.max(1),
+                algo == Algo::Gemm1x1,
+            )),
         };
         Ok(Conv2d {
             desc: *desc,
@@ -182,7 +207,7 @@ impl Conv2d {
     /// The microkernel family, e.g. `avx512f_8x48`, and whether the GEMM runs transposed.
     pub fn kernel_name(&self) -> String {
         match &self.method {
-            Method::Gemm(g) if g.indirect.is_some() => format!("{} (transposed)", g.tile.name),
+            Method::Gemm(g) if g.image.transposed() => format!("{} (transposed)", g.tile.name),
             Method::Gemm(g) => g.tile.name.to_string(),
             Method::Reference(_) => "reference".to_string(),
         }
@@ -255,20 +280,27 @@ impl Conv2d {
         for n in 0..d.batch {
             for grp in 0..d.groups {
                 let image = &input[(n * d.in_channels + grp * cg) * plane..][..cg * plane];
-                let im2col = Im2colSource { image, desc: d, channels: cg, out_w: s.out_w, out_pixels: pixels };
                 let direct =
                     StridedSource { data: image, free_len: pixels, k_len: cg, free_stride: 1, k_stride: plane };
-                let source: &dyn PanelSource = if self.algo == Algo::Gemm1x1 { &direct } else { &im2col };
+                let phased;
+                let source: &dyn PanelSource = match &g.image {
+                    ImageRead::Phased(phases) => {
+                        let planes = phases.split(d, image, &mut padded[..]);
+                        phased = PhasedSource { planes, phases, out_w: s.out_w, out_pixels: pixels };
+                        &phased
+                    }
+                    _ => &direct,
+                };
                 let weights = Operand::Packed(&g.weights[grp]);
-                let (m, n_cols, a, b, rs_c, cs_c) = match &g.indirect {
-                    Some(ind) => {
+                let (m, n_cols, a, b, rs_c, cs_c) = match &g.image {
+                    ImageRead::Indirect(ind) => {
                         let data = ind.image(d, image, &mut padded[..]);
                         let source = IndirectSource::new(data, &ind.offsets, &ind.bases).ok_or_else(|| {
                             Error::Unsupported(format!("conv2d: internal: im2col offsets exceed the image for {d:?}"))
                         })?;
                         (pixels, kg, Operand::Indirect(source), weights, 1, pixels)
                     }
-                    None => (kg, pixels, weights, Operand::Source(source), pixels, 1),
+                    _ => (kg, pixels, weights, Operand::Source(source), pixels, 1),
                 };
                 let out_offset = (n * d.out_channels + grp * kg) * pixels;
                 let task = GemmTask {
@@ -280,7 +312,7 @@ impl Conv2d {
                     c: output[out_offset..].as_mut_ptr(),
                     rs_c,
                     cs_c,
-                    epilogue: self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), g.indirect.is_none()),
+                    epilogue: self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), !g.image.transposed()),
                     tile: g.tile,
                     epilogue_fn: self.kernels.epilogue,
                     blocking: g.blocking,
@@ -298,7 +330,15 @@ impl Conv2d {
 }
 
 impl GemmLayout {
-    fn new(desc: &Conv2dDesc, s: &Conv2dShape, weights: &[f32], kernels: &'static KernelTable, threads: usize) -> Self {
+    /// `pointwise`: the algorithm is `Gemm1x1`, whose B is the image itself.
+    fn new(
+        desc: &Conv2dDesc,
+        s: &Conv2dShape,
+        weights: &[f32],
+        kernels: &'static KernelTable,
+        threads: usize,
+        pointwise: bool,
+    ) -> Self {
         let (kg, pixels) = (s.group_out_channels, s.out_pixels());
         let (tile, transposed) = super::layout_choice::choose(kernels.tiles, desc, s, threads);
         let width = if transposed { tile.nr } else { tile.mr };
@@ -315,12 +355,22 @@ impl GemmLayout {
         let (m, n, packed) = if transposed { (pixels, kg, (true, true)) } else { (kg, pixels, (true, false)) };
         let blocking = blocking(tile, s.reduction, transposed);
         let split = Split::new(m, n, tile, packed, threads);
-        let indirect = transposed.then(|| Indirect::new(desc, s));
-        let padded_len = indirect.as_ref().map_or(0, |ind| ind.scratch_len(s.group_in_channels));
+        let image = if transposed {
+            ImageRead::Indirect(Indirect::new(desc, s))
+        } else if pointwise {
+            ImageRead::Direct
+        } else {
+            ImageRead::Phased(Phases::new(desc, s))
+        };
+        let padded_len = match &image {
+            ImageRead::Indirect(ind) => ind.scratch_len(s.group_in_channels),
+            ImageRead::Phased(phases) => phases.scratch_len(desc, s.group_in_channels),
+            ImageRead::Direct => 0,
+        };
         GemmLayout {
             tile,
             blocking,
-            indirect,
+            image,
             weights,
             split,
             padded_len,

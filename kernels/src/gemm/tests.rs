@@ -207,7 +207,7 @@ fn every_family_fits_its_registers_and_the_packer() {
             let needed = (tile.mr * nv + nv + 1) * regs_per_vector;
             assert!(needed <= registers, "{}: needs {needed} registers of {registers}", tile.name);
             assert!(
-                tile.nr <= crate::conv::im2col::MAX_RUNS && tile.mr <= crate::conv::im2col::MAX_RUNS,
+                tile.nr <= crate::conv::phases::MAX_RUNS && tile.mr <= crate::conv::phases::MAX_RUNS,
                 "{}",
                 tile.name
             );

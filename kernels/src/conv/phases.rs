@@ -1,0 +1,134 @@
+//! Strided convolutions packed from the image split into its stride phases.
+//!
+//! With stride S, im2col reads every S-th input column, so each panel row was a strided
+//! gather with bounds checks against the padding — at the ResNet stem (7x7, stride 2,
+//! 1.8M im2col elements per run) half the run went there. Instead, each run first copies
+//! the image, zero-padded, into S_h x S_w phase planes ("space to depth"):
+//!
+//! ```text
+//! phase (a, b) of channel c:  P[c][a][b][i][j] = padded[c][S_h*i + a][S_w*j + b]
+//! ```
+//!
+//! Tap k = (c, r, s) of output pixel (oh, ow) reads padded row S_h*oh + r*d_h, i.e. phase
+//! a = (r*d_h) mod S_h, row oh + (r*d_h) div S_h — and likewise for columns — so
+//!
+//! ```text
+//! im2col[k][(oh, ow)] = P[offsets[k] + oh*wq + ow]
+//! ```
+//!
+//! contiguous along ow: every panel row is one or two plain copies, and the gather runs once
+//! per input element (150K at the stem) instead of once per im2col element.
+
+use crate::aligned::round_up;
+use crate::gemm::pack::{PanelSource, copy_run, zero_run};
+use crate::shape::{Conv2dDesc, Conv2dShape};
+use rayon::prelude::*;
+
+/// Runs a panel has at most: one per pixel when OW = 1, and panels are at most 64 wide.
+pub(crate) const MAX_RUNS: usize = 64;
+
+/// The phase layout of one conv: tap offsets and plane sizes.
+pub(crate) struct Phases {
+    offsets: Vec<usize>,
+    /// Rows and columns of one phase plane: ceil(padded extent / stride).
+    hq: usize,
+    wq: usize,
+}
+
+impl Phases {
+    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Phases {
+        let p = d.padding;
+        let (sh, sw) = (d.stride_h, d.stride_w);
+        let hq = (d.in_h + p.top + p.bottom).div_ceil(sh);
+        let wq = (d.in_w + p.left + p.right).div_ceil(sw);
+        let mut offsets = Vec::with_capacity(s.reduction);
+        for c in 0..s.group_in_channels {
+            for r in 0..d.kernel_h {
+                let (a, row) = ((r * d.dilation_h) % sh, (r * d.dilation_h) / sh);
+                for q in 0..d.kernel_w {
+                    let (b, col) = ((q * d.dilation_w) % sw, (q * d.dilation_w) / sw);
+                    offsets.push((((c * sh + a) * sw + b) * hq + row) * wq + col);
+                }
+            }
+        }
+        Phases { offsets, hq, wq }
+    }
+
+    /// Floats of scratch for `channels` channels of phase planes.
+    pub(crate) fn scratch_len(&self, d: &Conv2dDesc, channels: usize) -> usize {
+        round_up(channels * d.stride_h * d.stride_w * self.hq * self.wq)
+    }
+
+    /// Splits `image` (C/g x H x W) into `dst`, channel planes in parallel on the current pool.
+    pub(crate) fn split<'a>(&self, d: &Conv2dDesc, image: &[f32], dst: &'a mut [f32]) -> &'a [f32] {
+        let (h, w, sh, sw, hq, wq) = (d.in_h, d.in_w, d.stride_h, d.stride_w, self.hq, self.wq);
+        let (pt, pl) = (d.padding.top, d.padding.left);
+        let per_channel = sh * sw * hq * wq;
+        let dst = &mut dst[..image.len() / (h * w) * per_channel];
+        let per_task = (16384 / per_channel).max(1);
+        dst.par_chunks_mut(per_channel).zip(image.par_chunks(h * w)).with_min_len(per_task).for_each(
+            |(planes, src)| {
+                for (ab, plane) in planes.chunks_exact_mut(hq * wq).enumerate() {
+                    let (a, b) = (ab / sw, ab % sw);
+                    for (i, out) in plane.chunks_exact_mut(wq).enumerate() {
+                        // Padded row sh*i + a is input row sh*i + a - pt, if that exists.
+                        match (sh * i + a).checked_sub(pt).filter(|&ih| ih < h) {
+                            None => zero_run(out),
+                            Some(ih) => {
+                                let row = &src[ih * w..(ih + 1) * w];
+                                for (j, v) in out.iter_mut().enumerate() {
+                                    *v =
+                                        (sw * j + b).checked_sub(pl).and_then(|iw| row.get(iw)).copied().unwrap_or(0.0);
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        dst
+    }
+}
+
+/// im2col panels packed from phase planes: every row a copy per output-row run.
+pub(crate) struct PhasedSource<'a> {
+    pub planes: &'a [f32],
+    pub phases: &'a Phases,
+    pub out_w: usize,
+    pub out_pixels: usize,
+}
+
+impl PanelSource for PhasedSource<'_> {
+    fn free_len(&self) -> usize {
+        self.out_pixels
+    }
+
+    fn k_len(&self) -> usize {
+        self.phases.offsets.len()
+    }
+
+    fn pack(&self, dst: &mut [f32], width: usize, f0: usize, count: usize, k0: usize, kc: usize) {
+        // (start in the planes, start in the panel row, length) of each output-row run.
+        let mut runs = [(0usize, 0usize, 0usize); MAX_RUNS];
+        let wq = self.phases.wq;
+        for (p, panel) in dst.chunks_exact_mut(kc * width).take(count.div_ceil(width)).enumerate() {
+            let first = f0 + p * width;
+            let cols = width.min(f0 + count - first);
+            let (mut n_runs, mut pix, mut at) = (0, first, 0);
+            while at < cols {
+                let (oh, ow) = (pix / self.out_w, pix % self.out_w);
+                let len = (self.out_w - ow).min(cols - at);
+                runs[n_runs] = (oh * wq + ow, at, len);
+                n_runs += 1;
+                pix += len;
+                at += len;
+            }
+            for (row, &offset) in panel.chunks_exact_mut(width).zip(&self.phases.offsets[k0..k0 + kc]) {
+                for &(start, at, len) in &runs[..n_runs] {
+                    copy_run(&mut row[at..at + len], &self.planes[offset + start..offset + start + len]);
+                }
+                zero_run(&mut row[cols..]);
+            }
+        }
+    }
+}
