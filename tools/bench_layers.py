@@ -6,7 +6,7 @@ median GFLOP/s, the 2-thread speed-up and the fraction of the measured FMA peak.
     cargo build --release -p ferrocnn-models
     python3 tools/bench_layers.py [--rounds 5] [--peak 240]
 
-The peak is per core (AVX-512 on this machine: 240 GFLOP/s; see README).
+The peaks default to what `ferrocnn peak` measures for the active path (1 thread and 2).
 """
 import argparse, json, statistics, subprocess, sys
 
@@ -33,9 +33,16 @@ def main():
     p.add_argument("--binary", default="target/release/ferrocnn")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--iters", type=int, default=30)
-    p.add_argument("--peak", type=float, default=240.0, help="per-core FMA peak, GFLOP/s")
+    p.add_argument("--peak", type=float, default=0.0, help="1-thread FMA peak, GFLOP/s (default: measured)")
+    p.add_argument("--peak2", type=float, default=0.0, help="2-thread FMA peak, GFLOP/s (default: measured)")
     p.add_argument("--only", default="", help="substring of the case names to run")
     a = p.parse_args()
+    if not a.peak or not a.peak2:
+        out = subprocess.run([a.binary, "peak", "--threads", "2", "--json"], check=True, capture_output=True, text=True)
+        active = [json.loads(line) for line in out.stdout.splitlines() if "gflops_all_threads" in line][0]
+        a.peak = a.peak or active["gflops_per_core"]
+        a.peak2 = a.peak2 or active["gflops_all_threads"]
+        print(f"measured peak ({active['isa']}): {a.peak:.0f} GFLOP/s on 1 thread, {a.peak2:.0f} on 2\n")
     print("| layer | kernel | 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 2-core peak | 2T / 1T |")
     print("|---|---|---|---|---|---|---|")
     for name, args in CASES:
@@ -50,7 +57,7 @@ def main():
             family = r1.get("kernel_family", r1.get("algo", ""))
         g1, g2 = statistics.median(one), statistics.median(two)
         print(f"| {name} | {family} | {g1:.0f} | {100 * g1 / a.peak:.0f}% | {g2:.0f} | "
-              f"{100 * g2 / (2 * a.peak):.0f}% | {g2 / g1:.2f}x |", flush=True)
+              f"{100 * g2 / a.peak2:.0f}% | {g2 / g1:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -96,12 +96,21 @@ pub(crate) struct KernelTable {
     /// Microkernel families, the first the default for GEMMs whose shape is unknown.
     pub tiles: &'static [TileKernel],
     pub epilogue: EpilogueFn,
+    /// f32 lanes per vector.
+    pub lanes: usize,
+    /// The FMA-only loop that measures the path's peak ([`crate::peak`]), and its number
+    /// of independent vector FMAs per iteration.
+    pub fma_loop: unsafe fn(usize) -> f32,
+    pub fma_chains: usize,
 }
 
 static PORTABLE: KernelTable = KernelTable {
     isa: Isa::Portable,
     tiles: crate::arch::generic::gemm::TILES,
     epilogue: crate::arch::generic::gemm::epilogue_portable,
+    lanes: 8,
+    fma_loop: crate::arch::generic::gemm::fma_loop_portable,
+    fma_chains: crate::arch::generic::gemm::FMA_CHAINS,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -109,6 +118,9 @@ static AVX2_FMA: KernelTable = KernelTable {
     isa: Isa::Avx2Fma,
     tiles: crate::arch::x86_64::avx2_fma::gemm::TILES,
     epilogue: crate::arch::x86_64::avx2_fma::gemm::epilogue_avx2_fma,
+    lanes: 8,
+    fma_loop: crate::arch::x86_64::avx2_fma::gemm::fma_loop_avx2_fma,
+    fma_chains: crate::arch::x86_64::avx2_fma::gemm::FMA_CHAINS,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -116,6 +128,9 @@ static AVX512F: KernelTable = KernelTable {
     isa: Isa::Avx512f,
     tiles: crate::arch::x86_64::avx512f::gemm::TILES,
     epilogue: crate::arch::x86_64::avx512f::gemm::epilogue_avx512f,
+    lanes: 16,
+    fma_loop: crate::arch::x86_64::avx512f::gemm::fma_loop_avx512f,
+    fma_chains: crate::arch::x86_64::avx512f::gemm::FMA_CHAINS,
 };
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only

@@ -58,6 +58,19 @@ fn ferrocnn_isa_forces_each_supported_path() {
 }
 
 #[test]
+fn peak_measures_every_supported_path() {
+    let (code, out, err) = ferrocnn("peak --threads 2 --seconds 0.05 --json", None);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), ferrocnn_kernels::dispatch::supported_isas().len(), "{out}");
+    for line in &lines {
+        assert!(json_field(line, "gflops_per_core").parse::<f64>().unwrap() > 0.0, "{line}");
+    }
+    let active = lines.iter().find(|l| l.contains("gflops_all_threads")).expect("the active path on 2 threads");
+    assert_eq!(json_field(active, "isa"), ferrocnn_kernels::dispatch::active_isa().name());
+}
+
+#[test]
 fn conv_reports_the_algorithm_that_ran() {
     let (_, out, _) = ferrocnn("conv --input 1x8x6x6 --out-channels 4 --kernel 1 --iters 1 --json", None);
     assert_eq!(json_field(&out, "algo"), "gemm1x1");
@@ -82,6 +95,7 @@ fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
         ("conv --input 1x3x2x2 --out-channels 4 --kernel 5", "kernel 5"),
         ("conv --input 1x3x8x8 --out-channels 4 --kernel 3 --pad 1,2", "--pad: expected P or T,B,L,R"),
         ("conv --input 1x3x8x8 --out-channels 4 --kernel 3 --algo gemm1x1", "gemm1x1 needs a 1x1 kernel"),
+        ("peak --seconds -1", "--seconds: expected a number of seconds"),
         ("frobnicate", "unknown command `frobnicate`"),
     ] {
         let (code, out, err) = ferrocnn(args, None);

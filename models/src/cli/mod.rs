@@ -3,6 +3,7 @@
 pub mod args;
 mod conv;
 mod gemm;
+mod peak;
 pub mod timing;
 
 use args::Args;
@@ -19,6 +20,9 @@ commands:
          [--iters I] [--check] [--json]
          time a convolution plan's run (weights packed once, as in inference)
 
+  peak   [--threads T] [--seconds S] [--json]
+         measure the fp32 FMA peak of each instruction-set path (the denominator of percent-of-peak figures)
+
 environment: FERROCNN_ISA=portable|avx2|avx512 forces an instruction-set path.";
 
 /// Runs the command line `argv` (without the program name). `Err` is a usage error: the
@@ -31,6 +35,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     match command.as_str() {
         "gemm" => gemm::run(&args),
         "conv" => conv::run(&args),
+        "peak" => peak::run(&args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -17,3 +17,13 @@ pub(crate) unsafe fn epilogue_portable(t: &EpilogueTile) {
     // SAFETY: forwarded contract; the portable path runs on every CPU.
     unsafe { epilogue::<Portable>(t) }
 }
+
+/// Independent FMAs per iteration of the peak loop (16 SSE registers, two per f32x8: 6 chains).
+pub(crate) const FMA_CHAINS: usize = 6;
+
+/// # Safety
+/// None beyond the trait's: the portable path runs on every CPU.
+pub(crate) unsafe fn fma_loop_portable(iters: usize) -> f32 {
+    // SAFETY: the portable path runs everywhere.
+    unsafe { crate::peak::fma_loop::<Portable, FMA_CHAINS>(iters) }
+}

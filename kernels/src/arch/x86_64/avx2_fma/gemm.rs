@@ -20,3 +20,14 @@ pub(crate) unsafe fn epilogue_avx2_fma(t: &EpilogueTile) {
     // SAFETY: forwarded contract.
     unsafe { epilogue::<Avx2Fma>(t) }
 }
+
+/// Independent FMAs per iteration of the peak loop (16 registers: 12 chains, as the GEMM tiles use).
+pub(crate) const FMA_CHAINS: usize = 12;
+
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn fma_loop_avx2_fma(iters: usize) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe { crate::peak::fma_loop::<Avx2Fma, FMA_CHAINS>(iters) }
+}

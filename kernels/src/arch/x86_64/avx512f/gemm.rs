@@ -26,3 +26,14 @@ pub(crate) unsafe fn epilogue_avx512f(t: &EpilogueTile) {
     // SAFETY: forwarded contract.
     unsafe { epilogue::<Avx512>(t) }
 }
+
+/// Independent FMAs per iteration of the peak loop (32 registers: 24 chains, three times the 8 that two pipes x 4-cycle latency need).
+pub(crate) const FMA_CHAINS: usize = 24;
+
+/// # Safety
+/// The CPU has AVX512F.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn fma_loop_avx512f(iters: usize) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe { crate::peak::fma_loop::<Avx512, FMA_CHAINS>(iters) }
+}
