@@ -5,7 +5,7 @@ use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result, check_len, invalid};
 use crate::gemm::blocking::{Blocking, blocking};
-use crate::gemm::driver::{GemmTask, IndirectSource, Operand};
+use crate::gemm::driver::{GemmTask, IndirectIndex, IndirectSource, Operand};
 use crate::gemm::epilogue::FusedEpilogue;
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
@@ -72,8 +72,7 @@ impl ImageRead {
 /// `offsets[k] = (c*hp + r*dh)*wp + s*dw` and `bases[p] = oh*sh*wp + ow*sw`. Nothing is
 /// packed: the microkernel broadcasts straight from the image.
 struct Indirect {
-    offsets: Vec<usize>,
-    bases: Vec<usize>,
+    index: IndirectIndex,
     hp: usize,
     wp: usize,
     /// Padding is needed, so each run copies the image into a zero-padded scratch area.
@@ -81,7 +80,9 @@ struct Indirect {
 }
 
 impl Indirect {
-    fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Indirect {
+    /// `None` if an index overflows (impossible for validated shapes, which stay below 2^40
+    /// elements, but not assumed).
+    fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Option<Indirect> {
         let p = d.padding;
         let (hp, wp) = (d.in_h + p.top + p.bottom, d.in_w + p.left + p.right);
         let mut offsets = Vec::with_capacity(s.reduction);
@@ -94,7 +95,7 @@ impl Indirect {
         }
         let bases =
             (0..s.out_pixels()).map(|px| (px / s.out_w) * d.stride_h * wp + (px % s.out_w) * d.stride_w).collect();
-        Indirect { offsets, bases, hp, wp, pad_copy: p != Padding2d::default() }
+        Some(Indirect { index: IndirectIndex::new(offsets, bases)?, hp, wp, pad_copy: p != Padding2d::default() })
     }
 
     /// Scratch floats for the padded copy of one image's group.
@@ -174,7 +175,7 @@ impl Conv2d {
                 kernels,
                 options.threads.max(1),
                 algo == Algo::Gemm1x1,
-            )),
+            )?),
         };
         Ok(Conv2d {
             desc: *desc,
@@ -295,7 +296,7 @@ impl Conv2d {
                 let (m, n_cols, a, b, rs_c, cs_c) = match &g.image {
                     ImageRead::Indirect(ind) => {
                         let data = ind.image(d, image, &mut padded[..]);
-                        let source = IndirectSource::new(data, &ind.offsets, &ind.bases).ok_or_else(|| {
+                        let source = IndirectSource::new(data, &ind.index).ok_or_else(|| {
                             Error::Unsupported(format!("conv2d: internal: im2col offsets exceed the image for {d:?}"))
                         })?;
                         (pixels, kg, Operand::Indirect(source), weights, 1, pixels)
@@ -338,7 +339,7 @@ impl GemmLayout {
         kernels: &'static KernelTable,
         threads: usize,
         pointwise: bool,
-    ) -> Self {
+    ) -> Result<Self> {
         let (kg, pixels) = (s.group_out_channels, s.out_pixels());
         let (tile, transposed) = super::layout_choice::choose(kernels.tiles, desc, s, threads);
         let width = if transposed { tile.nr } else { tile.mr };
@@ -356,7 +357,10 @@ impl GemmLayout {
         let blocking = blocking(tile, s.reduction, transposed);
         let split = Split::new(m, n, tile, packed, threads);
         let image = if transposed {
-            ImageRead::Indirect(Indirect::new(desc, s))
+            ImageRead::Indirect(
+                Indirect::new(desc, s)
+                    .ok_or_else(|| Error::Overflow(format!("conv2d: im2col indices of {desc:?} overflow usize")))?,
+            )
         } else if pointwise {
             ImageRead::Direct
         } else {
@@ -367,7 +371,7 @@ impl GemmLayout {
             ImageRead::Phased(phases) => phases.scratch_len(desc, s.group_in_channels),
             ImageRead::Direct => 0,
         };
-        GemmLayout {
+        Ok(GemmLayout {
             tile,
             blocking,
             image,
@@ -375,7 +379,7 @@ impl GemmLayout {
             split,
             padded_len,
             scratch_len: padded_len + split.scratch_len(packed, tile, blocking),
-        }
+        })
     }
 }
 

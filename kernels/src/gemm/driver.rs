@@ -34,9 +34,26 @@ impl Operand<'_> {
     }
 }
 
-/// A matrix read in place: element (i, k) is `data[bases[i] + offsets[k]]`. The bases and
-/// offsets are checked against `data` when the source is made, which is what makes the
-/// indirect microkernels' reads sound.
+/// Where an in-place matrix's elements are: element (i, k) at `bases[i] + offsets[k]`, with
+/// the largest such index computed once, when a plan is made.
+pub(crate) struct IndirectIndex {
+    offsets: Vec<usize>,
+    bases: Vec<usize>,
+    /// max(bases) + max(offsets).
+    reach: usize,
+}
+
+impl IndirectIndex {
+    /// `None` if either list is empty or their largest sum overflows.
+    pub(crate) fn new(offsets: Vec<usize>, bases: Vec<usize>) -> Option<Self> {
+        let reach = bases.iter().max()?.checked_add(*offsets.iter().max()?)?;
+        Some(IndirectIndex { offsets, bases, reach })
+    }
+}
+
+/// A matrix read in place through an [`IndirectIndex`]. Made only when every index is inside
+/// `data` — one comparison per run — which is what makes the indirect microkernels' reads
+/// sound.
 #[derive(Clone, Copy)]
 pub(crate) struct IndirectSource<'a> {
     data: &'a [f32],
@@ -45,11 +62,9 @@ pub(crate) struct IndirectSource<'a> {
 }
 
 impl<'a> IndirectSource<'a> {
-    /// `None` if some `bases[i] + offsets[k]` would fall outside `data`.
-    pub(crate) fn new(data: &'a [f32], offsets: &'a [usize], bases: &'a [usize]) -> Option<Self> {
-        let max_offset = offsets.iter().copied().max()?;
-        let max_base = bases.iter().copied().max()?;
-        (max_base.checked_add(max_offset)? < data.len()).then_some(IndirectSource { data, offsets, bases })
+    /// `None` if the index reaches past `data`.
+    pub(crate) fn new(data: &'a [f32], index: &'a IndirectIndex) -> Option<Self> {
+        (index.reach < data.len()).then_some(IndirectSource { data, offsets: &index.offsets, bases: &index.bases })
     }
 }
 

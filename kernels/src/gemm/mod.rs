@@ -19,7 +19,7 @@ use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
 use crate::error::{Result, check_len, checked_product, invalid};
 use blocking::{Blocking, blocking};
-use driver::{GemmTask, IndirectSource, Operand};
+use driver::{GemmTask, IndirectIndex, IndirectSource, Operand};
 use epilogue::FusedEpilogue;
 use microkernel::TileKernel;
 use pack::{PackedPanels, StridedSource};
@@ -173,9 +173,12 @@ pub fn sgemm(
     options: PlanOptions,
 ) -> Result<()> {
     let shape = Shape::new(m, k, a.len(), epilogue, options, Some(n))?;
-    let offsets: Vec<usize> = (0..k).collect();
-    let bases: Vec<usize> = (0..m).map(|i| i * k).collect();
-    let source = IndirectSource::new(a, &offsets, &bases)
+    // Row i of A at i*k, column p at +p; `Shape::new` checked a.len() == m*k, so the index
+    // reaches (m-1)*k + k-1 < a.len().
+    let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect());
+    let source = index
+        .as_ref()
+        .and_then(|index| IndirectSource::new(a, index))
         .ok_or_else(|| crate::Error::Unsupported(format!("gemm: internal: A of {m}x{k} does not hold its own rows")))?;
     let mut scratch = vec![0.0f32; shape.scratch_len(n.max(1))];
     shape.multiply(Operand::Indirect(source), n, b, residual, c, &mut scratch)

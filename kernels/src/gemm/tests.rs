@@ -5,7 +5,7 @@
 //! would leave NaN behind.
 
 use super::blocking::Blocking;
-use super::driver::{GemmTask, IndirectSource, Operand, TaskEpilogue};
+use super::driver::{GemmTask, IndirectIndex, IndirectSource, Operand, TaskEpilogue};
 use super::microkernel::TileKernel;
 use super::pack::{PackedPanels, StridedSource};
 use super::parallel::Split;
@@ -72,11 +72,11 @@ fn check(case: &Case, epilogue_fn: super::epilogue::EpilogueFn) {
     let a_src = StridedSource { data: &a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
     let b_src = StridedSource { data: &b, free_len: n, k_len: k, free_stride: 1, k_stride: n };
     let a_packed = PackedPanels::new(&a_src, tile.mr);
-    let (offsets, bases): (Vec<usize>, Vec<usize>) = ((0..k).collect(), (0..m).map(|i| i * k).collect());
+    let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect()).unwrap();
     let a_op = match case.a_kind {
         AKind::Packed => Operand::Packed(&a_packed),
         AKind::OnTheFly => Operand::Source(&a_src),
-        AKind::Indirect => Operand::Indirect(IndirectSource::new(&a, &offsets, &bases).unwrap()),
+        AKind::Indirect => Operand::Indirect(IndirectSource::new(&a, &index).unwrap()),
     };
     let mut c = vec![f32::NAN; m * n];
     let epilogue = if case.epilogue {
