@@ -14,6 +14,7 @@ pub mod dispatch;
 mod epilogue;
 mod error;
 pub mod gemm;
+pub mod ops;
 pub mod peak;
 pub mod random;
 pub mod reference;
