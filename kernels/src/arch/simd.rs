@@ -28,8 +28,49 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     /// a * b + c, fused where the ISA has it.
     unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
     /// Lanewise `if x >= 0 { x } else { x * slope }`.
     unsafe fn leaky(x: Self::V, slope: Self::V) -> Self::V;
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    /// Round to the nearest integer, ties to even.
+    unsafe fn round(x: Self::V) -> Self::V;
+    /// 2^n for integer-valued `n` in [-126, 127], built from the exponent bits.
+    unsafe fn pow2i(n: Self::V) -> Self::V;
+
+    /// e^x for x in [-87.3, 88] (clamped there: below, the smallest normal e^-87.3;
+    /// above, e^88 instead of overflowing), within 2 ulp relative.
+    ///
+    /// Cody & Waite's reduction x = n*ln2 + r, |r| <= ln2/2, with ln2 split in a part exact
+    /// in f32 and a remainder so n*ln2 stays exact; e^r by its Taylor polynomial to degree 7,
+    /// whose truncation error at |r| = 0.347 is r^8/8! = 5e-9 relative, a tenth of an ulp.
+    #[inline(always)]
+    unsafe fn exp(x: Self::V) -> Self::V {
+        const LN2_HI: f32 = 0.693_145_75; // ln 2 rounded to 17 bits: n*LN2_HI is exact.
+        const LN2_LO: f32 = 1.428_606_8e-6; // ln 2 - LN2_HI.
+        // SAFETY: `Self` is available (trait contract).
+        unsafe {
+            let x = Self::min(Self::max(x, Self::splat(-87.3)), Self::splat(88.0));
+            let n = Self::round(Self::mul(x, Self::splat(core::f32::consts::LOG2_E)));
+            let r = Self::mul_add(n, Self::splat(-LN2_HI), x);
+            let r = Self::mul_add(n, Self::splat(-LN2_LO), r);
+            let mut p = Self::splat(1.0 / 5040.0);
+            for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+                p = Self::mul_add(p, r, Self::splat(c));
+            }
+            Self::mul(p, Self::pow2i(n))
+        }
+    }
+
+    /// 1 / (1 + e^-x).
+    #[inline(always)]
+    unsafe fn sigmoid(x: Self::V) -> Self::V {
+        // SAFETY: `Self` is available (trait contract).
+        unsafe {
+            let one = Self::splat(1.0);
+            Self::div(one, Self::add(one, Self::exp(Self::sub(Self::zero(), x))))
+        }
+    }
 }

@@ -52,19 +52,11 @@ pub(crate) unsafe fn epilogue<S: Simd>(t: &EpilogueTile) {
                 }
                 S::store_partial(row.add(p), tail, activate::<S>(y, t.activation));
             }
-            if t.activation == Activation::Sigmoid {
-                // Scalar until the vectorised exp lands with the activation kernels; sigmoid
-                // appears only in squeeze-and-excitation gates, which are tiny.
-                for p in 0..t.cols {
-                    let v = row.add(p);
-                    *v = Activation::Sigmoid.apply(*v);
-                }
-            }
         }
     }
 }
 
-/// The activation on a vector; sigmoid is left to the scalar pass above.
+/// The activation on a vector.
 ///
 /// # Safety
 /// `S` is available.
@@ -73,7 +65,8 @@ pub(crate) unsafe fn activate<S: Simd>(x: S::V, activation: Activation) -> S::V 
     // SAFETY: `S` is available (caller's contract).
     unsafe {
         match activation {
-            Activation::Identity | Activation::Sigmoid => x,
+            Activation::Identity => x,
+            Activation::Sigmoid => S::sigmoid(x),
             Activation::Relu => S::max(x, S::zero()),
             Activation::Relu6 => S::min(S::max(x, S::zero()), S::splat(6.0)),
             Activation::LeakyRelu(slope) => S::leaky(x, S::splat(slope)),

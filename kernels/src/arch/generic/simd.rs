@@ -59,6 +59,27 @@ unsafe impl Simd for Portable {
         a.fast_min(b)
     }
     #[inline(always)]
+    unsafe fn mul(a: f32x8, b: f32x8) -> f32x8 {
+        a * b
+    }
+    #[inline(always)]
+    unsafe fn sub(a: f32x8, b: f32x8) -> f32x8 {
+        a - b
+    }
+    #[inline(always)]
+    unsafe fn div(a: f32x8, b: f32x8) -> f32x8 {
+        a / b
+    }
+    #[inline(always)]
+    unsafe fn round(x: f32x8) -> f32x8 {
+        x.round()
+    }
+    #[inline(always)]
+    unsafe fn pow2i(n: f32x8) -> f32x8 {
+        // Lane by lane: wide's integer shifts sit behind traits this path does not need.
+        f32x8::new(n.to_array().map(|n| f32::from_bits(((n as i32 + 127) as u32) << 23)))
+    }
+    #[inline(always)]
     unsafe fn leaky(x: f32x8, slope: f32x8) -> f32x8 {
         x.simd_ge(f32x8::ZERO).select(x, x * slope)
     }
