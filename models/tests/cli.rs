@@ -96,6 +96,8 @@ fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
         ("conv --input 1x3x8x8 --out-channels 4 --kernel 3 --pad 1,2", "--pad: expected P or T,B,L,R"),
         ("conv --input 1x3x8x8 --out-channels 4 --kernel 3 --algo gemm1x1", "gemm1x1 needs a 1x1 kernel"),
         ("peak --seconds -1", "--seconds: expected a number of seconds"),
+        ("conv --input 1x3x300000x300000 --out-channels 4 --kernel 3", "GB this machine has available"),
+        ("gemm --m 1000000 --n 1000000 --k 1000000", "GB this machine has available"),
         ("frobnicate", "unknown command `frobnicate`"),
     ] {
         let (code, out, err) = ferrocnn(args, None);

@@ -25,6 +25,11 @@ pub fn run(args: &Args) -> Result<(), String> {
     let iters = args.usize_or("--iters", 10)?;
     let (pool, threads) = pool(args)?;
     let shape = desc.validate().map_err(|e| format!("conv: {e}"))?;
+    // Input, weights twice (given and packed), output, the reference's output with --check,
+    // and scratch up to the padded input.
+    let outputs = if args.flag("--check") { 2 } else { 1 };
+    let floats = 2 * shape.input_len as u128 + 2 * shape.weight_len as u128 + outputs * shape.output_len as u128;
+    super::check_memory("conv", floats)?;
     let input = random_data(shape.input_len, 1);
     // Kaiming-uniform scale keeps outputs O(1), like a trained layer's.
     let fan_in = shape.reduction as f32;

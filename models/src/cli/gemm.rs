@@ -8,6 +8,9 @@ pub fn run(args: &Args) -> Result<(), String> {
     let (m, n, k) = (args.usize("--m")?, args.usize("--n")?, args.usize("--k")?);
     let iters = args.usize_or("--iters", 10)?;
     let (pool, threads) = pool(args)?;
+    // A, B, C, and the packing scratch (at most A and B again).
+    let (m2, n2, k2) = (m as u128, n as u128, k as u128);
+    super::check_memory("gemm", 2 * (m2 * k2 + k2 * n2) + m2 * n2)?;
     let a = random_data(m * k, 1);
     let b = random_data(k * n, 2);
     let mut c = vec![0.0f32; m * n];

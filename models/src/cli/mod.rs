@@ -57,6 +57,25 @@ fn pool(args: &Args) -> Result<(rayon::ThreadPool, usize), String> {
     Ok((pool, threads))
 }
 
+/// Refuses a command whose buffers would not fit: `floats` f32 values against the memory
+/// the OS reports available (Linux `MemAvailable`; unchecked where it cannot be read).
+/// Without it, a valid but huge shape aborts in the allocator instead of erroring.
+fn check_memory(what: &str, floats: u128) -> Result<(), String> {
+    let need = floats * 4;
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        line.split_whitespace().nth(1)?.parse::<u128>().ok().map(|kb| kb * 1024)
+    });
+    match available {
+        Some(have) if need > have => Err(format!(
+            "{what}: needs {:.1} GB of buffers, more than the {:.1} GB this machine has available",
+            need as f64 / 1e9,
+            have as f64 / 1e9
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn num_threads_default() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
