@@ -221,6 +221,22 @@ impl GemmTask<'_> {
     #[inline]
     unsafe fn merge_tile(&self, tile: &[f32], rows: usize, cols: usize, c_tile: *mut f32, accumulate: bool) {
         let nr = self.tile.nr;
+        if self.cs_c == 1 {
+            // Row-major C (an N-edge tile): each row is a contiguous run, copied or added
+            // with vector moves rather than one float at a time.
+            for ii in 0..rows {
+                let src = &tile[ii * nr..ii * nr + cols];
+                // SAFETY: row ii of the tile holds `cols` valid elements of C, contiguous
+                // because cs_c == 1, and C does not overlap the tile buffer.
+                let dst = unsafe { std::slice::from_raw_parts_mut(c_tile.add(ii * self.rs_c), cols) };
+                if accumulate {
+                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += *s);
+                } else {
+                    super::pack::copy_run(dst, src);
+                }
+            }
+            return;
+        }
         for ii in 0..rows {
             for jj in 0..cols {
                 let v = tile[ii * nr + jj];
