@@ -1,6 +1,6 @@
 //! Which instruction set runs: detected once, cached, overridable with `FERROCNN_ISA`.
 //!
-//! Plans take an [`Isa`] (default [`active_isa`]) and keep the [`KernelTable`] of that ISA,
+//! Plans take an [`Isa`] (default [`active_isa`]) and keep the `KernelTable` of that ISA,
 //! so nothing probes the CPU in a hot loop and tests can run every path in one process.
 
 use crate::gemm::epilogue::EpilogueFn;

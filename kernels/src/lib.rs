@@ -1,6 +1,6 @@
 //! ferrocnn-kernels: hand-optimised SIMD kernels for CPU inference of convolutional networks.
 //!
-//! - [`reference`]: naive, obviously-correct operators, the oracle of every test.
+//! - [`mod@reference`]: naive, obviously-correct operators, the oracle of every test.
 //! - [`gemm`]: packed, cache-blocked SGEMM with a fused epilogue.
 //! - [`conv`]: convolution plans (im2col packed straight into GEMM panels, 1x1 as GEMM).
 //! - [`dispatch`]: which instruction set runs (`FERROCNN_ISA=portable|avx2|avx512`).

@@ -32,7 +32,7 @@ pub fn concat_channels(batch: usize, hw: usize, parts: &[(&[f32], usize)]) -> Re
 }
 
 /// The epilogue applied to an NCHW tensor in place, by its definition:
-/// y = activation(x * scale[c] + shift[c] + residual).
+/// `y = activation(x * scale[c] + shift[c] + residual)`.
 pub fn apply_epilogue(
     batch: usize,
     channels: usize,

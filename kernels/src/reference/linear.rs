@@ -1,6 +1,6 @@
 use crate::error::{Result, check_len, checked_product, invalid};
 
-/// y[n][o] = sum_i x[n][i] * w[o][i] + b[o]; weights `[out, in]` as in PyTorch.
+/// `y[n][o] = sum_i x[n][i] * w[o][i] + b[o]`; weights `[out, in]` as in PyTorch.
 pub fn linear(
     batch: usize,
     in_features: usize,

@@ -1,6 +1,6 @@
 use crate::error::{Result, check_len, checked_product, invalid};
 
-/// Inference batch-norm over NCHW: y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c].
+/// Inference batch-norm over NCHW: `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]`.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm(
     batch: usize,
