@@ -20,7 +20,7 @@ pub mod random;
 pub mod reference;
 mod shape;
 
-pub use conv::{Algo, Conv2d, conv2d};
+pub use conv::{Algo, ChannelSlice, Conv2d, conv2d};
 pub use dispatch::{Isa, PlanOptions};
 pub use epilogue::{Activation, Epilogue};
 pub use error::{Error, Result};

@@ -255,3 +255,55 @@ fn every_supported_isa_can_be_chosen() {
         assert_eq!(plan.isa(), isa);
     }
 }
+
+/// A conv writing its channels into the middle of a concat buffer: the slice matches the
+/// reference (with a residual in the same layout) and every channel outside it is still NaN,
+/// so nothing outside was written. Row-major and transposed layouts and the reference.
+#[test]
+fn run_into_writes_only_its_channel_slice() {
+    use ferrocnn_kernels::ChannelSlice;
+    for desc in [
+        Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
+        Conv2dDesc::new(2, 32, (3, 3), 64, (3, 3)).pad(1),
+        Conv2dDesc::new(1, 16, (5, 5), 8, (1, 1)),
+    ] {
+        let s = desc.validate().unwrap();
+        let (k, hw) = (desc.out_channels, s.out_h * s.out_w);
+        let slice = ChannelSlice { total: k + 7, first: 3 };
+        let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
+        let full_len = desc.batch * slice.total * hw;
+        let residual = signed(full_len, 3);
+        let ep = Epilogue::new().residual().activation(Activation::Relu);
+        let conv = reference::conv2d(&desc, &x, &w, None).unwrap();
+        let magnitude = reference::conv2d_magnitude(&desc, &x, &w).unwrap();
+        for options in configurations() {
+            for algo in [Algo::Auto, Algo::Reference] {
+                let plan = Conv2d::with_options(&desc, &w, None, &ep, algo, options).unwrap();
+                let mut out = vec![f32::NAN; full_len];
+                let mut scratch = vec![0.0; plan.scratch_len()];
+                plan.run_into(&x, Some(&residual), &mut out, slice, &mut scratch).unwrap();
+                for n in 0..desc.batch {
+                    for c in 0..slice.total {
+                        for p in 0..hw {
+                            let i = (n * slice.total + c) * hw + p;
+                            if c < slice.first || c >= slice.first + k {
+                                assert!(out[i].is_nan(), "channel {c} outside the slice was written");
+                                continue;
+                            }
+                            let j = (n * k + c - slice.first) * hw + p;
+                            let want = (conv[j] + residual[i]).max(0.0);
+                            let bound =
+                                gemm_bound(s.reduction, magnitude[j], conv[j]) + 2.0 * f32::EPSILON * want.abs();
+                            assert!((out[i] - want).abs() <= bound, "{options:?} {algo}: {} vs {want}", out[i]);
+                        }
+                    }
+                }
+            }
+        }
+        let plan = Conv2d::new(&desc, &w, None, &Epilogue::new(), Algo::Auto).unwrap();
+        let bad = ChannelSlice { total: k + 2, first: 3 };
+        let err =
+            plan.run_into(&x, None, &mut vec![0.0; desc.batch * (k + 2) * hw], bad, &mut vec![0.0; plan.scratch_len()]);
+        assert!(err.unwrap_err().to_string().contains(&format!("do not fit an output of `total` {} channels", k + 2)));
+    }
+}

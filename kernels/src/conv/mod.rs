@@ -13,4 +13,4 @@ pub(crate) mod phases;
 mod plan;
 
 pub use algo::Algo;
-pub use plan::{Conv2d, conv2d};
+pub use plan::{ChannelSlice, Conv2d, conv2d};

@@ -3,7 +3,7 @@ use super::phases::{PhasedSource, Phases};
 use crate::aligned::{ALIGN, AlignedVec, align_scratch, round_up};
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
-use crate::error::{Error, Result, check_len, invalid};
+use crate::error::{Error, Result, check_len, checked_product, invalid};
 use crate::gemm::blocking::{Blocking, blocking};
 use crate::gemm::driver::{GemmTask, IndirectIndex, IndirectSource, Operand};
 use crate::gemm::epilogue::FusedEpilogue;
@@ -12,6 +12,14 @@ use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
 use crate::gemm::parallel::{self, Split};
 use crate::shape::{Conv2dDesc, Conv2dShape, Padding2d};
 use rayon::prelude::*;
+
+/// Where a plan's output channels go in a larger NCHW buffer: channels `first ..
+/// first + out_channels` of `total` per image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelSlice {
+    pub total: usize,
+    pub first: usize,
+}
 
 /// A convolution prepared once and run many times: validated, algorithm chosen, weights
 /// packed for the GEMM, epilogue folded.
@@ -232,16 +240,42 @@ impl Conv2d {
 
     /// output = epilogue(conv(input)); `residual` (output's shape) if the epilogue adds one.
     pub fn run(&self, input: &[f32], residual: Option<&[f32]>, output: &mut [f32], scratch: &mut [f32]) -> Result<()> {
-        let s = &self.shape;
+        let all = ChannelSlice { total: self.desc.out_channels, first: 0 };
+        self.run_into(input, residual, output, all, scratch)
+    }
+
+    /// [`Conv2d::run`] into channels `slice.first ..` of an output with `slice.total`
+    /// channels per image: a branch of a channel concat (Inception) writes its part in
+    /// place instead of being copied there. `residual`, if any, has the output's layout.
+    /// Channels outside the slice are neither read nor written.
+    pub fn run_into(
+        &self,
+        input: &[f32],
+        residual: Option<&[f32]>,
+        output: &mut [f32],
+        slice: ChannelSlice,
+        scratch: &mut [f32],
+    ) -> Result<()> {
+        let (s, k) = (&self.shape, self.desc.out_channels);
+        if slice.first.checked_add(k).is_none_or(|end| end > slice.total) {
+            return invalid!(
+                "conv2d: channels {}..{} (`first` {} + {k} out_channels) do not fit an output of `total` {} channels",
+                slice.first,
+                slice.first.saturating_add(k),
+                slice.first,
+                slice.total
+            );
+        }
+        let out_len = checked_product("conv2d output N*total*OH*OW", &[self.desc.batch, slice.total, s.out_pixels()])?;
         check_len("input", input.len(), s.input_len)?;
-        check_len("output", output.len(), s.output_len)?;
-        let residual = self.epilogue.check_residual("conv2d", residual, s.output_len)?;
+        check_len("output", output.len(), out_len)?;
+        let residual = self.epilogue.check_residual("conv2d", residual, out_len)?;
         if scratch.len() < self.scratch_len() {
             return invalid!("conv2d: `scratch` has {} floats, this plan needs {}", scratch.len(), self.scratch_len());
         }
         match &self.method {
-            Method::Reference(weights) => self.run_reference(weights, input, residual, output),
-            Method::Gemm(g) => self.run_gemm(g, input, residual, output, scratch),
+            Method::Reference(weights) => self.run_reference(weights, input, residual, output, slice),
+            Method::Gemm(g) => self.run_gemm(g, input, residual, output, slice, scratch),
         }
     }
 
@@ -251,19 +285,29 @@ impl Conv2d {
         input: &[f32],
         residual: Option<&[f32]>,
         output: &mut [f32],
+        slice: ChannelSlice,
     ) -> Result<()> {
-        crate::reference::conv2d_into(&self.desc, input, weights, None, output)?;
-        let e = &self.epilogue;
+        let (d, e) = (&self.desc, &self.epilogue);
+        let image = Conv2dDesc { batch: 1, ..*d };
+        let (in_len, pixels) = (d.in_channels * d.in_h * d.in_w, self.shape.out_pixels());
         let epilogue = Epilogue { scale: None, shift: None, residual: residual.is_some(), activation: e.activation() };
-        crate::reference::apply_epilogue_with(
-            self.desc.batch,
-            self.desc.out_channels,
-            self.shape.out_pixels(),
-            output,
-            (e.scale(), e.shift()),
-            &epilogue,
-            residual,
-        )
+        for n in 0..d.batch {
+            let at =
+                (n * slice.total + slice.first) * pixels..(n * slice.total + slice.first + d.out_channels) * pixels;
+            let out = &mut output[at.clone()];
+            crate::reference::conv2d_into(&image, &input[n * in_len..(n + 1) * in_len], weights, None, out)?;
+            let res = residual.map(|r| &r[at]);
+            crate::reference::apply_epilogue_with(
+                1,
+                d.out_channels,
+                pixels,
+                out,
+                (e.scale(), e.shift()),
+                &epilogue,
+                res,
+            )?;
+        }
+        Ok(())
     }
 
     fn run_gemm(
@@ -272,6 +316,7 @@ impl Conv2d {
         input: &[f32],
         residual: Option<&[f32]>,
         output: &mut [f32],
+        slice: ChannelSlice,
         scratch: &mut [f32],
     ) -> Result<()> {
         let (d, s) = (&self.desc, &self.shape);
@@ -303,7 +348,7 @@ impl Conv2d {
                     }
                     _ => (kg, pixels, weights, Operand::Source(source), pixels, 1),
                 };
-                let out_offset = (n * d.out_channels + grp * kg) * pixels;
+                let out_offset = (n * slice.total + slice.first + grp * kg) * pixels;
                 let task = GemmTask {
                     m,
                     n: n_cols,
