@@ -1,8 +1,8 @@
-//! Strided convolutions packed from the image split into its stride phases.
+//! im2col panels packed from the image split into its stride phases.
 //!
-//! With stride S, im2col reads every S-th input column, so each panel row was a strided
-//! gather with bounds checks against the padding — at the ResNet stem (7x7, stride 2,
-//! 1.8M im2col elements per run) half the run went there. Instead, each run first copies
+//! Packed straight from the image, each panel row is a gather with bounds checks against
+//! the padding, strided when the conv is — at the ResNet stem (7x7, stride 2, 1.8M im2col
+//! elements per run) half the run went there. Instead, each run first copies
 //! the image, zero-padded, into S_h x S_w phase planes ("space to depth"):
 //!
 //! ```text
@@ -17,7 +17,8 @@
 //! ```
 //!
 //! contiguous along ow: every panel row is one or two plain copies, and the gather runs once
-//! per input element (150K at the stem) instead of once per im2col element.
+//! per input element (150K at the stem) instead of once per im2col element. With stride 1
+//! there is one phase, and the split is just the zero-padded copy (VGG conv1_2: +15%).
 
 use crate::aligned::round_up;
 use crate::gemm::pack::{PanelSource, copy_run, zero_run};

@@ -5,7 +5,8 @@
 //!   [pack A rows of this part, KC deep]    if A is not pre-packed (small, e.g. im2col pixels)
 //!   for jc in part's N step NC             B block KC x NC stays in L2
 //!     [pack B block]                       if B is not pre-packed
-//!     for ir in MR-panels of A             A micro-panel MR x KC stays in L1
+//!     for ir in MR-panels of A             A micro-panel MR x KC stays in L1 (an indirect A
+//!                                          is not copied: the image lines it reads do)
 //!       for jr in NR-panels of the block   B micro-panels stream from L2
 //!         microkernel -> C tile; on the last pass, the epilogue on the tile while in L1
 //! ```
@@ -169,7 +170,7 @@ impl GemmTask<'_> {
                 for ir in 0..row_panels {
                     let i = rows.start + ir * mr;
                     let tile_rows = mr.min(rows.end - i);
-                    // SAFETY: panel `ir` of the A block exists (ir < row_panels).
+                    // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
                     let kernel = |kcur, b_ptr, c_ptr, rs, accumulate| match self.a {
                         // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
