@@ -52,8 +52,10 @@ impl Split {
         let threads = threads.max(1);
         let split_rows = imbalance(m, mr, threads);
         let split_cols = imbalance(n, nr, threads);
-        // Prefer the axis of the operand packed on the fly; switch only when the other axis
-        // balances better by more than ~3%, about what packing the small operand twice costs.
+        // Prefer the axis of the operand packed on the fly (so no packing is duplicated);
+        // switch only when the other axis balances better by more than 3%. The margin is a
+        // tie-break, not a measured cost: with both operands in place (transposed convs) it
+        // just prefers columns, the channel bands.
         let by_rows =
             if !a_packed && b_packed { split_rows <= split_cols * 1.03 } else { split_rows * 1.03 < split_cols };
         let panels = if by_rows { m.div_ceil(mr) } else { n.div_ceil(nr) };
