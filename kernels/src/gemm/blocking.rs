@@ -6,6 +6,9 @@
 //! (KC x NC) stream through it from L2:
 //! - KC: the A micro-panel takes half of L1, leaving the other half for the B stream and C.
 //! - NC: the B block takes half of L2, leaving room for A panels and C tiles passing through.
+//! - No block is sized from L3: A is packed whole ahead (weights) or read in place (images),
+//!   so there is no MC block to fit there; L3 simply holds the packed weights being
+//!   streamed. Its size is read for reports.
 
 use super::microkernel::TileKernel;
 use std::sync::OnceLock;
