@@ -102,6 +102,9 @@ pub(crate) struct KernelTable {
     /// of independent vector FMAs per iteration.
     pub fma_loop: unsafe fn(usize) -> f32,
     pub fma_chains: usize,
+    /// Pooling of one plane ([`crate::ops::Pool2d`]) and global pooling of one plane.
+    pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32]),
+    pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
 }
 
 static PORTABLE: KernelTable = KernelTable {
@@ -111,6 +114,8 @@ static PORTABLE: KernelTable = KernelTable {
     lanes: 8,
     fma_loop: crate::arch::generic::gemm::fma_loop_portable,
     fma_chains: crate::arch::generic::gemm::FMA_CHAINS,
+    pool_plane: crate::arch::generic::pool::pool_plane_portable,
+    global_pool: crate::arch::generic::pool::global_pool_portable,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -121,6 +126,8 @@ static AVX2_FMA: KernelTable = KernelTable {
     lanes: 8,
     fma_loop: crate::arch::x86_64::avx2_fma::gemm::fma_loop_avx2_fma,
     fma_chains: crate::arch::x86_64::avx2_fma::gemm::FMA_CHAINS,
+    pool_plane: crate::arch::x86_64::avx2_fma::pool::pool_plane_avx2_fma,
+    global_pool: crate::arch::x86_64::avx2_fma::pool::global_pool_avx2_fma,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -131,6 +138,8 @@ static AVX512F: KernelTable = KernelTable {
     lanes: 16,
     fma_loop: crate::arch::x86_64::avx512f::gemm::fma_loop_avx512f,
     fma_chains: crate::arch::x86_64::avx512f::gemm::FMA_CHAINS,
+    pool_plane: crate::arch::x86_64::avx512f::pool::pool_plane_avx512f,
+    global_pool: crate::arch::x86_64::avx512f::pool::global_pool_avx512f,
 };
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only

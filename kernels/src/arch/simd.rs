@@ -39,6 +39,12 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn round(x: Self::V) -> Self::V;
     /// 2^n for integer-valued `n` in [-126, 127], built from the exponent bits.
     unsafe fn pow2i(n: Self::V) -> Self::V;
+    /// `p[0], p[2], .., p[2*(LANES-1)]`: reads `2 * LANES` floats (stride-2 pooling).
+    unsafe fn load_even(p: *const f32) -> Self::V;
+    /// Sum of the lanes.
+    unsafe fn reduce_add(x: Self::V) -> f32;
+    /// Largest lane.
+    unsafe fn reduce_max(x: Self::V) -> f32;
 
     /// e^x for x in [-87.3, 88] (clamped there: below, the smallest normal e^-87.3;
     /// above, e^88 instead of overflowing), within 2 ulp relative.

@@ -1,5 +1,7 @@
-//! Layer operators besides convolution. So far: folding batch-norm into a convolution.
+//! Layer operators besides convolution: pooling, and folding batch-norm into a convolution.
 
 mod batch_norm;
+pub(crate) mod pool;
 
 pub use batch_norm::{BatchNorm, fold_batch_norm};
+pub use pool::{GlobalPool2d, Pool2d};

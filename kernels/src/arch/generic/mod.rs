@@ -2,6 +2,7 @@
 //! wasm, and whatever `-C target-cpu` enables at compile time.
 
 pub(crate) mod gemm;
+pub(crate) mod pool;
 mod simd;
 
 pub(crate) use simd::Portable;

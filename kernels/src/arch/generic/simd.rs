@@ -80,6 +80,19 @@ unsafe impl Simd for Portable {
         f32x8::new(n.to_array().map(|n| f32::from_bits(((n as i32 + 127) as u32) << 23)))
     }
     #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> f32x8 {
+        // SAFETY: 16 readable floats at `p` (trait contract).
+        f32x8::new(std::array::from_fn(|i| unsafe { *p.add(2 * i) }))
+    }
+    #[inline(always)]
+    unsafe fn reduce_add(x: f32x8) -> f32 {
+        x.to_array().iter().sum()
+    }
+    #[inline(always)]
+    unsafe fn reduce_max(x: f32x8) -> f32 {
+        x.to_array().iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    }
+    #[inline(always)]
     unsafe fn leaky(x: f32x8, slope: f32x8) -> f32x8 {
         x.simd_ge(f32x8::ZERO).select(x, x * slope)
     }

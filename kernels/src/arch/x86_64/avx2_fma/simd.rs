@@ -99,6 +99,29 @@ unsafe impl Simd for Avx2Fma {
         }
     }
     #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> __m256 {
+        // SAFETY: 16 readable floats at `p` (trait contract); AVX2 is available.
+        unsafe {
+            // [a0 a2 b0 b2 | a4 a6 b4 b6], then 64-bit lanes in the order 0, 2, 1, 3.
+            let mixed = _mm256_shuffle_ps::<0b10_00_10_00>(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(mixed)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn reduce_add(x: __m256) -> f32 {
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: 8 writable floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
+        lanes.iter().sum()
+    }
+    #[inline(always)]
+    unsafe fn reduce_max(x: __m256) -> f32 {
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: 8 writable floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
+        lanes.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    }
+    #[inline(always)]
     unsafe fn leaky(x: __m256, slope: __m256) -> __m256 {
         // SAFETY: AVX is available.
         unsafe {

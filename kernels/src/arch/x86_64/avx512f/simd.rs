@@ -96,6 +96,24 @@ unsafe impl Simd for Avx512 {
         }
     }
     #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> __m512 {
+        // SAFETY: 32 readable floats at `p` (trait contract).
+        unsafe {
+            let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            _mm512_permutex2var_ps(_mm512_loadu_ps(p), evens, _mm512_loadu_ps(p.add(16)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn reduce_add(x: __m512) -> f32 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_reduce_add_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn reduce_max(x: __m512) -> f32 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_reduce_max_ps(x) }
+    }
+    #[inline(always)]
     unsafe fn leaky(x: __m512, slope: __m512) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe {

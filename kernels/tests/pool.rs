@@ -1,0 +1,123 @@
+//! Pooling plans against `reference::pool2d`, on every ISA path and thread count.
+
+mod common;
+
+use common::{configurations, signed};
+use ferrocnn_kernels::ops::{GlobalPool2d, Pool2d};
+use ferrocnn_kernels::{Padding2d, Pool2dDesc, PoolKind, reference};
+use proptest::prelude::*;
+
+/// Max pooling selects values: equal to the reference exactly. Average: an f32 sum of n
+/// terms times a reciprocal, against an f64 sum divided: within (n + 2) * eps * max|x|.
+fn check(desc: &Pool2dDesc, input: &[f32]) {
+    let want = reference::pool2d(desc, input).unwrap();
+    let n = (desc.kernel_h * desc.kernel_w) as f32;
+    let max_abs = input.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for options in configurations() {
+        let plan = Pool2d::new(desc, options).unwrap();
+        let mut got = vec![f32::NAN; plan.shape().output_len];
+        plan.run(input, &mut got).unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            match desc.kind {
+                PoolKind::Max => assert_eq!(g, w, "{desc:?} {options:?}: output {i}"),
+                PoolKind::Avg => {
+                    let bound = (n + 2.0) * f32::EPSILON * max_abs + f32::MIN_POSITIVE;
+                    assert!((g - w).abs() <= bound, "{desc:?} {options:?}: output {i}: {g} vs {w}");
+                }
+            }
+        }
+    }
+}
+
+fn desc_strategy() -> impl Strategy<Value = Pool2dDesc> {
+    (
+        prop_oneof![Just(PoolKind::Max), Just(PoolKind::Avg)],
+        (1usize..=2, 1usize..=9, 1usize..=40, 1usize..=40),
+        (1usize..=5, 1usize..=5, 1usize..=3, 1usize..=3, 0usize..=2, 0usize..=2),
+        (1usize..=2, any::<bool>(), any::<bool>()),
+    )
+        .prop_map(|(kind, (batch, channels, h, w), (kh, kw, sh, sw, ph, pw), (dilation, ceil, include))| {
+            let dilation = if kind == PoolKind::Max { dilation } else { 1 };
+            // Shrink the window to fit the padded input, and padding to at most half of it
+            // (PyTorch's rule), so every window holds at least one input.
+            let fit = |extent: usize, pad: usize, k: usize| k.min((extent + 2 * pad - 1) / dilation + 1).max(1);
+            let (kh, kw) = (fit(h, ph, kh), fit(w, pw, kw));
+            let (ph, pw) = (ph.min(kh / 2), pw.min(kw / 2));
+            let mut d = Pool2dDesc::new(kind, batch, channels, (h, w), 1)
+                .padding(Padding2d::symmetric(ph, pw))
+                .dilation(dilation)
+                .ceil_mode(ceil)
+                .count_include_pad(include);
+            (d.kernel_h, d.kernel_w, d.stride_h, d.stride_w) = (kh, kw, sh, sw);
+            d
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_shapes_match_reference(desc in desc_strategy(), seed in 0u64..1000) {
+        if let Ok(s) = desc.validate() {
+            check(&desc, &signed(s.input_len, seed));
+        }
+    }
+}
+
+/// The pools of real networks, and the edges: ResNet's 3x3 s2 p1, VGG's 2x2 s2, GoogLeNet's
+/// 3x3 s2 with ceil_mode, a 3x3 s1 p1 (Inception's pool branch), stride 3, a 1x1 map, a
+/// window as large as the input, widths just around the vector lengths.
+#[test]
+fn network_and_edge_shapes() {
+    let cases = [
+        Pool2dDesc::new(PoolKind::Max, 1, 3, (112, 112), 3).stride(2).pad(1),
+        Pool2dDesc::new(PoolKind::Max, 1, 4, (56, 56), 2),
+        Pool2dDesc::new(PoolKind::Max, 1, 2, (57, 57), 3).stride(2).ceil_mode(true),
+        Pool2dDesc::new(PoolKind::Max, 1, 3, (28, 28), 3).stride(1).pad(1),
+        Pool2dDesc::new(PoolKind::Avg, 2, 3, (28, 28), 3).stride(1).pad(1).count_include_pad(false),
+        Pool2dDesc::new(PoolKind::Avg, 1, 3, (29, 31), 3).stride(2).pad(1).ceil_mode(true),
+        Pool2dDesc::new(PoolKind::Avg, 1, 2, (20, 20), 3).stride(3),
+        Pool2dDesc::new(PoolKind::Max, 1, 1, (1, 1), 1),
+        Pool2dDesc::new(PoolKind::Avg, 1, 1, (7, 7), 7),
+        Pool2dDesc::new(PoolKind::Max, 1, 2, (5, 17), 2).stride(1),
+        Pool2dDesc::new(PoolKind::Max, 1, 2, (5, 33), 3).stride(2).dilation(2),
+        Pool2dDesc::new(PoolKind::Avg, 1, 2, (5, 65), 2).stride(2),
+    ];
+    for (i, d) in cases.iter().enumerate() {
+        let s = d.validate().unwrap();
+        check(d, &signed(s.input_len, i as u64));
+    }
+}
+
+#[test]
+fn global_pooling_matches_reference() {
+    for (batch, channels, hw) in [(1, 2048, 49), (2, 5, 1), (1, 3, 17), (3, 7, 64)] {
+        let x = signed(batch * channels * hw, hw as u64);
+        for kind in [PoolKind::Max, PoolKind::Avg] {
+            let want = reference::global_pool2d(kind, batch, channels, hw, &x).unwrap();
+            for options in configurations() {
+                let plan = GlobalPool2d::new(kind, batch, channels, hw, options).unwrap();
+                let mut got = vec![f32::NAN; batch * channels];
+                plan.run(&x, &mut got).unwrap();
+                for (g, w) in got.iter().zip(&want) {
+                    // Sums of hw terms of |x| < 1 in f32: within (hw + 2) * eps.
+                    assert!((g - w).abs() <= (hw as f32 + 2.0) * f32::EPSILON, "{kind:?} {options:?}: {g} vs {w}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let d = Pool2dDesc::new(PoolKind::Max, 1, 2, (8, 8), 2);
+    let plan = Pool2d::new(&d, Default::default()).unwrap();
+    let e = plan.run(&[0.0; 127], &mut [0.0; 32]).unwrap_err().to_string();
+    assert_eq!(e, "`input` has 127 elements, the descriptor needs 128");
+    let e = plan.run(&[0.0; 128], &mut [0.0; 31]).unwrap_err().to_string();
+    assert_eq!(e, "`output` has 31 elements, the descriptor needs 32");
+    let e =
+        Pool2d::new(&Pool2dDesc::new(PoolKind::Max, 1, 2, (2, 2), 3), Default::default()).err().unwrap().to_string();
+    assert!(e.contains("kernel 3"), "{e}");
+    assert!(GlobalPool2d::new(PoolKind::Avg, 1, 2, 0, Default::default()).is_err());
+}
