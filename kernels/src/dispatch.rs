@@ -105,6 +105,11 @@ pub(crate) struct KernelTable {
     /// Pooling of one plane ([`crate::ops::Pool2d`]) and global pooling of one plane.
     pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32]),
     pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
+    /// Elementwise layers ([`crate::ops`]).
+    pub activation: unsafe fn(crate::Activation, &mut [f32]),
+    pub add: unsafe fn(crate::Activation, &[f32], &[f32], &mut [f32]),
+    pub scale: unsafe fn(&mut [f32], f32),
+    pub softmax: unsafe fn(&mut [f32]),
 }
 
 static PORTABLE: KernelTable = KernelTable {
@@ -116,6 +121,10 @@ static PORTABLE: KernelTable = KernelTable {
     fma_chains: crate::arch::generic::gemm::FMA_CHAINS,
     pool_plane: crate::arch::generic::pool::pool_plane_portable,
     global_pool: crate::arch::generic::pool::global_pool_portable,
+    activation: crate::arch::generic::elementwise::activation_portable,
+    add: crate::arch::generic::elementwise::add_portable,
+    scale: crate::arch::generic::elementwise::scale_portable,
+    softmax: crate::arch::generic::elementwise::softmax_portable,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -128,6 +137,10 @@ static AVX2_FMA: KernelTable = KernelTable {
     fma_chains: crate::arch::x86_64::avx2_fma::gemm::FMA_CHAINS,
     pool_plane: crate::arch::x86_64::avx2_fma::pool::pool_plane_avx2_fma,
     global_pool: crate::arch::x86_64::avx2_fma::pool::global_pool_avx2_fma,
+    activation: crate::arch::x86_64::avx2_fma::elementwise::activation_avx2_fma,
+    add: crate::arch::x86_64::avx2_fma::elementwise::add_avx2_fma,
+    scale: crate::arch::x86_64::avx2_fma::elementwise::scale_avx2_fma,
+    softmax: crate::arch::x86_64::avx2_fma::elementwise::softmax_avx2_fma,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -140,6 +153,10 @@ static AVX512F: KernelTable = KernelTable {
     fma_chains: crate::arch::x86_64::avx512f::gemm::FMA_CHAINS,
     pool_plane: crate::arch::x86_64::avx512f::pool::pool_plane_avx512f,
     global_pool: crate::arch::x86_64::avx512f::pool::global_pool_avx512f,
+    activation: crate::arch::x86_64::avx512f::elementwise::activation_avx512f,
+    add: crate::arch::x86_64::avx512f::elementwise::add_avx512f,
+    scale: crate::arch::x86_64::avx512f::elementwise::scale_avx512f,
+    softmax: crate::arch::x86_64::avx512f::elementwise::softmax_avx512f,
 };
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only

@@ -1,7 +1,10 @@
-//! Layer operators besides convolution: pooling, and folding batch-norm into a convolution.
+//! Layer operators besides convolution: pooling, elementwise layers, softmax, and folding
+//! batch-norm into a convolution.
 
 mod batch_norm;
+pub(crate) mod elementwise;
 pub(crate) mod pool;
 
 pub use batch_norm::{BatchNorm, fold_batch_norm};
+pub use elementwise::{Activate, Add, ChannelScale, Softmax};
 pub use pool::{GlobalPool2d, Pool2d};
