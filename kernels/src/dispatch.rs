@@ -110,6 +110,8 @@ pub(crate) struct KernelTable {
     pub add: unsafe fn(crate::Activation, &[f32], &[f32], &mut [f32]),
     pub scale: unsafe fn(&mut [f32], f32),
     pub softmax: unsafe fn(&mut [f32]),
+    /// Matrix-vector product of a linear layer at batch 1.
+    pub gemv: unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]),
 }
 
 static PORTABLE: KernelTable = KernelTable {
@@ -125,6 +127,7 @@ static PORTABLE: KernelTable = KernelTable {
     add: crate::arch::generic::elementwise::add_portable,
     scale: crate::arch::generic::elementwise::scale_portable,
     softmax: crate::arch::generic::elementwise::softmax_portable,
+    gemv: crate::arch::generic::elementwise::gemv_portable,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -141,6 +144,7 @@ static AVX2_FMA: KernelTable = KernelTable {
     add: crate::arch::x86_64::avx2_fma::elementwise::add_avx2_fma,
     scale: crate::arch::x86_64::avx2_fma::elementwise::scale_avx2_fma,
     softmax: crate::arch::x86_64::avx2_fma::elementwise::softmax_avx2_fma,
+    gemv: crate::arch::x86_64::avx2_fma::elementwise::gemv_avx2_fma,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -157,6 +161,7 @@ static AVX512F: KernelTable = KernelTable {
     add: crate::arch::x86_64::avx512f::elementwise::add_avx512f,
     scale: crate::arch::x86_64::avx512f::elementwise::scale_avx512f,
     softmax: crate::arch::x86_64::avx512f::elementwise::softmax_avx512f,
+    gemv: crate::arch::x86_64::avx512f::elementwise::gemv_avx512f,
 };
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only

@@ -183,3 +183,33 @@ pub fn sgemm(
     let mut scratch = vec![0.0f32; shape.scratch_len(n.max(1))];
     shape.multiply(Operand::Indirect(source), n, b, residual, c, &mut scratch)
 }
+
+/// A GEMM whose A (m x k, row-major) stays where its owner keeps it and is read in place by
+/// the indirect kernels: for weights too large to hold twice (a linear layer's), with the
+/// epilogue fused as in [`Gemm`].
+pub(crate) struct InPlaceGemm {
+    shape: Shape,
+    index: IndirectIndex,
+}
+
+impl InPlaceGemm {
+    /// `n`: the N the family is chosen for.
+    pub(crate) fn new(m: usize, k: usize, epilogue: &Epilogue, options: PlanOptions, n: usize) -> Result<Self> {
+        let shape = Shape::new(m, k, m * k, epilogue, options, Some(n))?;
+        let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect())
+            .ok_or_else(|| crate::Error::Overflow(format!("gemm: a {m}x{k} index overflows usize")))?;
+        Ok(InPlaceGemm { shape, index })
+    }
+
+    pub(crate) fn scratch_len(&self, n: usize) -> usize {
+        self.shape.scratch_len(n)
+    }
+
+    /// C = epilogue(A * B): `a` m x k, `b` k x n, `c` m x n, row-major.
+    pub(crate) fn run(&self, a: &[f32], n: usize, b: &[f32], c: &mut [f32], scratch: &mut [f32]) -> Result<()> {
+        check_len("a", a.len(), self.shape.m * self.shape.k)?;
+        let source = IndirectSource::new(a, &self.index)
+            .ok_or_else(|| crate::Error::Unsupported("gemm: internal: A does not hold its own rows".into()))?;
+        self.shape.multiply(Operand::Indirect(source), n, b, None, c, scratch)
+    }
+}

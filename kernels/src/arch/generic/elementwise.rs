@@ -3,6 +3,7 @@
 use super::Portable;
 use crate::epilogue::Activation;
 use crate::ops::elementwise::{activation_body, add_body, scale_body, softmax_body};
+use crate::ops::linear::gemv_body;
 
 /// # Safety
 /// None: the portable path runs everywhere.
@@ -30,4 +31,11 @@ pub(crate) unsafe fn scale_portable(plane: &mut [f32], scale: f32) {
 pub(crate) unsafe fn softmax_portable(row: &mut [f32]) {
     // SAFETY: forwarded contract.
     unsafe { softmax_body::<Portable>(row) }
+}
+
+/// # Safety
+/// `w` holds `y.len()` rows of `x.len()`; `bias` is empty or `y.len()` long.
+pub(crate) unsafe fn gemv_portable(w: &[f32], x: &[f32], bias: &[f32], act: Activation, y: &mut [f32]) {
+    // SAFETY: forwarded contract.
+    unsafe { gemv_body::<Portable>(w, x, bias, act, y) }
 }

@@ -3,6 +3,7 @@
 use super::Avx512;
 use crate::epilogue::Activation;
 use crate::ops::elementwise::{activation_body, add_body, scale_body, softmax_body};
+use crate::ops::linear::gemv_body;
 
 /// # Safety
 /// The CPU has AVX512F.
@@ -34,4 +35,12 @@ pub(crate) unsafe fn scale_avx512f(plane: &mut [f32], scale: f32) {
 pub(crate) unsafe fn softmax_avx512f(row: &mut [f32]) {
     // SAFETY: forwarded contract.
     unsafe { softmax_body::<Avx512>(row) }
+}
+
+/// # Safety
+/// The CPU has AVX512F; `w` holds `y.len()` rows of `x.len()`; `bias` is empty or `y.len()` long.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn gemv_avx512f(w: &[f32], x: &[f32], bias: &[f32], act: Activation, y: &mut [f32]) {
+    // SAFETY: forwarded contract.
+    unsafe { gemv_body::<Avx512>(w, x, bias, act, y) }
 }

@@ -1,0 +1,155 @@
+//! Linear (fully connected) layers: y = act(x W^T + b), weights `[out, in]` as in PyTorch.
+//!
+//! At batch 1 the layer is a matrix-vector product, bound by reading W once (AlexNet's fc6:
+//! 151 MB per inference): four rows of W at a time against one vector of x, threads over
+//! bands of rows. At batch > 1 it is a GEMM with W read in place (no packed copy of weights
+//! this large) and bias and activation fused; x and y are transposed through scratch, which
+//! is small next to W.
+
+use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
+use crate::arch::simd::Simd;
+use crate::dispatch::{KernelTable, PlanOptions, table};
+use crate::epilogue::{Activation, Epilogue};
+use crate::error::{Result, check_len, checked_product, invalid};
+use crate::gemm::InPlaceGemm;
+use rayon::prelude::*;
+
+/// Rows of W per pass over x.
+const ROWS: usize = 4;
+
+/// `y[r] = act(dot(w[r], x) + bias[r])` for the rows of `w` (each `x.len()` long).
+///
+/// # Safety
+/// `S` is available; `w.len() == y.len() * x.len()`; `bias`, when not empty, has `y.len()`.
+#[inline(always)]
+pub(crate) unsafe fn gemv_body<S: Simd>(w: &[f32], x: &[f32], bias: &[f32], act: Activation, y: &mut [f32]) {
+    let (k, lanes) = (x.len(), S::LANES);
+    let whole = k / lanes * lanes;
+    let finish = |r: usize, dot: f32| act.apply(dot + if bias.is_empty() { 0.0 } else { bias[r] });
+    let mut r = 0;
+    // SAFETY: `S` is available; every load is inside row r..r+ROWS of `w` or inside `x`.
+    unsafe {
+        while r + ROWS <= y.len() {
+            let mut acc = [S::zero(); ROWS];
+            let rows: [*const f32; ROWS] = std::array::from_fn(|j| w[(r + j) * k..].as_ptr());
+            let mut i = 0;
+            while i < whole {
+                let xv = S::load(x.as_ptr().add(i));
+                for j in 0..ROWS {
+                    acc[j] = S::mul_add(S::load(rows[j].add(i)), xv, acc[j]);
+                }
+                i += lanes;
+            }
+            for j in 0..ROWS {
+                let tail: f32 = (whole..k).map(|i| *rows[j].add(i) * x[i]).sum();
+                y[r + j] = finish(r + j, S::reduce_add(acc[j]) + tail);
+            }
+            r += ROWS;
+        }
+    }
+    for (j, out) in y.iter_mut().enumerate().skip(r) {
+        *out = finish(j, w[j * k..(j + 1) * k].iter().zip(x).map(|(a, b)| a * b).sum());
+    }
+}
+
+/// A linear layer, planned once.
+pub struct Linear {
+    in_features: usize,
+    out_features: usize,
+    weights: AlignedVec,
+    bias: Vec<f32>,
+    activation: Activation,
+    kernels: &'static KernelTable,
+    /// Batch > 1: C (out x batch) = W X^T with bias and activation fused, built once (its
+    /// family chosen for a batch of 64; the split and scratch follow each run's batch).
+    gemm: InPlaceGemm,
+}
+
+impl Linear {
+    /// `weights`: `[out_features, in_features]`; `bias`: `out_features` or none.
+    pub fn new(
+        in_features: usize,
+        out_features: usize,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        activation: Activation,
+        options: PlanOptions,
+    ) -> Result<Self> {
+        if in_features == 0 || out_features == 0 {
+            return invalid!(
+                "linear: `in_features` {in_features} and `out_features` {out_features} must be at least 1"
+            );
+        }
+        check_len("weights", weights.len(), checked_product("linear weights", &[out_features, in_features])?)?;
+        if let Some(b) = bias {
+            check_len("bias", b.len(), out_features)?;
+        }
+        let mut epilogue = Epilogue::new().activation(activation);
+        if let Some(b) = bias {
+            epilogue = epilogue.shift(b.to_vec());
+        }
+        epilogue.validate(out_features)?;
+        let gemm = InPlaceGemm::new(out_features, in_features, &epilogue, options, 64)?;
+        Ok(Linear {
+            in_features,
+            out_features,
+            weights: AlignedVec::from_slice(ALIGN, weights),
+            bias: bias.map_or_else(Vec::new, <[f32]>::to_vec),
+            activation,
+            kernels: table(options.isa)?,
+            gemm,
+        })
+    }
+
+    /// Floats of scratch `run` needs for `batch` rows (none at batch 1).
+    pub fn scratch_len(&self, batch: usize) -> Result<usize> {
+        if batch <= 1 {
+            return Ok(0);
+        }
+        let xt = round_up(checked_product("linear x^T", &[self.in_features, batch])?);
+        let ct = round_up(checked_product("linear y^T", &[self.out_features, batch])?);
+        Ok(ALIGN_FLOATS + xt + ct + self.gemm.scratch_len(batch))
+    }
+
+    /// `output` (batch x out) = act(`input` (batch x in) W^T + b).
+    pub fn run(&self, batch: usize, input: &[f32], output: &mut [f32], scratch: &mut [f32]) -> Result<()> {
+        if batch == 0 {
+            return invalid!("linear: `batch` is 0, it must be at least 1");
+        }
+        let (k, m) = (self.in_features, self.out_features);
+        check_len("input", input.len(), checked_product("linear input", &[batch, k])?)?;
+        check_len("output", output.len(), checked_product("linear output", &[batch, m])?)?;
+        if batch == 1 {
+            let (kernel, act, w, bias) = (self.kernels.gemv, self.activation, &self.weights[..], &self.bias[..]);
+            // Bands of rows per task: at least ~64K weights each.
+            let rows_per_task = ((65536 / k).max(1)).div_ceil(ROWS) * ROWS;
+            output.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, y)| {
+                let first = t * rows_per_task;
+                let b = if bias.is_empty() { bias } else { &bias[first..first + y.len()] };
+                // SAFETY: the table passed the CPU check; the band of W matches `y`.
+                unsafe { kernel(&w[first * k..(first + y.len()) * k], input, b, act, y) }
+            });
+            return Ok(());
+        }
+        let needed = self.scratch_len(batch)?;
+        if scratch.len() < needed {
+            return invalid!("linear: `scratch` has {} floats, batch {batch} needs {needed}", scratch.len());
+        }
+        let scratch = align_scratch(scratch);
+        let (xt, rest) = scratch.split_at_mut(round_up(k * batch));
+        let (ct, rest) = rest.split_at_mut(round_up(m * batch));
+        let (xt, ct) = (&mut xt[..k * batch], &mut ct[..m * batch]);
+        for (b, row) in input.chunks_exact(k).enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                xt[i * batch + b] = v;
+            }
+        }
+        self.gemm.run(&self.weights, batch, xt, ct, rest)?;
+        for (o, row) in ct.chunks_exact(batch).enumerate() {
+            for (b, &v) in row.iter().enumerate() {
+                output[b * m + o] = v;
+            }
+        }
+        Ok(())
+    }
+}
