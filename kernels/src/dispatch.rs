@@ -90,6 +90,9 @@ pub fn active_isa() -> Isa {
     })
 }
 
+/// `(w, x, bias, activation, y)`: `y[r] = act(dot(w[r], x) + bias[r])` ([`crate::ops::Linear`]).
+pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]);
+
 /// The kernels of one path.
 pub(crate) struct KernelTable {
     pub isa: Isa,
@@ -111,7 +114,7 @@ pub(crate) struct KernelTable {
     pub scale: unsafe fn(&mut [f32], f32),
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
-    pub gemv: unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]),
+    pub gemv: GemvFn,
 }
 
 static PORTABLE: KernelTable = KernelTable {
