@@ -109,6 +109,28 @@ fn global_pooling_matches_reference() {
 }
 
 #[test]
+fn adaptive_average_pooling_matches_reference() {
+    use ferrocnn_kernels::ops::AdaptiveAvgPool2d;
+    // AlexNet's 7x7 -> 6x6 (torchvision at 256x256 input too), VGG's identity 7x7, and
+    // windows that overlap (5 -> 3) or repeat (2 -> 5).
+    for (batch, channels, input, output) in
+        [(1, 256, (7, 7), (6, 6)), (2, 3, (7, 7), (7, 7)), (1, 4, (5, 9), (3, 4)), (1, 2, (2, 3), (5, 7))]
+    {
+        let x = signed(batch * channels * input.0 * input.1, 9);
+        let want = reference::adaptive_avg_pool2d(batch, channels, input, output, &x).unwrap();
+        let plan = AdaptiveAvgPool2d::new(batch, channels, input, output).unwrap();
+        let mut got = vec![f32::NAN; want.len()];
+        plan.run(&x, &mut got).unwrap();
+        // An f32 sum of at most h*w terms of |x| < 1 against f64: within (h*w + 2) * eps.
+        let bound = (input.0 * input.1 + 2) as f32 * f32::EPSILON;
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= bound, "{input:?} -> {output:?}: {g} vs {w}");
+        }
+    }
+    assert!(AdaptiveAvgPool2d::new(1, 1, (0, 3), (1, 1)).is_err());
+}
+
+#[test]
 fn bad_inputs_are_errors() {
     let d = Pool2dDesc::new(PoolKind::Max, 1, 2, (8, 8), 2);
     let plan = Pool2d::new(&d, Default::default()).unwrap();

@@ -9,4 +9,4 @@ pub(crate) mod pool;
 pub use batch_norm::{BatchNorm, fold_batch_norm};
 pub use elementwise::{Activate, Add, ChannelScale, Softmax};
 pub use linear::Linear;
-pub use pool::{GlobalPool2d, Pool2d};
+pub use pool::{AdaptiveAvgPool2d, GlobalPool2d, Pool2d};

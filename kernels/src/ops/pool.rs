@@ -319,3 +319,47 @@ impl GlobalPool2d {
         Ok(())
     }
 }
+
+/// PyTorch's adaptive average pooling: output cell (i, j) averages input rows
+/// floor(i*H/OH) .. ceil((i+1)*H/OH) and the same for columns. Windows differ from cell to
+/// cell, so no vector spans outputs; each window's rows are contiguous slice sums the
+/// compiler vectorises (baseline SIMD, no runtime dispatch), and planes run in parallel.
+/// It runs once per network, before the classifier (AlexNet 7x7 -> 6x6, VGG 7x7 -> 7x7).
+pub struct AdaptiveAvgPool2d {
+    planes: usize,
+    input: (usize, usize),
+    output: (usize, usize),
+}
+
+impl AdaptiveAvgPool2d {
+    pub fn new(batch: usize, channels: usize, input: (usize, usize), output: (usize, usize)) -> Result<Self> {
+        for (field, v) in [("in_h", input.0), ("in_w", input.1), ("out_h", output.0), ("out_w", output.1)] {
+            if v == 0 {
+                return invalid!("adaptive_avg_pool2d: `{field}` is 0, it must be at least 1");
+            }
+        }
+        let planes = checked_product("adaptive_avg_pool2d N*C", &[batch, channels])?;
+        checked_product("adaptive_avg_pool2d input", &[planes, input.0, input.1])?;
+        checked_product("adaptive_avg_pool2d output", &[planes, output.0, output.1])?;
+        Ok(AdaptiveAvgPool2d { planes, input, output })
+    }
+
+    pub fn run(&self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        let ((h, w), (oh, ow)) = (self.input, self.output);
+        check_len("input", input.len(), self.planes * h * w)?;
+        check_len("output", output.len(), self.planes * oh * ow)?;
+        output.par_chunks_mut(oh * ow).zip(input.par_chunks(h * w)).with_min_len(planes_per_task(h * w)).for_each(
+            |(out, plane)| {
+                for i in 0..oh {
+                    let (h0, h1) = (i * h / oh, ((i + 1) * h).div_ceil(oh));
+                    for j in 0..ow {
+                        let (w0, w1) = (j * w / ow, ((j + 1) * w).div_ceil(ow));
+                        let sum: f32 = (h0..h1).map(|r| plane[r * w + w0..r * w + w1].iter().sum::<f32>()).sum();
+                        out[i * ow + j] = sum / ((h1 - h0) * (w1 - w0)) as f32;
+                    }
+                }
+            },
+        );
+        Ok(())
+    }
+}
