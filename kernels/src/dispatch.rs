@@ -115,6 +115,8 @@ pub(crate) struct KernelTable {
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
+    /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
+    pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
 }
 
 static PORTABLE: KernelTable = KernelTable {
@@ -131,6 +133,7 @@ static PORTABLE: KernelTable = KernelTable {
     scale: crate::arch::generic::elementwise::scale_portable,
     softmax: crate::arch::generic::elementwise::softmax_portable,
     gemv: crate::arch::generic::elementwise::gemv_portable,
+    lrn: crate::arch::generic::elementwise::lrn_portable,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -148,6 +151,7 @@ static AVX2_FMA: KernelTable = KernelTable {
     scale: crate::arch::x86_64::avx2_fma::elementwise::scale_avx2_fma,
     softmax: crate::arch::x86_64::avx2_fma::elementwise::softmax_avx2_fma,
     gemv: crate::arch::x86_64::avx2_fma::elementwise::gemv_avx2_fma,
+    lrn: crate::arch::x86_64::avx2_fma::elementwise::lrn_avx2_fma,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -165,6 +169,7 @@ static AVX512F: KernelTable = KernelTable {
     scale: crate::arch::x86_64::avx512f::elementwise::scale_avx512f,
     softmax: crate::arch::x86_64::avx512f::elementwise::softmax_avx512f,
     gemv: crate::arch::x86_64::avx512f::elementwise::gemv_avx512f,
+    lrn: crate::arch::x86_64::avx512f::elementwise::lrn_avx512f,
 };
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only

@@ -35,6 +35,7 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn leaky(x: Self::V, slope: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sqrt(x: Self::V) -> Self::V;
     /// Round to the nearest integer, ties to even.
     unsafe fn round(x: Self::V) -> Self::V;
     /// 2^n for integer-valued `n` in [-126, 127], built from the exponent bits.

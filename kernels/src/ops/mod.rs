@@ -4,9 +4,11 @@
 mod batch_norm;
 pub(crate) mod elementwise;
 pub(crate) mod linear;
+pub(crate) mod lrn;
 pub(crate) mod pool;
 
 pub use batch_norm::{BatchNorm, fold_batch_norm};
 pub use elementwise::{Activate, Add, ChannelScale, Softmax};
 pub use linear::Linear;
+pub use lrn::Lrn;
 pub use pool::{AdaptiveAvgPool2d, GlobalPool2d, Pool2d};

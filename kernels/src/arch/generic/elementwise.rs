@@ -4,6 +4,7 @@ use super::Portable;
 use crate::epilogue::Activation;
 use crate::ops::elementwise::{activation_body, add_body, scale_body, softmax_body};
 use crate::ops::linear::gemv_body;
+use crate::ops::lrn::{LrnParams, lrn_channel};
 
 /// # Safety
 /// None: the portable path runs everywhere.
@@ -38,4 +39,11 @@ pub(crate) unsafe fn softmax_portable(row: &mut [f32]) {
 pub(crate) unsafe fn gemv_portable(w: &[f32], x: &[f32], bias: &[f32], act: Activation, y: &mut [f32]) {
     // SAFETY: forwarded contract.
     unsafe { gemv_body::<Portable>(w, x, bias, act, y) }
+}
+
+/// # Safety
+/// `image` is `channels` planes of `out.len()`.
+pub(crate) unsafe fn lrn_portable(p: &LrnParams, image: &[f32], channels: usize, c: usize, out: &mut [f32]) {
+    // SAFETY: forwarded contract.
+    unsafe { lrn_channel::<Portable>(p, image, channels, c, out) }
 }

@@ -71,6 +71,10 @@ unsafe impl Simd for Portable {
         a / b
     }
     #[inline(always)]
+    unsafe fn sqrt(x: f32x8) -> f32x8 {
+        x.sqrt()
+    }
+    #[inline(always)]
     unsafe fn round(x: f32x8) -> f32x8 {
         x.round()
     }

@@ -4,6 +4,7 @@ use super::Avx2Fma;
 use crate::epilogue::Activation;
 use crate::ops::elementwise::{activation_body, add_body, scale_body, softmax_body};
 use crate::ops::linear::gemv_body;
+use crate::ops::lrn::{LrnParams, lrn_channel};
 
 /// # Safety
 /// The CPU has AVX2 and FMA.
@@ -43,4 +44,12 @@ pub(crate) unsafe fn softmax_avx2_fma(row: &mut [f32]) {
 pub(crate) unsafe fn gemv_avx2_fma(w: &[f32], x: &[f32], bias: &[f32], act: Activation, y: &mut [f32]) {
     // SAFETY: forwarded contract.
     unsafe { gemv_body::<Avx2Fma>(w, x, bias, act, y) }
+}
+
+/// # Safety
+/// The CPU has AVX2 and FMA; `image` is `channels` planes of `out.len()`.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn lrn_avx2_fma(p: &LrnParams, image: &[f32], channels: usize, c: usize, out: &mut [f32]) {
+    // SAFETY: forwarded contract.
+    unsafe { lrn_channel::<Avx2Fma>(p, image, channels, c, out) }
 }

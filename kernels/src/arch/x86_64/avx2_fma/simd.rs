@@ -86,6 +86,11 @@ unsafe impl Simd for Avx2Fma {
         unsafe { _mm256_div_ps(a, b) }
     }
     #[inline(always)]
+    unsafe fn sqrt(x: __m256) -> __m256 {
+        // SAFETY: AVX is available.
+        unsafe { _mm256_sqrt_ps(x) }
+    }
+    #[inline(always)]
     unsafe fn round(x: __m256) -> __m256 {
         // SAFETY: AVX is available.
         unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }

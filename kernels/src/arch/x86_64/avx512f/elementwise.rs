@@ -4,6 +4,7 @@ use super::Avx512;
 use crate::epilogue::Activation;
 use crate::ops::elementwise::{activation_body, add_body, scale_body, softmax_body};
 use crate::ops::linear::gemv_body;
+use crate::ops::lrn::{LrnParams, lrn_channel};
 
 /// # Safety
 /// The CPU has AVX512F.
@@ -43,4 +44,12 @@ pub(crate) unsafe fn softmax_avx512f(row: &mut [f32]) {
 pub(crate) unsafe fn gemv_avx512f(w: &[f32], x: &[f32], bias: &[f32], act: Activation, y: &mut [f32]) {
     // SAFETY: forwarded contract.
     unsafe { gemv_body::<Avx512>(w, x, bias, act, y) }
+}
+
+/// # Safety
+/// The CPU has AVX512F; `image` is `channels` planes of `out.len()`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn lrn_avx512f(p: &LrnParams, image: &[f32], channels: usize, c: usize, out: &mut [f32]) {
+    // SAFETY: forwarded contract.
+    unsafe { lrn_channel::<Avx512>(p, image, channels, c, out) }
 }

@@ -83,6 +83,11 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_div_ps(a, b) }
     }
     #[inline(always)]
+    unsafe fn sqrt(x: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_sqrt_ps(x) }
+    }
+    #[inline(always)]
     unsafe fn round(x: __m512) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }
