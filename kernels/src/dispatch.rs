@@ -115,6 +115,8 @@ pub(crate) struct KernelTable {
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
+    /// One output plane of a depthwise convolution, before its epilogue.
+    pub depthwise: unsafe fn(&crate::conv::depthwise::DepthwiseGeometry, &[f32], &[f32], &mut [f32], &mut [f32]),
     /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
 }
@@ -134,6 +136,7 @@ static PORTABLE: KernelTable = KernelTable {
     softmax: crate::arch::generic::elementwise::softmax_portable,
     gemv: crate::arch::generic::elementwise::gemv_portable,
     lrn: crate::arch::generic::elementwise::lrn_portable,
+    depthwise: crate::arch::generic::depthwise::depthwise_portable,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -152,6 +155,7 @@ static AVX2_FMA: KernelTable = KernelTable {
     softmax: crate::arch::x86_64::avx2_fma::elementwise::softmax_avx2_fma,
     gemv: crate::arch::x86_64::avx2_fma::elementwise::gemv_avx2_fma,
     lrn: crate::arch::x86_64::avx2_fma::elementwise::lrn_avx2_fma,
+    depthwise: crate::arch::x86_64::avx2_fma::depthwise::depthwise_avx2_fma,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -170,6 +174,7 @@ static AVX512F: KernelTable = KernelTable {
     softmax: crate::arch::x86_64::avx512f::elementwise::softmax_avx512f,
     gemv: crate::arch::x86_64::avx512f::elementwise::gemv_avx512f,
     lrn: crate::arch::x86_64::avx512f::elementwise::lrn_avx512f,
+    depthwise: crate::arch::x86_64::avx512f::depthwise::depthwise_avx512f,
 };
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only

@@ -29,7 +29,7 @@ fn check_all(desc: &Conv2dDesc, input: &[f32], weights: &[f32]) {
     let want = reference::conv2d(desc, input, weights, None).unwrap();
     let magnitude = reference::conv2d_magnitude(desc, input, weights).unwrap();
     for options in configurations() {
-        for algo in [Algo::Auto, Algo::Im2col, Algo::Gemm1x1] {
+        for algo in [Algo::Auto, Algo::Im2col, Algo::Gemm1x1, Algo::Depthwise] {
             if !algo.applies_to(desc) {
                 continue;
             }
@@ -70,6 +70,20 @@ proptest! {
         let input = signed(s.input_len, seed);
         let weights = signed(s.weight_len, seed + 1);
         check_all(&desc, &input, &weights);
+    }
+
+    /// Depthwise: groups == C, a channel multiplier, maps wide enough for the vector
+    /// interior (and its overlapped last vector) at every ISA's width.
+    #[test]
+    fn random_depthwise_shapes_match_reference(
+        batch in 1usize..=2, c in 1usize..=12, mult in 1usize..=3, h in 1usize..=12, w in 1usize..=40,
+        k in 1usize..=7, stride in 1usize..=3, pad in 0usize..=3, dilation in 1usize..=2, seed in 0u64..1000,
+    ) {
+        let fit = |extent: usize| k.min((extent + 2 * pad - 1) / dilation + 1).max(1);
+        let desc = Conv2dDesc::new(batch, c, (h, w), c * mult, (fit(h), fit(w)))
+            .stride(stride).pad(pad).dilation(dilation).groups(c);
+        let s = desc.validate().unwrap();
+        check_all(&desc, &signed(s.input_len, seed), &signed(s.weight_len, seed + 1));
     }
 
     #[test]
@@ -129,7 +143,12 @@ fn fused_epilogue_matches_unfused() {
     // layout (a 3x3 map with many channels goes transposed on AVX-512).
     let activations =
         [Activation::Identity, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.1), Activation::Sigmoid];
-    for desc in [Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1), Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1)] {
+    for desc in [
+        Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
+        Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1),
+        // MobileNetV2's depthwise: bias (folded BN), ReLU6 and a residual, fused.
+        Conv2dDesc::new(1, 24, (14, 40), 24, (3, 3)).pad(1).groups(24),
+    ] {
         let s = desc.validate().unwrap();
         let k = desc.out_channels;
         let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
@@ -179,6 +198,13 @@ fn auto_picks_gemm1x1_for_pointwise() {
     let desc = desc.stride(2);
     let plan = Conv2d::new(&desc, &vec![0.0; 128], None, &Epilogue::new(), Algo::Auto).unwrap();
     assert_eq!(plan.algo(), Algo::Im2col);
+    // groups == C > 1 is depthwise; one channel in one group stays a GEMM.
+    let dw = Conv2dDesc::new(1, 16, (8, 8), 32, (3, 3)).pad(1).groups(16);
+    assert_eq!(Conv2d::new(&dw, &[0.0; 288], None, &Epilogue::new(), Algo::Auto).unwrap().algo(), Algo::Depthwise);
+    let one = Conv2dDesc::new(1, 1, (8, 8), 6, (3, 3));
+    assert_eq!(Conv2d::new(&one, &[0.0; 54], None, &Epilogue::new(), Algo::Auto).unwrap().algo(), Algo::Im2col);
+    let e = Conv2d::new(&desc, &vec![0.0; 128], None, &Epilogue::new(), Algo::Depthwise).err().unwrap().to_string();
+    assert_eq!(e, "conv2d: depthwise needs groups == in_channels; got groups 1, in_channels 16");
 }
 
 /// Every bad input is an `Err` whose message names the field and the numbers.
@@ -266,6 +292,7 @@ fn run_into_writes_only_its_channel_slice() {
         Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
         Conv2dDesc::new(2, 32, (3, 3), 64, (3, 3)).pad(1),
         Conv2dDesc::new(1, 16, (5, 5), 8, (1, 1)),
+        Conv2dDesc::new(2, 6, (7, 33), 12, (3, 3)).pad(1).stride(2).groups(6),
     ] {
         let s = desc.validate().unwrap();
         let (k, hw) = (desc.out_channels, s.out_h * s.out_w);

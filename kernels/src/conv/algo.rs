@@ -3,7 +3,8 @@ use crate::shape::Conv2dDesc;
 /// A convolution algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algo {
-    /// Chosen from the shape: `Gemm1x1` where it applies, else `Im2col`.
+    /// Chosen from the shape: `Depthwise` when every group is one input channel (and
+    /// there are several), `Gemm1x1` where it applies, else `Im2col`.
     Auto,
     /// The naive direct loops of [`crate::reference`], for checking.
     Reference,
@@ -11,10 +12,12 @@ pub enum Algo {
     Im2col,
     /// 1x1, stride 1, no padding: the image is the GEMM's B matrix as it is.
     Gemm1x1,
+    /// groups == input channels: each output channel filters one input plane, directly.
+    Depthwise,
 }
 
 impl Algo {
-    pub const ALL: [Algo; 4] = [Algo::Auto, Algo::Reference, Algo::Im2col, Algo::Gemm1x1];
+    pub const ALL: [Algo; 5] = [Algo::Auto, Algo::Reference, Algo::Im2col, Algo::Gemm1x1, Algo::Depthwise];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -22,6 +25,7 @@ impl Algo {
             Algo::Reference => "reference",
             Algo::Im2col => "im2col",
             Algo::Gemm1x1 => "gemm1x1",
+            Algo::Depthwise => "depthwise",
         }
     }
 
@@ -36,6 +40,7 @@ impl Algo {
                 (desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w) == (1, 1, 1, 1)
                     && desc.padding == crate::Padding2d::default()
             }
+            Algo::Depthwise => desc.groups == desc.in_channels,
             _ => true,
         }
     }
@@ -43,6 +48,7 @@ impl Algo {
     /// What `Auto` runs for `desc`.
     pub(crate) fn resolve(self, desc: &Conv2dDesc) -> Algo {
         match self {
+            Algo::Auto if desc.groups > 1 && Algo::Depthwise.applies_to(desc) => Algo::Depthwise,
             Algo::Auto if Algo::Gemm1x1.applies_to(desc) => Algo::Gemm1x1,
             Algo::Auto => Algo::Im2col,
             other => other,

@@ -1,6 +1,7 @@
 use super::algo::Algo;
+use super::depthwise::DepthwiseGeometry;
 use super::phases::{PhasedSource, Phases};
-use crate::aligned::{ALIGN, AlignedVec, align_scratch, round_up};
+use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result, check_len, checked_product, invalid};
@@ -30,6 +31,8 @@ pub struct Conv2d {
     kernels: &'static KernelTable,
     method: Method,
     epilogue: FusedEpilogue,
+    /// Threads `run` splits the work over (the depthwise path sizes its scratch by them).
+    threads: usize,
 }
 
 /// What `run` executes.
@@ -37,6 +40,8 @@ enum Method {
     /// The naive loops, on the weights as given.
     Reference(AlignedVec),
     Gemm(GemmLayout),
+    /// One filter per output channel, on the weights as given (`[K, 1, R, S]`).
+    Depthwise(DepthwiseGeometry, AlignedVec),
 }
 
 /// How a GEMM-based plan maps the convolution onto the GEMM.
@@ -167,15 +172,24 @@ impl Conv2d {
         }
         epilogue.validate(desc.out_channels)?;
         if !algo.applies_to(desc) {
-            return Err(Error::Unsupported(format!(
-                "conv2d: {algo} needs a 1x1 kernel, stride 1 and no padding; got {}x{}, stride {}x{}, padding {:?}",
-                desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.padding
-            )));
+            return Err(Error::Unsupported(match algo {
+                Algo::Depthwise => format!(
+                    "conv2d: depthwise needs groups == in_channels; got groups {}, in_channels {}",
+                    desc.groups, desc.in_channels
+                ),
+                _ => format!(
+                    "conv2d: {algo} needs a 1x1 kernel, stride 1 and no padding; got {}x{}, stride {}x{}, padding {:?}",
+                    desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.padding
+                ),
+            }));
         }
         let algo = algo.resolve(desc);
         let kernels = table(options.isa)?;
         let method = match algo {
             Algo::Reference => Method::Reference(AlignedVec::from_slice(ALIGN, weights)),
+            Algo::Depthwise => {
+                Method::Depthwise(DepthwiseGeometry::new(desc, &shape), AlignedVec::from_slice(ALIGN, weights))
+            }
             _ => Method::Gemm(GemmLayout::new(
                 desc,
                 &shape,
@@ -192,6 +206,7 @@ impl Conv2d {
             kernels,
             method,
             epilogue: FusedEpilogue::new(epilogue, bias, desc.out_channels),
+            threads: options.threads.max(1),
         })
     }
 
@@ -219,6 +234,7 @@ impl Conv2d {
             Method::Gemm(g) if g.image.transposed() => format!("{} (transposed)", g.tile.name),
             Method::Gemm(g) => g.tile.name.to_string(),
             Method::Reference(_) => "reference".to_string(),
+            Method::Depthwise(..) => format!("depthwise_{}", self.kernels.isa),
         }
     }
 
@@ -226,7 +242,7 @@ impl Conv2d {
     pub fn weight_bytes(&self) -> usize {
         match &self.method {
             Method::Gemm(g) => g.weights.iter().map(PackedPanels::bytes).sum(),
-            Method::Reference(w) => w.len() * size_of::<f32>(),
+            Method::Reference(w) | Method::Depthwise(_, w) => w.len() * size_of::<f32>(),
         }
     }
 
@@ -235,6 +251,8 @@ impl Conv2d {
         match &self.method {
             Method::Gemm(g) => g.scratch_len,
             Method::Reference(_) => 0,
+            // One padded plane per thread band.
+            Method::Depthwise(g, _) => ALIGN_FLOATS + self.threads * g.scratch_len(),
         }
     }
 
@@ -276,6 +294,10 @@ impl Conv2d {
         match &self.method {
             Method::Reference(weights) => self.run_reference(weights, input, residual, output, slice),
             Method::Gemm(g) => self.run_gemm(g, input, residual, output, slice, scratch),
+            Method::Depthwise(geometry, filters) => {
+                self.run_depthwise(geometry, filters, input, residual, output, slice, scratch);
+                Ok(())
+            }
         }
     }
 
@@ -308,6 +330,48 @@ impl Conv2d {
             )?;
         }
         Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_depthwise(
+        &self,
+        g: &DepthwiseGeometry,
+        filters: &[f32],
+        input: &[f32],
+        residual: Option<&[f32]>,
+        output: &mut [f32],
+        slice: ChannelSlice,
+        scratch: &mut [f32],
+    ) {
+        let d = &self.desc;
+        let (plane, pixels, taps) = (d.in_h * d.in_w, self.shape.out_pixels(), d.kernel_h * d.kernel_w);
+        let multiplier = d.out_channels / d.in_channels;
+        let (kernel, epilogue_fn, e) = (self.kernels.depthwise, self.kernels.epilogue, &self.epilogue);
+        for n in 0..d.batch {
+            let image = &input[n * d.in_channels * plane..(n + 1) * d.in_channels * plane];
+            let first = (n * slice.total + slice.first) * pixels;
+            let out = &mut output[first..first + d.out_channels * pixels];
+            let res = residual.map(|r| &r[first..first + d.out_channels * pixels]);
+            // One band of planes per thread, each with its own padded-plane scratch.
+            let per_band = d.out_channels.div_ceil(self.threads);
+            let buffers = align_scratch(scratch)[..self.threads * g.scratch_len()].par_chunks_mut(g.scratch_len());
+            out.par_chunks_mut(per_band * pixels).zip(buffers).enumerate().for_each(|(band, (planes, padded))| {
+                for (i, o) in planes.chunks_exact_mut(pixels).enumerate() {
+                    let k = band * per_band + i;
+                    let c = k / multiplier;
+                    // SAFETY: the table passed the CPU check; plane `c` of the image and
+                    // filter `k` exist (k < out_channels = in_channels * multiplier);
+                    // `padded` holds the geometry's scratch length.
+                    unsafe {
+                        kernel(g, &image[c * plane..(c + 1) * plane], &filters[k * taps..(k + 1) * taps], padded, o)
+                    };
+                    let tile = e.task(k, res.map(|r| &r[k * pixels..]), true).tile(o, pixels);
+                    // SAFETY: one row of `pixels` floats at `o` (and the residual's row);
+                    // the epilogue vectors hold channel k; the table passed the CPU check.
+                    unsafe { epilogue_fn(&tile) };
+                }
+            });
+        }
     }
 
     fn run_gemm(

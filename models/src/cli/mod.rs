@@ -16,7 +16,7 @@ commands:
   gemm   --m M --n N --k K [--threads T] [--iters I] [--json]
          time C = A*B (row-major, f32), packing both operands per call
   conv   --input NxCxHxW --out-channels K --kernel R[xS] [--stride S] [--pad P | --pad T,B,L,R]
-         [--dilation D] [--groups G] [--algo auto|reference|im2col|gemm1x1] [--threads T]
+         [--dilation D] [--groups G] [--algo auto|reference|im2col|gemm1x1|depthwise] [--threads T]
          [--iters I] [--check] [--json]
          time a convolution plan's run (weights packed once, as in inference)
 
