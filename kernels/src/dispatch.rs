@@ -93,6 +93,10 @@ pub fn active_isa() -> Isa {
 /// `(w, x, bias, activation, y)`: `y[r] = act(dot(w[r], x) + bias[r])` ([`crate::ops::Linear`]).
 pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]);
 
+/// `(geometry, input plane, filter, padded scratch, output plane)` ([`crate::conv::Algo::Depthwise`]).
+pub(crate) type DepthwiseFn =
+    unsafe fn(&crate::conv::depthwise::DepthwiseGeometry, &[f32], &[f32], &mut [f32], &mut [f32]);
+
 /// The kernels of one path.
 pub(crate) struct KernelTable {
     pub isa: Isa,
@@ -116,7 +120,7 @@ pub(crate) struct KernelTable {
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
     /// One output plane of a depthwise convolution, before its epilogue.
-    pub depthwise: unsafe fn(&crate::conv::depthwise::DepthwiseGeometry, &[f32], &[f32], &mut [f32], &mut [f32]),
+    pub depthwise: DepthwiseFn,
     /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
 }
