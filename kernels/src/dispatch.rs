@@ -125,61 +125,37 @@ pub(crate) struct KernelTable {
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
 }
 
-static PORTABLE: KernelTable = KernelTable {
-    isa: Isa::Portable,
-    tiles: crate::arch::generic::gemm::TILES,
-    epilogue: crate::arch::generic::gemm::epilogue_portable,
-    lanes: 8,
-    fma_loop: crate::arch::generic::gemm::fma_loop_portable,
-    fma_chains: crate::arch::generic::gemm::FMA_CHAINS,
-    pool_plane: crate::arch::generic::pool::pool_plane_portable,
-    global_pool: crate::arch::generic::pool::global_pool_portable,
-    activation: crate::arch::generic::elementwise::activation_portable,
-    add: crate::arch::generic::elementwise::add_portable,
-    scale: crate::arch::generic::elementwise::scale_portable,
-    softmax: crate::arch::generic::elementwise::softmax_portable,
-    gemv: crate::arch::generic::elementwise::gemv_portable,
-    lrn: crate::arch::generic::elementwise::lrn_portable,
-    depthwise: crate::arch::generic::depthwise::depthwise_portable,
-};
+/// The table of one path, from its folder: the tile families of its `gemm.rs` and the
+/// shells its `shells.rs` declares.
+macro_rules! kernel_table {
+    ($isa:expr, $($folder:ident)::+, lanes = $lanes:literal) => {
+        KernelTable {
+            isa: $isa,
+            tiles: $($folder)::+::gemm::TILES,
+            lanes: $lanes,
+            epilogue: $($folder)::+::shells::epilogue,
+            fma_loop: $($folder)::+::shells::fma_loop,
+            fma_chains: $($folder)::+::shells::FMA_CHAINS,
+            pool_plane: $($folder)::+::shells::pool_plane,
+            global_pool: $($folder)::+::shells::global_pool,
+            activation: $($folder)::+::shells::activation,
+            add: $($folder)::+::shells::add,
+            scale: $($folder)::+::shells::scale,
+            softmax: $($folder)::+::shells::softmax,
+            gemv: $($folder)::+::shells::gemv,
+            lrn: $($folder)::+::shells::lrn,
+            depthwise: $($folder)::+::shells::depthwise,
+        }
+    };
+}
+
+static PORTABLE: KernelTable = kernel_table!(Isa::Portable, crate::arch::generic, lanes = 8);
 
 #[cfg(target_arch = "x86_64")]
-static AVX2_FMA: KernelTable = KernelTable {
-    isa: Isa::Avx2Fma,
-    tiles: crate::arch::x86_64::avx2_fma::gemm::TILES,
-    epilogue: crate::arch::x86_64::avx2_fma::gemm::epilogue_avx2_fma,
-    lanes: 8,
-    fma_loop: crate::arch::x86_64::avx2_fma::gemm::fma_loop_avx2_fma,
-    fma_chains: crate::arch::x86_64::avx2_fma::gemm::FMA_CHAINS,
-    pool_plane: crate::arch::x86_64::avx2_fma::pool::pool_plane_avx2_fma,
-    global_pool: crate::arch::x86_64::avx2_fma::pool::global_pool_avx2_fma,
-    activation: crate::arch::x86_64::avx2_fma::elementwise::activation_avx2_fma,
-    add: crate::arch::x86_64::avx2_fma::elementwise::add_avx2_fma,
-    scale: crate::arch::x86_64::avx2_fma::elementwise::scale_avx2_fma,
-    softmax: crate::arch::x86_64::avx2_fma::elementwise::softmax_avx2_fma,
-    gemv: crate::arch::x86_64::avx2_fma::elementwise::gemv_avx2_fma,
-    lrn: crate::arch::x86_64::avx2_fma::elementwise::lrn_avx2_fma,
-    depthwise: crate::arch::x86_64::avx2_fma::depthwise::depthwise_avx2_fma,
-};
+static AVX2_FMA: KernelTable = kernel_table!(Isa::Avx2Fma, crate::arch::x86_64::avx2_fma, lanes = 8);
 
 #[cfg(target_arch = "x86_64")]
-static AVX512F: KernelTable = KernelTable {
-    isa: Isa::Avx512f,
-    tiles: crate::arch::x86_64::avx512f::gemm::TILES,
-    epilogue: crate::arch::x86_64::avx512f::gemm::epilogue_avx512f,
-    lanes: 16,
-    fma_loop: crate::arch::x86_64::avx512f::gemm::fma_loop_avx512f,
-    fma_chains: crate::arch::x86_64::avx512f::gemm::FMA_CHAINS,
-    pool_plane: crate::arch::x86_64::avx512f::pool::pool_plane_avx512f,
-    global_pool: crate::arch::x86_64::avx512f::pool::global_pool_avx512f,
-    activation: crate::arch::x86_64::avx512f::elementwise::activation_avx512f,
-    add: crate::arch::x86_64::avx512f::elementwise::add_avx512f,
-    scale: crate::arch::x86_64::avx512f::elementwise::scale_avx512f,
-    softmax: crate::arch::x86_64::avx512f::elementwise::softmax_avx512f,
-    gemv: crate::arch::x86_64::avx512f::elementwise::gemv_avx512f,
-    lrn: crate::arch::x86_64::avx512f::elementwise::lrn_avx512f,
-    depthwise: crate::arch::x86_64::avx512f::depthwise::depthwise_avx512f,
-};
+static AVX512F: KernelTable = kernel_table!(Isa::Avx512f, crate::arch::x86_64::avx512f, lanes = 16);
 
 /// The table of `isa`, or an error if this CPU cannot run it. Returning the table only
 /// after the check is what makes calling its `unsafe` shells sound.

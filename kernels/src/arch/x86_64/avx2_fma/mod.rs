@@ -1,9 +1,7 @@
 //! AVX2 + FMA: 8 lanes, 16 vector registers.
 
-pub(crate) mod depthwise;
-pub(crate) mod elementwise;
 pub(crate) mod gemm;
-pub(crate) mod pool;
+pub(crate) mod shells;
 mod simd;
 
 pub(crate) use simd::Avx2Fma;

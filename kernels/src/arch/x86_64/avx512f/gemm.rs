@@ -10,7 +10,6 @@
 //!   7x7, 14x14, 28x28 and 56x56 are all multiples of 7), columns channels.
 
 use super::Avx512;
-use crate::gemm::epilogue::{EpilogueTile, epilogue};
 use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
@@ -18,22 +17,3 @@ pub(crate) static TILES: &[TileKernel] = &[
     tile_kernel!("avx512f_6x64", [#[target_feature(enable = "avx512f")]] Avx512, mr = 6, nv = 4, rows = [1, 2, 3, 4, 5, 6]),
     tile_kernel!("avx512f_7x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 7, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7]),
 ];
-
-/// # Safety
-/// The CPU has AVX-512F; `t` satisfies [`epilogue`]'s contract.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn epilogue_avx512f(t: &EpilogueTile) {
-    // SAFETY: forwarded contract.
-    unsafe { epilogue::<Avx512>(t) }
-}
-
-/// Independent FMAs per iteration of the peak loop (32 registers: 24 chains, three times the 8 that two pipes x 4-cycle latency need).
-pub(crate) const FMA_CHAINS: usize = 24;
-
-/// # Safety
-/// The CPU has AVX512F.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn fma_loop_avx512f(iters: usize) -> f32 {
-    // SAFETY: forwarded contract.
-    unsafe { crate::peak::fma_loop::<Avx512, FMA_CHAINS>(iters) }
-}

@@ -1,9 +1,7 @@
 //! AVX-512F: 16 lanes, 32 vector registers, masked loads and stores for tails.
 
-pub(crate) mod depthwise;
-pub(crate) mod elementwise;
 pub(crate) mod gemm;
-pub(crate) mod pool;
+pub(crate) mod shells;
 mod simd;
 
 pub(crate) use simd::Avx512;

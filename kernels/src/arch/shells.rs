@@ -1,0 +1,116 @@
+//! The `#[target_feature]` shells of every generic kernel body, declared once.
+//!
+//! Each instruction-set folder invokes [`kernel_shells!`] with its attributes and its
+//! [`Simd`](super::simd::Simd) type, and [`crate::dispatch`] builds its table from the
+//! resulting functions: adding a kernel is one line here and one in the table, and no path
+//! can be forgotten. (The tile families, which do differ per path, stay in each folder's
+//! `gemm.rs`.)
+
+/// Declares this path's shells: `[attributes] Simd type, fma_chains = N`.
+macro_rules! kernel_shells {
+    ([$(#[$attr:meta])*] $simd:ty, fma_chains = $chains:literal) => {
+        /// Independent FMAs per iteration of the peak loop: enough for latency x pipes,
+        /// few enough for the register file.
+        pub(crate) const FMA_CHAINS: usize = $chains;
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); `t` satisfies `gemm::epilogue::epilogue`'s contract.
+        $(#[$attr])*
+        pub(crate) unsafe fn epilogue(t: &crate::gemm::epilogue::EpilogueTile) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::gemm::epilogue::epilogue::<$simd>(t) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn fma_loop(iters: usize) -> f32 {
+            // SAFETY: forwarded contract.
+            unsafe { crate::peak::fma_loop::<$simd, FMA_CHAINS>(iters) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn pool_plane(g: &crate::ops::pool::PoolGeometry, input: &[f32], output: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::pool::pool_plane::<$simd>(g, input, output) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn global_pool(kind: crate::shape::PoolKind, plane: &[f32]) -> f32 {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::pool::global_plane::<$simd>(kind, plane) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn activation(act: crate::epilogue::Activation, data: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::elementwise::activation_body::<$simd>(act, data) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); `a`, `b` and `out` have equal lengths.
+        $(#[$attr])*
+        pub(crate) unsafe fn add(act: crate::epilogue::Activation, a: &[f32], b: &[f32], out: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::elementwise::add_body::<$simd>(act, a, b, out) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn scale(plane: &mut [f32], scale: f32) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::elementwise::scale_body::<$simd>(plane, scale) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn softmax(row: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::elementwise::softmax_body::<$simd>(row) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); `w` holds `y.len()` rows of `x.len()`; `bias` is empty or `y.len()` long.
+        $(#[$attr])*
+        pub(crate) unsafe fn gemv(w: &[f32], x: &[f32], bias: &[f32], act: crate::epilogue::Activation, y: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::linear::gemv_body::<$simd>(w, x, bias, act, y) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); `image` is `channels` planes of `out.len()`.
+        $(#[$attr])*
+        pub(crate) unsafe fn lrn(p: &crate::ops::lrn::LrnParams, image: &[f32], channels: usize, c: usize, out: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::lrn::lrn_channel::<$simd>(p, image, channels, c, out) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn depthwise(g: &crate::conv::depthwise::DepthwiseGeometry, input: &[f32], filter: &[f32], padded: &mut [f32], output: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::conv::depthwise::depthwise_plane::<$simd>(g, input, filter, padded, output) }
+        }
+    };
+}
+pub(crate) use kernel_shells;
