@@ -93,9 +93,10 @@ pub fn active_isa() -> Isa {
 /// `(w, x, bias, activation, y)`: `y[r] = act(dot(w[r], x) + bias[r])` ([`crate::ops::Linear`]).
 pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]);
 
-/// `(geometry, input plane, filter, padded scratch, output plane)` ([`crate::conv::Algo::Depthwise`]).
+/// `(geometry, input plane, filter, padded scratch, zero its border, output plane)`
+/// ([`crate::conv::Algo::Depthwise`]).
 pub(crate) type DepthwiseFn =
-    unsafe fn(&crate::conv::depthwise::DepthwiseGeometry, &[f32], &[f32], &mut [f32], &mut [f32]);
+    unsafe fn(&crate::conv::depthwise::DepthwiseGeometry, &[f32], &[f32], &mut [f32], bool, &mut [f32]);
 
 /// The kernels of one path.
 pub(crate) struct KernelTable {

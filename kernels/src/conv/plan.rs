@@ -363,7 +363,8 @@ impl Conv2d {
                     // filter `k` exist (k < out_channels = in_channels * multiplier);
                     // `padded` holds the geometry's scratch length.
                     unsafe {
-                        kernel(g, &image[c * plane..(c + 1) * plane], &filters[k * taps..(k + 1) * taps], padded, o)
+                        let filter = &filters[k * taps..(k + 1) * taps];
+                        kernel(g, &image[c * plane..(c + 1) * plane], filter, padded, i == 0, o)
                     };
                     let tile = e.task(k, res.map(|r| &r[k * pixels..]), true).tile(o, pixels);
                     // SAFETY: one row of `pixels` floats at `o` (and the residual's row);
