@@ -72,22 +72,31 @@ impl PoolGeometry {
         }
     }
 
-    /// Input rows of output row `oh` (in range), and the average's row count for it.
+    /// Output row `oh`'s window: its first padded row and the taps `r0..r1` inside the input.
     #[inline(always)]
-    fn rows(&self, oh: usize) -> (impl Iterator<Item = usize> + Clone + '_, usize) {
+    fn row_window(&self, oh: usize) -> (isize, usize, usize) {
         let h0 = (oh * self.sh) as isize - self.pt as isize;
-        let valid = (0..self.kh).filter_map(move |r| {
-            let ih = h0 + (r * self.dh) as isize;
-            (0..self.h as isize).contains(&ih).then_some(ih as usize)
-        });
-        let counted = if self.count_include_pad {
-            // PyTorch: the window clipped to the padded input.
-            let end = (h0 + self.kh as isize).min((self.h + self.pb) as isize);
-            (end - h0).max(0) as usize
+        let (r0, r1) = Self::taps(h0, self.dh, self.kh, self.h);
+        (h0, r0, r1)
+    }
+
+    /// Output column `ow`'s window, as [`PoolGeometry::row_window`].
+    #[inline(always)]
+    fn col_window(&self, ow: usize) -> (isize, usize, usize) {
+        let w0 = (ow * self.sw) as isize - self.pl as isize;
+        let (s0, s1) = Self::taps(w0, self.dw, self.kw, self.w);
+        (w0, s0, s1)
+    }
+
+    /// What an average divides by along one axis: the window clipped to the padded input
+    /// (`count_include_pad`, PyTorch's default) or the taps inside the input.
+    #[inline(always)]
+    fn counted(&self, start: isize, kernel: usize, extent_padded: usize, inside: (usize, usize)) -> usize {
+        if self.count_include_pad {
+            ((start + kernel as isize).min(extent_padded as isize) - start).max(0) as usize
         } else {
-            valid.clone().count()
-        };
-        (valid, counted)
+            inside.1 - inside.0
+        }
     }
 
     /// Taps `t` of a window starting at padded position `start` (stride `step`) that land
@@ -103,10 +112,8 @@ impl PoolGeometry {
     /// One output by the definition (borders and tails).
     #[inline(always)]
     fn scalar(&self, plane: &[f32], oh: usize, ow: usize) -> f32 {
-        let h0 = (oh * self.sh) as isize - self.pt as isize;
-        let w0 = (ow * self.sw) as isize - self.pl as isize;
-        let (r0, r1) = Self::taps(h0, self.dh, self.kh, self.h);
-        let (s0, s1) = Self::taps(w0, self.dw, self.kw, self.w);
+        let (h0, r0, r1) = self.row_window(oh);
+        let (w0, s0, s1) = self.col_window(ow);
         let at = |r: usize, s: usize| {
             plane[(h0 + (r * self.dh) as isize) as usize * self.w + (w0 + (s * self.dw) as isize) as usize]
         };
@@ -130,15 +137,9 @@ impl PoolGeometry {
                         sum += at(r, s);
                     }
                 }
-                let divisor = if self.count_include_pad {
-                    // PyTorch: the window clipped to the padded input.
-                    let rows = ((h0 + self.kh as isize).min((self.h + self.pb) as isize) - h0).max(0);
-                    let cols = ((w0 + self.kw as isize).min((self.w + self.pr) as isize) - w0).max(0);
-                    (rows * cols) as usize
-                } else {
-                    (r1 - r0) * (s1 - s0)
-                };
-                sum / divisor.max(1) as f32
+                let rows = self.counted(h0, self.kh, self.h + self.pb, (r0, r1));
+                let cols = self.counted(w0, self.kw, self.w + self.pr, (s0, s1));
+                sum / (rows * cols).max(1) as f32
             }
         }
     }
@@ -160,19 +161,20 @@ pub(crate) unsafe fn pool_plane<S: Simd>(g: &PoolGeometry, input: &[f32], output
     let last = ((g.w + g.pl).saturating_sub((g.kw - 1) * g.dw + extra) / g.sw).min(hi.saturating_sub(lanes));
     for oh in 0..g.out_h {
         let out_row = &mut output[oh * g.out_w..(oh + 1) * g.out_w];
-        let (rows, counted_rows) = g.rows(oh);
-        let reciprocal = 1.0 / (counted_rows * g.kw).max(1) as f32;
+        let window = g.row_window(oh);
+        // Interior columns have all kw taps inside the input and the padded input alike.
+        let reciprocal = 1.0 / (g.counted(window.0, g.kh, g.h + g.pb, (window.1, window.2)) * g.kw).max(1) as f32;
         let mut ow = lo;
         while fits(ow) {
             // SAFETY: `S` is available; `fits` keeps every read inside the row.
-            unsafe { pool_vector::<S>(g, input, rows.clone(), reciprocal, out_row, ow) };
+            unsafe { pool_vector::<S>(g, input, window, reciprocal, out_row, ow) };
             ow += lanes;
         }
         // One more vector, overlapping the last (it rewrites equal values), so the scalar
         // tail is a column or two rather than up to a vector's worth.
         if ow > lo && last + lanes > ow && fits(last) {
             // SAFETY: as above.
-            unsafe { pool_vector::<S>(g, input, rows.clone(), reciprocal, out_row, last) };
+            unsafe { pool_vector::<S>(g, input, window, reciprocal, out_row, last) };
             ow = last + lanes;
         }
         for c in (0..lo).chain(ow..g.out_w) {
@@ -190,18 +192,19 @@ pub(crate) unsafe fn pool_plane<S: Simd>(g: &PoolGeometry, input: &[f32], output
 unsafe fn pool_vector<S: Simd>(
     g: &PoolGeometry,
     input: &[f32],
-    rows: impl Iterator<Item = usize>,
+    (h0, r0, r1): (isize, usize, usize),
     reciprocal: f32,
     out_row: &mut [f32],
     ow: usize,
 ) {
-    // SAFETY: the caller's contract bounds every load; rows come from `rows`, inside the plane.
+    // SAFETY: the caller's contract bounds every load; taps r0..r1 are rows inside the plane.
     unsafe {
         let mut acc = match g.kind {
             PoolKind::Max => S::splat(f32::NEG_INFINITY),
             PoolKind::Avg => S::zero(),
         };
-        for ih in rows {
+        for r in r0..r1 {
+            let ih = (h0 + (r * g.dh) as isize) as usize;
             let row = input[ih * g.w..(ih + 1) * g.w].as_ptr();
             for s in 0..g.kw {
                 let p = row.add(ow * g.sw - g.pl + s * g.dw);
