@@ -19,7 +19,9 @@ use std::ops::Range;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Split {
     by_rows: bool,
+    /// Bands: the threads asked for, or fewer when the axis has fewer panels.
     count: usize,
+    threads: usize,
     m: usize,
     n: usize,
     mr: usize,
@@ -59,7 +61,7 @@ impl Split {
         let by_rows =
             if !a_packed && b_packed { split_rows <= split_cols * 1.03 } else { split_rows * 1.03 < split_cols };
         let panels = if by_rows { m.div_ceil(mr) } else { n.div_ceil(nr) };
-        Split { by_rows, count: threads.min(panels).max(1), m, n, mr, nr }
+        Split { by_rows, count: threads.min(panels).max(1), threads, m, n, mr, nr }
     }
 
     pub(crate) fn part(&self, p: usize) -> (Range<usize>, Range<usize>) {
@@ -71,14 +73,9 @@ impl Split {
     }
 
     /// Padded work of the largest part over the mean: 1.0 is a perfect split.
+    /// Against the threads asked for: one panel on two threads is 2.0, one idle thread.
     pub(crate) fn imbalance(&self) -> f64 {
-        let work = |p| {
-            let (rows, cols) = self.part(p);
-            (rows.len().div_ceil(self.mr) * cols.len().div_ceil(self.nr)) as f64
-        };
-        let parts: Vec<f64> = (0..self.count).map(work).collect();
-        let total: f64 = parts.iter().sum();
-        parts.iter().cloned().fold(0.0, f64::max) * self.count as f64 / total
+        if self.by_rows { imbalance(self.m, self.mr, self.threads) } else { imbalance(self.n, self.nr, self.threads) }
     }
 
     /// Scratch floats for parts `parts`, without alignment slack.
@@ -139,5 +136,16 @@ mod tests {
         assert_eq!(imbalance(49, 7, 2), 8.0 / 7.0);
         assert_eq!(imbalance(512, 64, 2), 1.0);
         assert_eq!(imbalance(3, 8, 2), 2.0);
+    }
+
+    #[test]
+    fn a_split_counts_idle_threads() {
+        let tile = &crate::dispatch::table(crate::Isa::Portable).unwrap().tiles[0];
+        // One panel each way on two threads: one band, one thread idle.
+        let one = Split::new(tile.mr, tile.nr, tile, (true, false), 2);
+        assert_eq!(one.imbalance(), 2.0);
+        // Even bands: balanced.
+        let even = Split::new(tile.mr, 4 * tile.nr, tile, (true, false), 2);
+        assert_eq!(even.imbalance(), 1.0);
     }
 }
