@@ -166,7 +166,9 @@ fn fused_epilogue_matches_unfused() {
                 let plan = Conv2d::with_options(&desc, &w, Some(&bias), &ep, Algo::Auto, options).unwrap();
                 let got = run_plan(&plan, &x, Some(&residual));
                 // The GEMM bound on the sum, scaled by |scale| (<= 4), plus a few ulps for the
-                // shift, residual and activation applied in f32 (sigmoid's slope is <= 1/4).
+                // shift, residual and activation applied in f32 (sigmoid's slope is <= 1/4),
+                // relative to the largest value those steps add: 13 >= |shift| (6) +
+                // |residual| (3) + |scale * bias| (4).
                 let bound = |i: usize| {
                     let c = (i / (s.out_h * s.out_w)) % k;
                     scale[c].abs() * gemm_bound(s.reduction, magnitude[i] + bias[c].abs(), conv[i])
