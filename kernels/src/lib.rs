@@ -19,6 +19,7 @@ pub mod peak;
 pub mod random;
 pub mod reference;
 mod shape;
+mod tasks;
 
 pub use conv::{Algo, ChannelSlice, Conv2d, conv2d};
 pub use dispatch::{Isa, PlanOptions};

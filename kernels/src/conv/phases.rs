@@ -66,7 +66,7 @@ impl Phases {
         let (pt, pl) = (d.padding.top, d.padding.left);
         let per_channel = sh * sw * hq * wq;
         let dst = &mut dst[..image.len() / (h * w) * per_channel];
-        let per_task = (16384 / per_channel).max(1);
+        let per_task = crate::tasks::units_per_task(per_channel);
         dst.par_chunks_mut(per_channel).zip(image.par_chunks(h * w)).with_min_len(per_task).for_each(
             |(planes, src)| {
                 for (ab, plane) in planes.chunks_exact_mut(hq * wq).enumerate() {

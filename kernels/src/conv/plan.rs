@@ -126,7 +126,7 @@ impl Indirect {
         let (p, h, w, wp) = (d.padding, d.in_h, d.in_w, self.wp);
         let plane = self.hp * wp;
         let padded = &mut padded[..image.len() / (h * w) * plane];
-        let per_task = (16384 / plane).max(1);
+        let per_task = crate::tasks::units_per_task(plane);
         padded.par_chunks_mut(plane).zip(image.par_chunks(h * w)).with_min_len(per_task).for_each(|(dst, src)| {
             // Scratch is shared between plans, so the border is zeroed on every run; only
             // the border, since the interior is overwritten.

@@ -170,8 +170,7 @@ impl PackedPanels {
     pub(crate) fn new(source: &dyn PanelSource, width: usize) -> Self {
         let (free, k) = (source.free_len(), source.k_len());
         let mut data = zeroed(free.div_ceil(width) * width * k);
-        // Each rayon task packs at least ~64K floats, so small operands stay on one thread.
-        let per_task = (65536 / (k * width).max(1)).max(1);
+        let per_task = crate::tasks::units_per_task(k * width);
         data.par_chunks_mut(k * width).with_min_len(per_task).enumerate().for_each(|(p, panel)| {
             let first = p * width;
             source.pack(panel, width, first, width.min(free - first), 0, k);

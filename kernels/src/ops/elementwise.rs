@@ -13,7 +13,7 @@ use crate::gemm::epilogue::activate;
 use rayon::prelude::*;
 
 /// Elements per rayon task.
-const CHUNK: usize = 16384;
+const CHUNK: usize = crate::tasks::MIN_TASK_FLOATS;
 
 /// `data[i] = act(data[i])`.
 ///
@@ -188,7 +188,7 @@ impl ChannelScale {
         let kernel = self.kernels.scale;
         data.par_chunks_mut(self.hw)
             .zip(scale.par_iter())
-            .with_min_len((CHUNK / self.hw).max(1))
+            .with_min_len(crate::tasks::units_per_task(self.hw))
             // SAFETY: the table passed the CPU check.
             .for_each(|(plane, &s)| unsafe { kernel(plane, s) });
         Ok(())
@@ -215,7 +215,7 @@ impl Softmax {
         check_len("data", data.len(), self.rows * self.cols)?;
         let kernel = self.kernels.softmax;
         data.par_chunks_mut(self.cols)
-            .with_min_len((CHUNK / self.cols).max(1))
+            .with_min_len(crate::tasks::units_per_task(self.cols))
             // SAFETY: the table passed the CPU check.
             .for_each(|row| unsafe { kernel(row) });
         Ok(())

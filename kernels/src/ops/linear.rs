@@ -121,8 +121,8 @@ impl Linear {
         check_len("output", output.len(), checked_product("linear output", &[batch, m])?)?;
         if batch == 1 {
             let (kernel, act, w, bias) = (self.kernels.gemv, self.activation, &self.weights[..], &self.bias[..]);
-            // Bands of rows per task: at least ~64K weights each.
-            let rows_per_task = ((65536 / k).max(1)).div_ceil(ROWS) * ROWS;
+            // Bands of whole ROWS-row groups, at least a task's worth of weights each.
+            let rows_per_task = crate::tasks::units_per_task(k).div_ceil(ROWS) * ROWS;
             output.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, y)| {
                 let first = t * rows_per_task;
                 let b = if bias.is_empty() { bias } else { &bias[first..first + y.len()] };

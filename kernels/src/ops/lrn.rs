@@ -93,11 +93,13 @@ impl Lrn {
         check_len("input", input.len(), self.batch * image_len)?;
         check_len("output", output.len(), self.batch * image_len)?;
         let (kernel, p, channels) = (self.kernels.lrn, &self.params, self.channels);
-        output.par_chunks_mut(self.hw).enumerate().with_min_len((16384 / self.hw).max(1)).for_each(|(plane, out)| {
-            let (n, c) = (plane / channels, plane % channels);
-            // SAFETY: the table passed the CPU check; the image is C x HW.
-            unsafe { kernel(p, &input[n * image_len..(n + 1) * image_len], channels, c, out) }
-        });
+        output.par_chunks_mut(self.hw).enumerate().with_min_len(crate::tasks::units_per_task(self.hw)).for_each(
+            |(plane, out)| {
+                let (n, c) = (plane / channels, plane % channels);
+                // SAFETY: the table passed the CPU check; the image is C x HW.
+                unsafe { kernel(p, &input[n * image_len..(n + 1) * image_len], channels, c, out) }
+            },
+        );
         Ok(())
     }
 }

@@ -251,11 +251,6 @@ pub(crate) unsafe fn global_plane<S: Simd>(kind: PoolKind, plane: &[f32]) -> f32
     }
 }
 
-/// Planes per rayon task, so each task has at least ~16K outputs or inputs to work on.
-fn planes_per_task(plane_len: usize) -> usize {
-    (16384 / plane_len.max(1)).max(1)
-}
-
 /// Max or average pooling, planned once.
 pub struct Pool2d {
     desc: Pool2dDesc,
@@ -284,7 +279,7 @@ impl Pool2d {
         output
             .par_chunks_mut(out_plane)
             .zip(input.par_chunks(in_plane))
-            .with_min_len(planes_per_task(out_plane))
+            .with_min_len(crate::tasks::units_per_task(out_plane))
             // SAFETY: the table passed the CPU check; each chunk is one whole plane.
             .for_each(|(out, inp)| unsafe { kernel(g, inp, out) });
         Ok(())
@@ -316,7 +311,7 @@ impl GlobalPool2d {
         output
             .par_iter_mut()
             .zip(input.par_chunks(self.hw))
-            .with_min_len(planes_per_task(self.hw))
+            .with_min_len(crate::tasks::units_per_task(self.hw))
             // SAFETY: the table passed the CPU check.
             .for_each(|(out, plane)| *out = unsafe { kernel(kind, plane) });
         Ok(())
@@ -351,8 +346,11 @@ impl AdaptiveAvgPool2d {
         let ((h, w), (oh, ow)) = (self.input, self.output);
         check_len("input", input.len(), self.planes * h * w)?;
         check_len("output", output.len(), self.planes * oh * ow)?;
-        output.par_chunks_mut(oh * ow).zip(input.par_chunks(h * w)).with_min_len(planes_per_task(h * w)).for_each(
-            |(out, plane)| {
+        output
+            .par_chunks_mut(oh * ow)
+            .zip(input.par_chunks(h * w))
+            .with_min_len(crate::tasks::units_per_task(h * w))
+            .for_each(|(out, plane)| {
                 for i in 0..oh {
                     let (h0, h1) = (i * h / oh, ((i + 1) * h).div_ceil(oh));
                     for j in 0..ow {
@@ -361,8 +359,7 @@ impl AdaptiveAvgPool2d {
                         out[i * ow + j] = sum / ((h1 - h0) * (w1 - w0)) as f32;
                     }
                 }
-            },
-        );
+            });
         Ok(())
     }
 }
