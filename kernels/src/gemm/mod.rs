@@ -172,16 +172,10 @@ pub fn sgemm(
     residual: Option<&[f32]>,
     options: PlanOptions,
 ) -> Result<()> {
-    let shape = Shape::new(m, k, a.len(), epilogue, options, Some(n))?;
-    // Row i of A at i*k, column p at +p; `Shape::new` checked a.len() == m*k, so the index
-    // reaches (m-1)*k + k-1 < a.len().
-    let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect());
-    let source = index
-        .as_ref()
-        .and_then(|index| IndirectSource::new(a, index))
-        .ok_or_else(|| crate::Error::Unsupported(format!("gemm: internal: A of {m}x{k} does not hold its own rows")))?;
-    let mut scratch = vec![0.0f32; shape.scratch_len(n.max(1))];
-    shape.multiply(Operand::Indirect(source), n, b, residual, c, &mut scratch)
+    check_len("a", a.len(), checked_product("gemm A m*k", &[m, k])?)?;
+    let plan = InPlaceGemm::new(m, k, epilogue, options, n)?;
+    let mut scratch = vec![0.0f32; plan.scratch_len(n.max(1))];
+    plan.run(a, n, b, residual, c, &mut scratch)
 }
 
 /// A GEMM whose A (m x k, row-major) stays where its owner keeps it and is read in place by
@@ -195,7 +189,9 @@ pub(crate) struct InPlaceGemm {
 impl InPlaceGemm {
     /// `n`: the N the family is chosen for.
     pub(crate) fn new(m: usize, k: usize, epilogue: &Epilogue, options: PlanOptions, n: usize) -> Result<Self> {
-        let shape = Shape::new(m, k, m * k, epilogue, options, Some(n))?;
+        // The A length is only checked at `run`; saturating, so absurd sizes reach
+        // `Shape::new`'s overflow error instead of wrapping here.
+        let shape = Shape::new(m, k, m.saturating_mul(k), epilogue, options, Some(n))?;
         let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect())
             .ok_or_else(|| crate::Error::Overflow(format!("gemm: a {m}x{k} index overflows usize")))?;
         Ok(InPlaceGemm { shape, index })
@@ -205,11 +201,20 @@ impl InPlaceGemm {
         self.shape.scratch_len(n)
     }
 
-    /// C = epilogue(A * B): `a` m x k, `b` k x n, `c` m x n, row-major.
-    pub(crate) fn run(&self, a: &[f32], n: usize, b: &[f32], c: &mut [f32], scratch: &mut [f32]) -> Result<()> {
+    /// C = epilogue(A * B): `a` m x k, `b` k x n, `c` and `residual` m x n, row-major.
+    pub(crate) fn run(
+        &self,
+        a: &[f32],
+        n: usize,
+        b: &[f32],
+        residual: Option<&[f32]>,
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<()> {
         check_len("a", a.len(), self.shape.m * self.shape.k)?;
+        // Row i of A at i*k, column p at +p: the index reaches (m-1)*k + k-1 < a.len().
         let source = IndirectSource::new(a, &self.index)
             .ok_or_else(|| crate::Error::Unsupported("gemm: internal: A does not hold its own rows".into()))?;
-        self.shape.multiply(Operand::Indirect(source), n, b, None, c, scratch)
+        self.shape.multiply(Operand::Indirect(source), n, b, residual, c, scratch)
     }
 }

@@ -144,7 +144,7 @@ impl Linear {
                 xt[i * batch + b] = v;
             }
         }
-        self.gemm.run(&self.weights, batch, xt, ct, rest)?;
+        self.gemm.run(&self.weights, batch, xt, None, ct, rest)?;
         for (o, row) in ct.chunks_exact(batch).enumerate() {
             for (b, &v) in row.iter().enumerate() {
                 output[b * m + o] = v;
