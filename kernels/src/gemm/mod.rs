@@ -201,6 +201,11 @@ impl InPlaceGemm {
         self.shape.scratch_len(n)
     }
 
+    /// The fused epilogue (its shift holds the bias).
+    pub(crate) fn epilogue(&self) -> &FusedEpilogue {
+        &self.shape.epilogue
+    }
+
     /// C = epilogue(A * B): `a` m x k, `b` k x n, `c` and `residual` m x n, row-major.
     pub(crate) fn run(
         &self,

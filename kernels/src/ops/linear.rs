@@ -57,11 +57,10 @@ pub struct Linear {
     in_features: usize,
     out_features: usize,
     weights: AlignedVec,
-    bias: Vec<f32>,
-    activation: Activation,
     kernels: &'static KernelTable,
     /// Batch > 1: C (out x batch) = W X^T with bias and activation fused, built once (its
     /// family chosen for a batch of 64; the split and scratch follow each run's batch).
+    /// Its epilogue is also the batch-1 GEMV's: the one copy of the bias and activation.
     gemm: InPlaceGemm,
 }
 
@@ -94,8 +93,6 @@ impl Linear {
             in_features,
             out_features,
             weights: AlignedVec::from_slice(ALIGN, weights),
-            bias: bias.map_or_else(Vec::new, <[f32]>::to_vec),
-            activation,
             kernels: table(options.isa)?,
             gemm,
         })
@@ -120,7 +117,10 @@ impl Linear {
         check_len("input", input.len(), checked_product("linear input", &[batch, k])?)?;
         check_len("output", output.len(), checked_product("linear output", &[batch, m])?)?;
         if batch == 1 {
-            let (kernel, act, w, bias) = (self.kernels.gemv, self.activation, &self.weights[..], &self.bias[..]);
+            // The GEMM's epilogue holds the bias (as its shift) and the activation.
+            let e = self.gemm.epilogue();
+            let (kernel, act, w, bias) =
+                (self.kernels.gemv, e.activation(), &self.weights[..], e.shift().unwrap_or(&[]));
             // Bands of whole ROWS-row groups, at least a task's worth of weights each.
             let rows_per_task = crate::tasks::units_per_task(k).div_ceil(ROWS) * ROWS;
             output.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, y)| {
