@@ -53,56 +53,26 @@ pub fn run(args: &Args) -> Result<(), String> {
     } else {
         None
     };
-    let d = &desc;
-    let p = d.padding;
+    let (d, p) = (&desc, desc.padding);
+    // Formatted once for both outputs.
+    let input = format!("{}x{}x{}x{}", d.batch, d.in_channels, d.in_h, d.in_w);
+    let kernel = format!("{}x{}", d.kernel_h, d.kernel_w);
+    let stride = format!("{}x{}", d.stride_h, d.stride_w);
+    let (isa, algo, family) = (plan.isa(), plan.algo(), plan.kernel_name());
+    let (median, min, max) = (timing.median_ms, timing.min_ms, timing.max_ms);
     if args.flag("--json") {
         let check = check.map_or(String::new(), |e| format!(",\"max_rel_err\":{e:.3e}"));
+        let pad = format!("{},{},{},{}", p.top, p.bottom, p.left, p.right);
+        let dilation = format!("{}x{}", d.dilation_h, d.dilation_w);
         println!(
-            "{{\"op\":\"conv\",\"input\":\"{}x{}x{}x{}\",\"out_channels\":{},\"kernel\":\"{}x{}\",\"stride\":\"{}x{}\",\"pad\":\"{},{},{},{}\",\"dilation\":\"{}x{}\",\"groups\":{},\"isa\":\"{}\",\"threads\":{threads},\"algo\":\"{}\",\"kernel_family\":\"{}\",\"median_ms\":{:.4},\"min_ms\":{:.4},\"max_ms\":{:.4},\"gflops\":{gflops:.2}{check}}}",
-            d.batch,
-            d.in_channels,
-            d.in_h,
-            d.in_w,
-            d.out_channels,
-            d.kernel_h,
-            d.kernel_w,
-            d.stride_h,
-            d.stride_w,
-            p.top,
-            p.bottom,
-            p.left,
-            p.right,
-            d.dilation_h,
-            d.dilation_w,
-            d.groups,
-            plan.isa(),
-            plan.algo(),
-            plan.kernel_name(),
-            timing.median_ms,
-            timing.min_ms,
-            timing.max_ms
+            "{{\"op\":\"conv\",\"input\":\"{input}\",\"out_channels\":{},\"kernel\":\"{kernel}\",\"stride\":\"{stride}\",\"pad\":\"{pad}\",\"dilation\":\"{dilation}\",\"groups\":{},\"isa\":\"{isa}\",\"threads\":{threads},\"algo\":\"{algo}\",\"kernel_family\":\"{family}\",\"median_ms\":{median:.4},\"min_ms\":{min:.4},\"max_ms\":{max:.4},\"gflops\":{gflops:.2}{check}}}",
+            d.out_channels, d.groups
         );
     } else {
         let check = check.map_or(String::new(), |e| format!(", max rel err {e:.2e}"));
         println!(
-            "conv {}x{}x{}x{} -> {}x{}x{} ({}x{} s{} g{}) isa={} threads={threads} algo={} [{}]: median {:.3} ms (min {:.3}, max {:.3}), {gflops:.1} GFLOP/s{check}",
-            d.batch,
-            d.in_channels,
-            d.in_h,
-            d.in_w,
-            d.out_channels,
-            shape.out_h,
-            shape.out_w,
-            d.kernel_h,
-            d.kernel_w,
-            d.stride_h,
-            d.groups,
-            plan.isa(),
-            plan.algo(),
-            plan.kernel_name(),
-            timing.median_ms,
-            timing.min_ms,
-            timing.max_ms
+            "conv {input} -> {}x{}x{} ({kernel} s{stride} g{}) isa={isa} threads={threads} algo={algo} [{family}]: median {median:.3} ms (min {min:.3}, max {max:.3}), {gflops:.1} GFLOP/s{check}",
+            d.out_channels, shape.out_h, shape.out_w, d.groups
         );
     }
     Ok(())
