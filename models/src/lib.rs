@@ -1,9 +1,16 @@
 //! ferrocnn-models: the runtime the `#[network]` macro expands into, the model zoo, and the
 //! `ferrocnn` command-line tool.
 //!
-//! Today it holds the command-line tool's kernel commands (`ferrocnn gemm`, `ferrocnn conv`);
-//! the network runtime (`nn`) and the zoo arrive with the macro.
+//! - [`network`]: the attribute that declares a network (see [`nn`] for the layer reference).
+//! - [`nn`]: what the generated code calls: graph, weights, fused program, summary.
+//! - [`cli`]: the `ferrocnn` command-line tool's commands.
+
+// The generated code names `::ferrocnn_models`, which must resolve inside this crate too.
+extern crate self as ferrocnn_models;
 
 pub mod cli;
+pub mod nn;
+
+pub use ferrocnn_macros::network;
 
 pub use ferrocnn_kernels as kernels;

@@ -1,0 +1,107 @@
+//! What a `#[network]` struct holds: its graph, its weights, and the programs compiled from
+//! them, one per batch size in use.
+
+use super::error::Error;
+use super::graph::Graph;
+use super::program::Program;
+use super::reference::{ReferenceReport, check_against_reference};
+use super::summary::Summary;
+use super::weights::Weights;
+use ferrocnn_kernels::PlanOptions;
+use std::path::Path;
+
+/// Compiled programs kept at once: each holds its own packed weights.
+const KEPT_PROGRAMS: usize = 2;
+
+pub struct Model {
+    graph: Graph,
+    weights: Weights,
+    options: PlanOptions,
+    /// Most recently used first.
+    programs: Vec<Program>,
+}
+
+impl Model {
+    pub fn new(graph: Graph, weights: Weights) -> Model {
+        Model { graph, weights, options: PlanOptions::default(), programs: Vec::new() }
+    }
+
+    pub fn random(graph: Graph, seed: u64) -> Model {
+        Model::new(graph, Weights::random(&graph, seed))
+    }
+
+    pub fn from_safetensors_bytes(graph: Graph, bytes: &[u8]) -> Result<Model, Error> {
+        Ok(Model::new(graph, Weights::from_safetensors_bytes(&graph, bytes)?))
+    }
+
+    pub fn from_safetensors(graph: Graph, path: &Path) -> Result<Model, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        Model::from_safetensors_bytes(graph, &bytes)
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// Changing weights drops the compiled programs, which hold packed copies.
+    pub fn weights_mut(&mut self) -> &mut Weights {
+        self.programs.clear();
+        &mut self.weights
+    }
+
+    pub fn options(&self) -> PlanOptions {
+        self.options
+    }
+
+    /// Threads and instruction set for the kernels; recompiles on the next forward.
+    pub fn set_options(&mut self, options: PlanOptions) {
+        self.options = options;
+        self.programs.clear();
+    }
+
+    /// The program for `batch`, compiled on first use (and the slot most recently used).
+    pub fn program(&mut self, batch: usize) -> Result<&mut Program, Error> {
+        match self.programs.iter().position(|p| p.batch() == batch) {
+            Some(0) => {}
+            Some(i) => {
+                let p = self.programs.remove(i);
+                self.programs.insert(0, p);
+            }
+            None => {
+                let p = Program::new(&self.graph, &self.weights, batch, self.options)?;
+                self.programs.truncate(KEPT_PROGRAMS - 1);
+                self.programs.insert(0, p);
+            }
+        }
+        Ok(&mut self.programs[0])
+    }
+
+    /// `batch` images in, `batch` outputs out. Compiles on the first call for a batch size;
+    /// afterwards allocates nothing.
+    pub fn forward(&mut self, input: &[f32], batch: usize) -> Result<&[f32], Error> {
+        self.program(batch)?.run(input)
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary::new(&self.graph, &self.weights)
+    }
+
+    /// Runs `input` both through the compiled, fused program and, layer by layer, through
+    /// `ferrocnn_kernels::reference` unfused; compares every step's output with the
+    /// reference value of the layer it completes. Errors are relative to the largest
+    /// magnitude of that reference value.
+    pub fn check_against_reference(
+        &mut self,
+        input: &[f32],
+        batch: usize,
+        tolerance: f32,
+    ) -> Result<ReferenceReport, Error> {
+        let graph = self.graph;
+        let weights = self.weights.clone();
+        check_against_reference(&graph, &weights, self.program(batch)?, input, tolerance)
+    }
+}

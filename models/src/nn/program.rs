@@ -1,0 +1,269 @@
+//! A network compiled for one batch size: the layout's steps with their kernel plans, the
+//! arena and the scratch. `run` allocates nothing.
+
+use super::descriptors::{conv_desc, input_shape, pool_desc};
+use super::error::Error;
+use super::graph::{Graph, Op};
+use super::layout::{Kind, Layout, StepLayout, Val};
+use super::weights::Weights;
+use ferrocnn_kernels::ops::{
+    Activate, AdaptiveAvgPool2d, Add, BatchNorm, ChannelScale, GlobalPool2d, Linear, Lrn, Pool2d, Softmax,
+    fold_batch_norm,
+};
+use ferrocnn_kernels::{Algo, Conv2d, Epilogue, PlanOptions};
+use std::ops::Range;
+
+enum Plan {
+    Conv(Box<Conv2d>),
+    Linear(Box<Linear>),
+    Pool(Pool2d),
+    GlobalPool(GlobalPool2d),
+    AdaptivePool(AdaptiveAvgPool2d),
+    Lrn(Lrn),
+    Add(Add),
+    Activate(Activate),
+    Scale(ChannelScale),
+    /// A batch-norm with nothing to fold into: per-channel `x * scale + shift`.
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+        hw: usize,
+    },
+    Softmax(Softmax),
+    /// `channels x hw` per image into the output's channel slice.
+    Copy {
+        channels: usize,
+        hw: usize,
+    },
+}
+
+pub struct Step {
+    pub layout: StepLayout,
+    plan: Plan,
+}
+
+impl Step {
+    /// The kernel that runs, for reports.
+    pub fn kernel_name(&self) -> String {
+        match &self.plan {
+            Plan::Conv(c) => c.kernel_name(),
+            Plan::Linear(_) => "linear".into(),
+            _ => format!("{:?}", self.layout.kind).to_lowercase(),
+        }
+    }
+}
+
+pub struct Program {
+    pub layout: Layout,
+    pub steps: Vec<Step>,
+    arena: Vec<f32>,
+    scratch: Vec<f32>,
+    input_len: usize,
+}
+
+fn batch_norm_of<'w>(graph: &Graph, weights: &'w Weights, node: usize) -> BatchNorm<'w> {
+    let n = &graph.nodes[node];
+    let Op::BatchNorm { eps } = n.op else { unreachable!("the layout folds only batch-norm nodes") };
+    let get = |suffix: &str| weights.get(&format!("{}.{suffix}", n.name));
+    BatchNorm { gamma: get("weight"), beta: get("bias"), mean: get("running_mean"), var: get("running_var"), eps }
+}
+
+fn plan_step(
+    graph: &Graph,
+    weights: &Weights,
+    s: &StepLayout,
+    batch: usize,
+    options: PlanOptions,
+) -> Result<Plan, Error> {
+    let node = &graph.nodes[s.head];
+    let x = || input_shape(graph, node, 0);
+    let param = |suffix: &str| weights.get(&format!("{}.{suffix}", node.name));
+    Ok(match s.kind {
+        Kind::Conv => {
+            let Op::Conv(spec) = node.op else { unreachable!("a conv step starts at a conv") };
+            let desc = conv_desc(&spec, batch, x());
+            let bias = spec.bias.then(|| param("bias"));
+            let mut epilogue = Epilogue::new().activation(s.activation);
+            if s.second.is_some() {
+                epilogue = epilogue.residual();
+            }
+            let conv = match s.batch_norm {
+                Some(bn) => {
+                    let bn = batch_norm_of(graph, weights, bn);
+                    let (w, b) = fold_batch_norm(spec.out_channels, param("weight"), bias, &bn)?;
+                    Conv2d::with_options(&desc, &w, Some(&b), &epilogue, Algo::Auto, options)?
+                }
+                None => Conv2d::with_options(&desc, param("weight"), bias, &epilogue, Algo::Auto, options)?,
+            };
+            Plan::Conv(Box::new(conv))
+        }
+        Kind::Linear => {
+            let Op::Linear { out_features, bias } = node.op else { unreachable!("a linear step starts at a linear") };
+            let bias = bias.then(|| param("bias"));
+            Plan::Linear(Box::new(Linear::new(x().len(), out_features, param("weight"), bias, s.activation, options)?))
+        }
+        Kind::Pool => {
+            let Op::Pool(spec) = node.op else { unreachable!("a pool step is a pool") };
+            Plan::Pool(Pool2d::new(&pool_desc(&spec, batch, x()), options)?)
+        }
+        Kind::GlobalPool => {
+            let Op::GlobalPool(kind) = node.op else { unreachable!("a global pool step is a global pool") };
+            Plan::GlobalPool(GlobalPool2d::new(kind, batch, x().channels, x().pixels(), options)?)
+        }
+        Kind::AdaptivePool => {
+            let Op::AdaptiveAvgPool { out_h, out_w } = node.op else { unreachable!("an adaptive pool step") };
+            Plan::AdaptivePool(AdaptiveAvgPool2d::new(batch, x().channels, (x().height, x().width), (out_h, out_w))?)
+        }
+        Kind::Lrn => {
+            let Op::Lrn { size, alpha, beta, k } = node.op else { unreachable!("an LRN step is an LRN") };
+            Plan::Lrn(Lrn::new(batch, x().channels, x().pixels(), size, alpha, beta, k, options)?)
+        }
+        Kind::Add => Plan::Add(Add::new(s.activation, options)?),
+        Kind::Activate => Plan::Activate(Activate::new(s.activation, options)?),
+        Kind::Scale => Plan::Scale(ChannelScale::new(batch, x().channels, x().pixels(), options)?),
+        Kind::BatchNorm => {
+            let (scale, shift) = batch_norm_of(graph, weights, s.head).scale_shift(None)?;
+            Plan::Affine { scale, shift, hw: x().pixels() }
+        }
+        Kind::Softmax => Plan::Softmax(Softmax::new(batch, x().len(), options)?),
+        Kind::Copy => Plan::Copy { channels: node.shape.channels, hw: graph.nodes[s.tail].shape.pixels() },
+    })
+}
+
+/// The arena around the range one step writes: reads come from `before` and `after`.
+struct Split<'a> {
+    input: &'a [f32],
+    before: &'a [f32],
+    after: &'a [f32],
+    write: Range<usize>,
+    layout: &'a Layout,
+}
+
+impl<'a> Split<'a> {
+    fn read(&self, v: Val) -> &'a [f32] {
+        match v {
+            Val::Input => self.input,
+            Val::Buffer(id) => {
+                let r = self.layout.buffers[id].range();
+                if r.end <= self.write.start {
+                    &self.before[r]
+                } else {
+                    // The layout never overlaps a value read with the value written by the
+                    // same step; if it did, this range is out of bounds and panics.
+                    &self.after[r.start - self.write.end..r.end - self.write.end]
+                }
+            }
+        }
+    }
+}
+
+fn run_step(step: &Step, batch: usize, split: &Split, out: &mut [f32], scratch: &mut [f32]) -> Result<(), Error> {
+    let s = &step.layout;
+    let second = || split.read(s.second.expect("this step kind has a second input"));
+    // Elementwise steps run on the output; out of place, the input is copied there first.
+    let copy_in = |out: &mut [f32]| {
+        if !s.in_place {
+            out.copy_from_slice(split.read(s.input));
+        }
+    };
+    match &step.plan {
+        Plan::Conv(c) => c.run_into(split.read(s.input), s.second.map(|v| split.read(v)), out, s.slice, scratch)?,
+        Plan::Linear(l) => l.run(batch, split.read(s.input), out, scratch)?,
+        Plan::Pool(p) => p.run(split.read(s.input), out)?,
+        Plan::GlobalPool(p) => p.run(split.read(s.input), out)?,
+        Plan::AdaptivePool(p) => p.run(split.read(s.input), out)?,
+        Plan::Lrn(l) => l.run(split.read(s.input), out)?,
+        Plan::Add(a) => a.run(split.read(s.input), second(), out)?,
+        Plan::Activate(a) => {
+            copy_in(out);
+            a.run(out);
+        }
+        Plan::Scale(c) => {
+            copy_in(out);
+            c.run(out, second())?;
+        }
+        Plan::Affine { scale, shift, hw } => {
+            copy_in(out);
+            for (i, plane) in out.chunks_exact_mut(*hw).enumerate() {
+                let (a, b) = (scale[i % scale.len()], shift[i % shift.len()]);
+                plane.iter_mut().for_each(|v| *v = *v * a + b);
+            }
+        }
+        Plan::Softmax(sm) => {
+            copy_in(out);
+            sm.run(out)?;
+        }
+        Plan::Copy { channels, hw } => {
+            let (per_image, stride, first) = (channels * hw, s.slice.total * hw, s.slice.first * hw);
+            for (src, dst) in split.read(s.input).chunks_exact(per_image).zip(out.chunks_exact_mut(stride)) {
+                dst[first..first + per_image].copy_from_slice(src);
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Program {
+    pub fn new(graph: &Graph, weights: &Weights, batch: usize, options: PlanOptions) -> Result<Program, Error> {
+        if batch == 0 {
+            return Err(ferrocnn_kernels::Error::InvalidArgument(
+                "forward: `batch` is 0, it must be at least 1".into(),
+            )
+            .into());
+        }
+        let layout = Layout::new(graph, batch);
+        let mut steps = Vec::with_capacity(layout.steps.len());
+        let mut scratch_len = 0;
+        for s in &layout.steps {
+            let plan = plan_step(graph, weights, s, batch, options)?;
+            scratch_len = scratch_len.max(match &plan {
+                Plan::Conv(c) => c.scratch_len(),
+                Plan::Linear(l) => l.scratch_len(batch)?,
+                _ => 0,
+            });
+            steps.push(Step { layout: s.clone(), plan });
+        }
+        Ok(Program {
+            arena: vec![0.0; layout.arena_len],
+            scratch: vec![0.0; scratch_len],
+            input_len: batch * graph.input().len(),
+            layout,
+            steps,
+        })
+    }
+
+    pub fn batch(&self) -> usize {
+        self.layout.batch
+    }
+
+    /// Runs every step on `input`; `inspect` sees each step's output buffer after it runs.
+    pub fn run_with<F: FnMut(&Step, &[f32])>(&mut self, input: &[f32], mut inspect: F) -> Result<&[f32], Error> {
+        if input.len() != self.input_len {
+            return Err(ferrocnn_kernels::Error::BufferLength {
+                buffer: "input",
+                expected: self.input_len,
+                found: input.len(),
+            }
+            .into());
+        }
+        let batch = self.layout.batch;
+        for step in &self.steps {
+            let write = self.layout.buffers[step.layout.output].range();
+            let (before, rest) = self.arena.split_at_mut(write.start);
+            let (out, after) = rest.split_at_mut(write.len());
+            let split = Split { input, before, after, write: write.clone(), layout: &self.layout };
+            run_step(step, batch, &split, out, &mut self.scratch)?;
+            inspect(step, &self.arena[write]);
+        }
+        Ok(&self.arena[self.layout.buffers[self.layout.output].range()])
+    }
+
+    pub fn run(&mut self, input: &[f32]) -> Result<&[f32], Error> {
+        self.run_with(input, |_, _| {})
+    }
+
+    /// Bytes of activations (the shared arena) and scratch.
+    pub fn activation_bytes(&self) -> usize {
+        (self.arena.len() + self.scratch.len()) * 4
+    }
+}
