@@ -368,6 +368,10 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_call(&mut self, inv: &Invocation, prefix: &str, segment: &str, scope: &Scope, input: Flow) -> Flow {
+        if self.depth == 0 {
+            // A line of the model itself (not inside a block): errors point here.
+            self.site = inv.tokens.clone();
+        }
         let kind = inv.name.to_string();
         if let Some(block) = self.blocks.get(&kind).copied() {
             return self.lower_block(block, inv, prefix, segment, scope, input);
@@ -480,11 +484,11 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 if !x.c.is_multiple_of(groups) || !out.is_multiple_of(groups) {
+                    // The output shape does not depend on groups: later layers still check.
                     self.error(format!(
                         "`{name}`: groups {groups} must divide in_channels {} and out_channels {out}",
                         x.c
                     ));
-                    return Ok(None);
                 }
                 let window = Window { kernel, stride, padding: [0; 4], dilation };
                 let Some((window, h, w)) = self.window(name, "kernel", x, window, padding_or_zero()?, false) else {
@@ -625,32 +629,33 @@ impl<'a> Lowerer<'a> {
         padding: PaddingRule,
         ceil_mode: bool,
     ) -> Option<(Window, usize, usize)> {
-        let mut out = [0usize; 2];
+        let span = |axis: usize| window.dilation[axis] * (window.kernel[axis] - 1) + 1;
+        let spans = [span(0), span(1)];
         for (axis, size) in [x.h, x.w].into_iter().enumerate() {
-            let (k, s, d) = (window.kernel[axis], window.stride[axis], window.dilation[axis]);
-            let span = d * (k - 1) + 1;
             let (before, after) = match padding {
                 PaddingRule::Explicit(p) => (p[axis], p[axis + 2]),
                 PaddingRule::Same => {
                     // TensorFlow's rule: ceil(in / stride) outputs, the odd pixel at the end.
-                    let total = ((size.div_ceil(s) - 1) * s + span).saturating_sub(size);
+                    let s = window.stride[axis];
+                    let total = ((size.div_ceil(s) - 1) * s + spans[axis]).saturating_sub(size);
                     (total / 2, total - total / 2)
                 }
             };
             window.padding[axis] = before;
             window.padding[axis + 2] = after;
-            let padded = size + before + after;
-            if padded < span {
-                let [ph, pw] =
-                    [x.h + window.padding[0] + window.padding[2], x.w + window.padding[1] + window.padding[3]];
-                let dilated = if window.dilation != [1, 1] { " (dilated)" } else { "" };
-                self.error(format!(
-                    "`{name}`: {what} {}x{}{dilated} is larger than its padded input {ph}x{pw} (input {x})",
-                    d * (window.kernel[0] - 1) + 1,
-                    window.dilation[1] * (window.kernel[1] - 1) + 1,
-                ));
-                return None;
-            }
+        }
+        let padded = [x.h + window.padding[0] + window.padding[2], x.w + window.padding[1] + window.padding[3]];
+        if padded[0] < spans[0] || padded[1] < spans[1] {
+            let dilated = if window.dilation != [1, 1] { " (dilated)" } else { "" };
+            self.error(format!(
+                "`{name}`: {what} {}x{}{dilated} is larger than its padded input {}x{} (input {x})",
+                spans[0], spans[1], padded[0], padded[1]
+            ));
+            return None;
+        }
+        let mut out = [0usize; 2];
+        for (axis, size) in [x.h, x.w].into_iter().enumerate() {
+            let (s, span, padded, before) = (window.stride[axis], spans[axis], padded[axis], window.padding[axis]);
             out[axis] = if ceil_mode {
                 // PyTorch: round up, but the last window must start inside the input or its
                 // leading padding.

@@ -135,14 +135,17 @@ fn weight_names_follow_fields_indices_and_blocks() {
 
 #[test]
 fn fused_forward_matches_the_reference_layer_by_layer() {
+    use ferrocnn_models::kernels::{PlanOptions, dispatch::supported_isas};
     let mut net = Mixed::random(7);
-    for batch in [1, 3] {
+    let paths = supported_isas().into_iter().flat_map(|isa| [(isa, 1, 1), (isa, 2, 3)]);
+    for (isa, threads, batch) in paths {
+        net.model_mut().set_options(PlanOptions { isa, threads });
         let x = input(batch * 3 * 20 * 18, batch as u64);
         // f32 accumulation in different orders, through ~40 layers whose values are
         // renormalised by batch-norm: a few 1e-6 per layer relative to the layer's largest
         // value; 1e-4 leaves an order of magnitude.
         let report = net.model_mut().check_against_reference(&x, batch, 1e-4).unwrap();
-        assert!(report.first_mismatch().is_none(), "{report:#?}");
+        assert!(report.first_mismatch().is_none(), "{isa:?}: {report:#?}");
         assert!(report.layers.len() > 20);
         let out = net.forward(&x, batch).unwrap().to_vec();
         assert_eq!(out.len(), batch * 10);

@@ -237,7 +237,7 @@ impl Program {
     }
 
     /// Runs every step on `input`; `inspect` sees each step's output buffer after it runs.
-    pub fn run_with<F: FnMut(&Step, &[f32])>(&mut self, input: &[f32], mut inspect: F) -> Result<&[f32], Error> {
+    pub fn run_with<F: FnMut(&Step, &[f32]) + Send>(&mut self, input: &[f32], mut inspect: F) -> Result<&[f32], Error> {
         if input.len() != self.input_len {
             return Err(ferrocnn_kernels::Error::BufferLength {
                 buffer: "input",
@@ -246,6 +246,19 @@ impl Program {
             }
             .into());
         }
+        if rayon::current_num_threads() > 1 && rayon::current_thread_index().is_none() {
+            // Called from outside the pool, every parallel kernel would inject its own job
+            // into rayon's global queue (which allocates a block every 63 jobs and wakes a
+            // worker each time). Moving the whole pass onto a worker injects once, and the
+            // kernels' joins then use the worker's own deque.
+            rayon::join(|| self.run_steps(input, &mut inspect), || ()).0?;
+        } else {
+            self.run_steps(input, &mut inspect)?;
+        }
+        Ok(&self.arena[self.layout.buffers[self.layout.output].range()])
+    }
+
+    fn run_steps<F: FnMut(&Step, &[f32])>(&mut self, input: &[f32], inspect: &mut F) -> Result<(), Error> {
         let batch = self.layout.batch;
         for step in &self.steps {
             let write = self.layout.buffers[step.layout.output].range();
@@ -255,7 +268,7 @@ impl Program {
             run_step(step, batch, &split, out, &mut self.scratch)?;
             inspect(step, &self.arena[write]);
         }
-        Ok(&self.arena[self.layout.buffers[self.layout.output].range()])
+        Ok(())
     }
 
     pub fn run(&mut self, input: &[f32]) -> Result<&[f32], Error> {
