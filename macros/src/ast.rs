@@ -23,8 +23,16 @@ pub struct Arg {
 
 pub enum Layer {
     Call(Invocation),
-    Seq { items: Vec<SeqItem>, tokens: TokenStream },
-    Repeat { count: Expr, item: Box<Layer>, tokens: TokenStream },
+    Seq {
+        items: Vec<SeqItem>,
+        tokens: TokenStream,
+    },
+    /// `repeat!(n, a, b, ..)`: the items n times over, spliced into the enclosing sequence.
+    Repeat {
+        count: Expr,
+        items: Vec<Layer>,
+        tokens: TokenStream,
+    },
 }
 
 /// One element of `seq![..]`, included only when its `if` condition holds.
@@ -51,8 +59,8 @@ pub enum BlockKind {
     Sequential,
     /// `#[residual(when = cond, activation = relu)]`.
     Residual {
-        when: Option<Expr>,
-        activation: Option<Expr>,
+        when: Option<Box<Expr>>,
+        activation: Option<Box<Expr>>,
     },
     Concat,
     Excite,
@@ -101,15 +109,17 @@ impl Parse for Layer {
                 Ok(Layer::Seq { items: items.into_iter().collect(), tokens })
             }
             "repeat" => {
-                let (count, item) = (|input: ParseStream| {
+                let (count, items) = (|input: ParseStream| {
                     let count: Expr = input.parse()?;
                     input.parse::<Token![,]>()?;
-                    let item: Layer = input.parse()?;
-                    let _ = input.parse::<Option<Token![,]>>()?;
-                    Ok((count, item))
+                    let items = Punctuated::<Layer, Token![,]>::parse_terminated(input)?;
+                    Ok((count, items.into_iter().collect::<Vec<_>>()))
                 })
                 .parse2(body)?;
-                Ok(Layer::Repeat { count, item: Box::new(item), tokens })
+                if items.is_empty() {
+                    return Err(syn::Error::new_spanned(&tokens, "`repeat!(n, layers..)` needs at least one layer"));
+                }
+                Ok(Layer::Repeat { count, items, tokens })
             }
             _ => {
                 let args = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(body)?;
@@ -257,7 +267,7 @@ pub fn parse_block(item: &ItemStruct, attr: &Attribute, errors: &mut Vec<syn::Er
         if path.is_ident("residual") {
             match attr_pairs(attr, &["when", "activation"]) {
                 Ok(pairs) => {
-                    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| Box::new(v.clone()));
                     kind = BlockKind::Residual { when: get("when"), activation: get("activation") };
                 }
                 Err(e) => errors.push(e),

@@ -74,7 +74,7 @@ pub fn eval(expr: &Expr, scope: &Scope) -> syn::Result<Value> {
         }
         Expr::Binary(b) => {
             let (l, r) = (eval(&b.left, scope)?, eval(&b.right, scope)?);
-            binary(&b.op, l, r).or_else(|msg| err(msg))
+            binary(&b.op, l, r).or_else(err)
         }
         Expr::If(i) => {
             let Value::Bool(c) = eval(&i.cond, scope)? else {

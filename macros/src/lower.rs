@@ -348,7 +348,7 @@ impl<'a> Lowerer<'a> {
 
     /// A `seq` element: `repeat!(n, x)` inside a sequence adds n numbered elements.
     fn lower_counted(&mut self, layer: &Layer, path: &str, index: &mut usize, scope: &Scope, input: Flow) -> Flow {
-        if let Layer::Repeat { count, item, .. } = layer {
+        if let Layer::Repeat { count, items, .. } = layer {
             let n = match eval(count, scope).and_then(|v| usize_of(&v, count, "repeat count", 0)) {
                 Ok(n) => n,
                 Err(e) => {
@@ -358,7 +358,9 @@ impl<'a> Lowerer<'a> {
             };
             let mut flow = input;
             for _ in 0..n {
-                flow = self.lower_counted(item, path, index, scope, flow);
+                for item in items {
+                    flow = self.lower_counted(item, path, index, scope, flow);
+                }
             }
             return flow;
         }
@@ -741,7 +743,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        let Some(input) = input else { return None };
+        let input = input?;
         inner.names.insert("in_channels".into(), Value::Int(self.shape(input).c as i64));
         for p in &block.params {
             if inner.names.contains_key(&p.name.to_string()) {

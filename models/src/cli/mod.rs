@@ -3,6 +3,7 @@
 pub mod args;
 mod conv;
 mod gemm;
+mod model;
 mod peak;
 pub mod timing;
 
@@ -20,6 +21,13 @@ commands:
          [--iters I] [--check] [--json]
          time a convolution plan's run (weights packed once, as in inference)
 
+  list   the model zoo: parameters, GFLOPs per image, input shape
+  summary --model NAME [--weights FILE]
+         every layer of a model: kind, output shape, parameters, MFLOPs; memory
+  bench  --model NAME [--weights FILE] [--batch B] [--threads T] [--iters I] [--layers] [--check] [--json]
+         time a model's forward pass (random weights unless a safetensors file is given);
+         --layers: time of every fused step; --check: every step against the reference
+
   peak   [--threads T] [--seconds S] [--json]
          measure the fp32 FMA peak of each instruction-set path (the denominator of percent-of-peak figures)
 
@@ -36,6 +44,9 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         "gemm" => gemm::run(&args),
         "conv" => conv::run(&args),
         "peak" => peak::run(&args),
+        "list" => model::list(&args),
+        "summary" => model::summary(&args),
+        "bench" => model::bench(&args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

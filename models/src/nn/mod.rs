@@ -19,7 +19,7 @@
 //! | `lrn!(size, ..)` | `alpha = 1e-4`, `beta = 0.75`, `k = 1.0` |
 //! | `flatten!()`, `dropout!(p = 0.5)`, `softmax!()` | identity at inference (dropout) |
 //! | `linear!(out, ..)` | `bias = true`, `in_features` (checked) |
-//! | `seq![a, b if cond, repeat!(n, c)]` | children named `0`, `1`, ...; `if` drops an element |
+//! | `seq![a, b if cond, repeat!(n, c, d)]` | children named `0`, `1`, ...; `if` drops an element; `repeat!` splices `c, d` n times |
 //! | `Block!(args)` | a `#[block(params)]` struct of the same module |
 //!
 //! Every invocation also takes `name = "..."`, the weight-name segment it stands for.

@@ -16,7 +16,7 @@ use std::ops::Range;
 enum Plan {
     Conv(Box<Conv2d>),
     Linear(Box<Linear>),
-    Pool(Pool2d),
+    Pool(Box<Pool2d>),
     GlobalPool(GlobalPool2d),
     AdaptivePool(AdaptiveAvgPool2d),
     Lrn(Lrn),
@@ -104,7 +104,7 @@ fn plan_step(
         }
         Kind::Pool => {
             let Op::Pool(spec) = node.op else { unreachable!("a pool step is a pool") };
-            Plan::Pool(Pool2d::new(&pool_desc(&spec, batch, x()), options)?)
+            Plan::Pool(Box::new(Pool2d::new(&pool_desc(&spec, batch, x()), options)?))
         }
         Kind::GlobalPool => {
             let Op::GlobalPool(kind) = node.op else { unreachable!("a global pool step is a global pool") };

@@ -1,0 +1,167 @@
+//! `ferrocnn list | summary | bench`: the model zoo from the command line.
+
+use super::args::Args;
+use super::timing::time;
+use super::{pool, random_data};
+use crate::nn::{Model, ReferenceReport};
+use crate::zoo::{MODELS, graph};
+use ferrocnn_kernels::PlanOptions;
+use ferrocnn_kernels::dispatch::active_isa;
+use ferrocnn_kernels::peak::fma_peak_gflops;
+use std::time::Instant;
+
+fn model_named(args: &Args) -> Result<Model, String> {
+    let name = args.required("--model")?;
+    let graph = graph(name).ok_or_else(|| {
+        let names: Vec<&str> = MODELS.iter().map(|(n, ..)| *n).collect();
+        format!("--model: unknown model `{name}`; one of: {}", names.join(", "))
+    })?;
+    match args.str("--weights") {
+        Some(path) => Model::from_safetensors(graph, path.as_ref()).map_err(|e| format!("--weights: {e}")),
+        None => Ok(Model::random(graph, 1)),
+    }
+}
+
+pub fn list(args: &Args) -> Result<(), String> {
+    args.allow_only(&[])?;
+    println!("{:14} {:>13} {:>9}  input", "model", "parameters", "GFLOPs");
+    for (name, graph, _) in MODELS {
+        let input = graph.input();
+        println!("{name:14} {:>13} {:>9.2}  {input}", graph.params(), graph.flops() as f64 / 1e9);
+    }
+    Ok(())
+}
+
+pub fn summary(args: &Args) -> Result<(), String> {
+    args.allow_only(&["--model", "--weights"])?;
+    println!("{}", model_named(args)?.summary());
+    Ok(())
+}
+
+/// Times `forward` on random input; optionally per layer (`--layers`) and against the
+/// reference run layer by layer (`--check`, batch 1).
+pub fn bench(args: &Args) -> Result<(), String> {
+    args.allow_only(&["--model", "--weights", "--batch", "--threads", "--iters", "--layers", "--check", "--json"])?;
+    let mut model = model_named(args)?;
+    let batch = args.usize_or("--batch", 1)?;
+    if batch == 0 {
+        return Err("--batch: must be at least 1, got 0".into());
+    }
+    let iters = args.usize_or("--iters", 10)?;
+    let (pool, threads) = pool(args)?;
+    let graph = *model.graph();
+    super::check_memory("bench", (batch * graph.input().len()) as u128 + model.weights().bytes() as u128 / 2)?;
+    let isa = active_isa();
+    model.set_options(PlanOptions { isa, threads });
+    let input = random_data(batch * graph.input().len(), 7);
+    let err = |e: crate::nn::Error| format!("bench: {e}");
+    let check = if args.flag("--check") {
+        let x = &input[..graph.input().len()];
+        Some(pool.install(|| model.check_against_reference(x, 1, 1e-3)).map_err(err)?)
+    } else {
+        None
+    };
+    let compile = Instant::now();
+    pool.install(|| model.program(batch).map(|_| ())).map_err(err)?;
+    let compile_ms = compile.elapsed().as_secs_f64() * 1e3;
+    let timing = pool.install(|| {
+        time(iters, || {
+            model.forward(&input, batch).expect("input sized from the graph");
+        })
+    });
+    let peak = fma_peak_gflops(isa, 0.3).map_err(|e| format!("bench: {e}"))? * threads as f64;
+    let flops = graph.flops() as f64 * batch as f64;
+    let gflops = flops / (timing.median_ms * 1e6);
+    if args.flag("--json") {
+        println!(
+            "{{\"op\":\"model\",\"model\":\"{}\",\"batch\":{batch},\"threads\":{threads},\"isa\":\"{isa}\",\"median_ms\":{:.3},\"min_ms\":{:.3},\"images_per_s\":{:.1},\"gflops\":{gflops:.1},\"peak_gflops\":{peak:.1},\"compile_ms\":{compile_ms:.1}}}",
+            graph.name,
+            timing.median_ms,
+            timing.min_ms,
+            batch as f64 * 1e3 / timing.median_ms
+        );
+    } else {
+        println!(
+            "{} batch {batch}, {threads} thread(s), {isa}: median {:.2} ms (min {:.2}, {} runs), {:.1} images/s",
+            graph.name,
+            timing.median_ms,
+            timing.min_ms,
+            timing.iters,
+            batch as f64 * 1e3 / timing.median_ms
+        );
+        println!(
+            "  {:.2} GFLOP per image, {gflops:.1} GFLOP/s = {:.0}% of the {peak:.0} GFLOP/s FMA peak measured now; compiled in {compile_ms:.0} ms",
+            graph.flops() as f64 / 1e9,
+            100.0 * gflops / peak
+        );
+    }
+    if args.flag("--layers") {
+        print_layers(&mut model, &pool, &input, batch, iters)?;
+    }
+    if let Some(report) = check {
+        print_check(&report);
+    }
+    Ok(())
+}
+
+/// Median time of each step over `iters` passes, with its share of the pass.
+fn print_layers(
+    model: &mut Model,
+    pool: &rayon::ThreadPool,
+    input: &[f32],
+    batch: usize,
+    iters: usize,
+) -> Result<(), String> {
+    let graph = *model.graph();
+    let program = model.program(batch).map_err(|e| format!("bench: {e}"))?;
+    let mut samples: Vec<Vec<f64>> = Vec::new();
+    for _ in 0..iters.max(1) {
+        let mut times = Vec::new();
+        let mut last = Instant::now();
+        pool.install(|| {
+            program.run_with(input, |_, _| {
+                let now = Instant::now();
+                times.push((now - last).as_secs_f64() * 1e3);
+                last = now;
+            })
+        })
+        .map_err(|e| format!("bench: {e}"))?;
+        samples.push(times);
+    }
+    let medians: Vec<f64> = (0..samples[0].len())
+        .map(|i| {
+            let mut v: Vec<f64> = samples.iter().map(|s| s[i]).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect();
+    let total: f64 = medians.iter().sum();
+    println!("  {:40} {:28} {:>9} {:>6} {:>9}", "layers (head .. tail)", "kernel", "ms", "%", "GFLOP/s");
+    for (step, ms) in program.steps.iter().zip(&medians) {
+        let s = &step.layout;
+        let name = if s.head == s.tail {
+            graph.nodes[s.head].name.to_string()
+        } else {
+            format!("{} .. {}", graph.nodes[s.head].name, graph.nodes[s.tail].name)
+        };
+        let flops = graph.nodes[s.head].flops(&graph) as f64 * batch as f64;
+        let rate = if flops > 0.0 { format!("{:.1}", flops / (ms * 1e6)) } else { String::new() };
+        println!("  {name:40} {:28} {ms:9.3} {:6.1} {rate:>9}", step.kernel_name(), 100.0 * ms / total);
+    }
+    Ok(())
+}
+
+fn print_check(report: &ReferenceReport) {
+    match report.first_mismatch() {
+        None => println!(
+            "  check: all {} steps match the reference within {:.0e} (largest relative error {:.2e})",
+            report.layers.len(),
+            report.tolerance,
+            report.max_error()
+        ),
+        Some(l) => println!(
+            "  check: FAILED at `{}` .. `{}` ({}): relative error {:.2e} > {:.0e}",
+            l.layer, l.completes, l.kernel, l.error, report.tolerance
+        ),
+    }
+}

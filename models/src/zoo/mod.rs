@@ -1,0 +1,48 @@
+//! The model zoo, declared with `#[network]`: one file per family, torchvision's weight
+//! names where torchvision has the model.
+
+pub mod alexnet;
+pub mod mobilenet;
+pub mod resnet;
+pub mod tutorials;
+pub mod vgg;
+
+use crate::nn::Graph;
+
+/// Every model by its command-line name, with its reference parameter count (DESIGN.md).
+pub const MODELS: &[(&str, Graph, u64)] = &[
+    ("lenet5", tutorials::LeNet5::GRAPH, 61_706),
+    ("mnist-cnn", tutorials::MnistCnn::GRAPH, 119_530),
+    ("cifar-cnn", tutorials::CifarCnn::GRAPH, 94_698),
+    ("small-resnet", tutorials::SmallResNet::GRAPH, 224_010),
+    ("alexnet", alexnet::AlexNet::GRAPH, 61_100_840),
+    ("alexnet10", alexnet::AlexNet10::GRAPH, 57_044_810),
+    ("vgg11", vgg::Vgg11::GRAPH, 132_863_336),
+    ("vgg13", vgg::Vgg13::GRAPH, 133_047_848),
+    ("vgg16", vgg::Vgg16::GRAPH, 138_357_544),
+    ("vgg19", vgg::Vgg19::GRAPH, 143_667_240),
+    ("vgg16-bn", vgg::Vgg16Bn::GRAPH, 138_365_992),
+    ("resnet18", resnet::ResNet18::GRAPH, 11_689_512),
+    ("resnet34", resnet::ResNet34::GRAPH, 21_797_672),
+    ("resnet50", resnet::ResNet50::GRAPH, 25_557_032),
+    ("resnet101", resnet::ResNet101::GRAPH, 44_549_160),
+    ("resnet152", resnet::ResNet152::GRAPH, 60_192_808),
+    ("mobilenet-v2", mobilenet::MobileNetV2::GRAPH, 3_504_872),
+];
+
+/// The graph of model `name`.
+pub fn graph(name: &str) -> Option<Graph> {
+    MODELS.iter().find(|(n, ..)| *n == name).map(|(_, g, _)| *g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MODELS;
+
+    #[test]
+    fn parameter_counts_match_the_references() {
+        for (name, graph, reference) in MODELS {
+            assert_eq!(graph.params(), *reference, "{name}");
+        }
+    }
+}
