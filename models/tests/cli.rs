@@ -107,3 +107,28 @@ fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
         assert!(err.contains(needle), "{args}: {err}");
     }
 }
+
+#[test]
+fn zoo_commands_list_summarise_bench_and_check() {
+    let (code, out, err) = ferrocnn("list", None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("resnet50") && out.contains("25557032"), "{out}");
+
+    let (code, out, err) = ferrocnn("summary --model lenet5", None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("fc3") && out.contains("61,706"), "{out}");
+
+    let (code, out, err) = ferrocnn("bench --model small-resnet --batch 2 --iters 2 --layers --check --json", None);
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap();
+    assert_eq!(json_field(first, "batch"), "2");
+    assert!(json_field(first, "gflops").parse::<f64>().unwrap() > 0.0);
+    assert!(out.contains("blocks.2.conv1") && out.contains("check: all"), "{out}");
+
+    let (code, _, err) = ferrocnn("bench --model resnet51", None);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown model `resnet51`") && err.contains("resnet50"), "{err}");
+    let (code, _, err) = ferrocnn("bench --model lenet5 --weights /nonexistent.safetensors", None);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent.safetensors"), "{err}");
+}
