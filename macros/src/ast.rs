@@ -27,10 +27,11 @@ pub enum Layer {
         items: Vec<SeqItem>,
         tokens: TokenStream,
     },
-    /// `repeat!(n, a, b, ..)`: the items n times over, spliced into the enclosing sequence.
+    /// `repeat!(n, a, b if cond, ..)`: the items n times over, spliced into the enclosing
+    /// sequence.
     Repeat {
         count: Expr,
-        items: Vec<Layer>,
+        items: Vec<SeqItem>,
         tokens: TokenStream,
     },
 }
@@ -68,6 +69,8 @@ pub enum BlockKind {
 
 pub struct Block {
     pub name: Ident,
+    /// A tuple struct: a sequence whose members are numbered, `repeat!` spliced in.
+    pub tuple: bool,
     pub params: Vec<Param>,
     pub kind: BlockKind,
     pub members: Vec<Member>,
@@ -112,7 +115,7 @@ impl Parse for Layer {
                 let (count, items) = (|input: ParseStream| {
                     let count: Expr = input.parse()?;
                     input.parse::<Token![,]>()?;
-                    let items = Punctuated::<Layer, Token![,]>::parse_terminated(input)?;
+                    let items = Punctuated::<SeqItem, Token![,]>::parse_terminated(input)?;
                     Ok((count, items.into_iter().collect::<Vec<_>>()))
                 })
                 .parse2(body)?;
@@ -284,7 +287,8 @@ pub fn parse_block(item: &ItemStruct, attr: &Attribute, errors: &mut Vec<syn::Er
         }
     }
     let members = members(&item.fields, errors);
-    Some(Block { name: item.ident.clone(), params, kind, members })
+    let tuple = matches!(item.fields, Fields::Unnamed(_));
+    Some(Block { name: item.ident.clone(), tuple, params, kind, members })
 }
 
 pub fn parse_model(item: ItemStruct, args: TokenStream, errors: &mut Vec<syn::Error>) -> Option<Model> {

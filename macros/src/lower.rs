@@ -4,7 +4,7 @@
 //! the layer's weight-name path and the numbers; lowering goes on after an error so that all
 //! mistakes are reported together.
 
-use crate::ast::{Arg, Block, BlockKind, Invocation, Layer, Member, Model};
+use crate::ast::{Arg, Block, BlockKind, Invocation, Layer, Member, Model, SeqItem};
 use crate::eval::{Scope, Value, eval};
 use proc_macro2::TokenStream;
 use std::collections::HashMap;
@@ -312,30 +312,8 @@ impl<'a> Lowerer<'a> {
     fn lower(&mut self, layer: &Layer, prefix: &str, segment: &str, scope: &Scope, input: Flow) -> Flow {
         match layer {
             Layer::Seq { items, .. } => {
-                let path = join(prefix, segment);
-                let mut flow = input;
                 let mut index = 0;
-                for item in items {
-                    if let Some(cond) = &item.condition {
-                        match eval(cond, scope) {
-                            Ok(Value::Bool(true)) => {}
-                            Ok(Value::Bool(false)) => continue,
-                            Ok(other) => {
-                                self.errors.push(syn::Error::new_spanned(
-                                    cond,
-                                    format!("an `if` condition must be true or false, got {other}"),
-                                ));
-                                continue;
-                            }
-                            Err(e) => {
-                                self.errors.push(e);
-                                continue;
-                            }
-                        }
-                    }
-                    flow = self.lower_counted(&item.layer, &path, &mut index, scope, flow);
-                }
-                flow
+                self.lower_items(items, &join(prefix, segment), &mut index, scope, input)
             }
             Layer::Repeat { .. } => {
                 let path = join(prefix, segment);
@@ -346,7 +324,21 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// A `seq` element: `repeat!(n, x)` inside a sequence adds n numbered elements.
+    /// Sequence elements numbered from `index`, those whose `if` fails left out.
+    fn lower_items(&mut self, items: &[SeqItem], path: &str, index: &mut usize, scope: &Scope, input: Flow) -> Flow {
+        let mut flow = input;
+        for item in items {
+            if let Some(cond) = &item.condition
+                && !self.condition(cond, scope).unwrap_or(false)
+            {
+                continue;
+            }
+            flow = self.lower_counted(&item.layer, path, index, scope, flow);
+        }
+        flow
+    }
+
+    /// A sequence element: `repeat!(n, ..)` adds its elements n times, numbered on.
     fn lower_counted(&mut self, layer: &Layer, path: &str, index: &mut usize, scope: &Scope, input: Flow) -> Flow {
         if let Layer::Repeat { count, items, .. } = layer {
             let n = match eval(count, scope).and_then(|v| usize_of(&v, count, "repeat count", 0)) {
@@ -358,9 +350,7 @@ impl<'a> Lowerer<'a> {
             };
             let mut flow = input;
             for _ in 0..n {
-                for item in items {
-                    flow = self.lower_counted(item, path, index, scope, flow);
-                }
+                flow = self.lower_items(items, path, index, scope, flow);
             }
             return flow;
         }
@@ -809,6 +799,14 @@ impl<'a> Lowerer<'a> {
     fn lower_block_body(&mut self, block: &Block, name: &str, scope: &Scope, input: usize) -> Flow {
         let x = self.shape(input);
         match &block.kind {
+            BlockKind::Sequential if block.tuple => {
+                let mut index = 0;
+                let mut flow = Some(input);
+                for m in &block.members {
+                    flow = self.lower_counted(&m.layer, name, &mut index, scope, flow);
+                }
+                flow
+            }
             BlockKind::Sequential => self.sequence(block.members.iter(), name, scope, input),
             BlockKind::Residual { when, activation } => {
                 let active = match when {

@@ -45,4 +45,24 @@ mod tests {
             assert_eq!(graph.params(), *reference, "{name}");
         }
     }
+
+    #[test]
+    fn names_are_torchvisions() {
+        let has = |g: crate::nn::Graph, name: &str| g.param_specs().iter().any(|p| p.name == name);
+        for name in
+            ["conv1.weight", "bn1.bias", "layer1.0.downsample.1.running_var", "layer4.2.conv3.weight", "fc.bias"]
+        {
+            assert!(has(super::resnet::ResNet50::GRAPH, name), "resnet50 {name}");
+        }
+        assert!(!has(super::resnet::ResNet18::GRAPH, "layer1.0.downsample.0.weight"));
+        for name in ["features.0.0.weight", "features.1.conv.0.0.weight", "features.1.conv.2.running_mean"] {
+            assert!(has(super::mobilenet::MobileNetV2::GRAPH, name), "mobilenet {name}");
+        }
+        for name in ["features.2.conv.3.weight", "features.18.1.weight", "classifier.1.weight"] {
+            assert!(has(super::mobilenet::MobileNetV2::GRAPH, name), "mobilenet {name}");
+        }
+        for name in ["features.10.weight", "classifier.1.weight", "classifier.6.bias"] {
+            assert!(has(super::alexnet::AlexNet::GRAPH, name), "alexnet {name}");
+        }
+    }
 }
