@@ -89,11 +89,11 @@ pub enum Op {
         bias: bool,
     },
     Softmax,
-    /// inputs[0] + inputs[1]: a residual join.
+    /// `inputs[0] + inputs[1]`: a residual join.
     Add,
     /// The inputs stacked along channels, in order.
     Concat,
-    /// inputs[0] with channel c of image n multiplied by inputs[1][n][c]: SE's excite.
+    /// `inputs[0]` with channel c of image n multiplied by `inputs[1][n][c]`: SE's excite.
     Scale,
 }
 
