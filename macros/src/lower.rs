@@ -76,26 +76,26 @@ pub struct Node {
 /// The node holding the current value, or `None` after an error poisoned it.
 type Flow = Option<usize>;
 
-const BUILTINS: &[&str] = &[
-    "conv",
-    "depthwise",
-    "batch_norm",
-    "relu",
-    "relu6",
-    "leaky_relu",
-    "sigmoid",
-    "max_pool",
-    "avg_pool",
-    "global_avg_pool",
-    "global_max_pool",
-    "adaptive_avg_pool",
-    "lrn",
-    "flatten",
-    "dropout",
-    "linear",
-    "softmax",
-    "seq",
-    "repeat",
+/// Every built-in layer with its options, positional ones first. `seq!` and `repeat!` are
+/// structure, parsed before lowering.
+const BUILTINS: &[(&str, &[&str])] = &[
+    ("conv", &["out", "kernel", "stride", "padding", "dilation", "groups", "bias", "in_channels"]),
+    ("depthwise", &["kernel", "stride", "padding", "dilation", "multiplier", "bias"]),
+    ("batch_norm", &["eps"]),
+    ("relu", &[]),
+    ("relu6", &[]),
+    ("leaky_relu", &["slope"]),
+    ("sigmoid", &[]),
+    ("max_pool", &["kernel", "stride", "padding", "dilation", "ceil_mode"]),
+    ("avg_pool", &["kernel", "stride", "padding", "ceil_mode", "count_include_pad"]),
+    ("global_avg_pool", &[]),
+    ("global_max_pool", &[]),
+    ("adaptive_avg_pool", &["out"]),
+    ("lrn", &["size", "alpha", "beta", "k"]),
+    ("flatten", &[]),
+    ("dropout", &["p"]),
+    ("linear", &["out", "bias", "in_features"]),
+    ("softmax", &[]),
 ];
 
 /// Blocks can use blocks; a cycle would never end.
@@ -129,13 +129,17 @@ impl<'e> Bound<'e> {
     }
 }
 
-fn bind<'e>(inv: &'e Invocation, signature: &[&str], scope: &Scope) -> syn::Result<Bound<'e>> {
+/// Binds an invocation's arguments to `signature` (positional first, then by name; `name`
+/// is always accepted) for `owner` (`` `conv!` `` or `` block `Basic` ``), whose entries are
+/// `noun`s ("option", "parameter"). Every unknown, surplus or repeated argument is reported.
+fn bind<'e>(inv: &'e Invocation, owner: &str, noun: &str, signature: &[&str], scope: &Scope) -> syn::Result<Bound<'e>> {
     let mut values = HashMap::new();
     let mut errors: Option<syn::Error> = None;
     let mut push = |e: syn::Error| match &mut errors {
         Some(all) => all.combine(e),
         None => errors = Some(e),
     };
+    let listed = signature.iter().chain(&["name"]).copied().collect::<Vec<_>>().join(", ");
     let mut position = 0;
     for Arg { name, value } in &inv.args {
         let key = match name {
@@ -144,11 +148,7 @@ fn bind<'e>(inv: &'e Invocation, signature: &[&str], scope: &Scope) -> syn::Resu
                 if !signature.contains(&key.as_str()) && key != "name" {
                     push(syn::Error::new_spanned(
                         n,
-                        format!(
-                            "`{}!` has no option `{key}`; its options are: {}, name",
-                            inv.name,
-                            signature.join(", ")
-                        ),
+                        format!("{owner} has no {noun} `{key}`; its {noun}s are: {listed}"),
                     ));
                     continue;
                 }
@@ -158,12 +158,7 @@ fn bind<'e>(inv: &'e Invocation, signature: &[&str], scope: &Scope) -> syn::Resu
                 let Some(key) = signature.get(position) else {
                     push(syn::Error::new_spanned(
                         value,
-                        format!(
-                            "`{}!` takes at most {} positional arguments ({})",
-                            inv.name,
-                            position,
-                            signature.join(", ")
-                        ),
+                        format!("{owner} takes at most {position} positional arguments ({listed})"),
                     ));
                     continue;
                 };
@@ -261,6 +256,23 @@ impl<'a> Lowerer<'a> {
 
     fn error(&mut self, msg: String) {
         self.errors.push(syn::Error::new_spanned(&self.site, msg));
+    }
+
+    /// The bound arguments, or `None` with their errors recorded.
+    fn bound<'e>(&mut self, result: syn::Result<Bound<'e>>) -> Option<Bound<'e>> {
+        result.map_err(|e| self.errors.push(e)).ok()
+    }
+
+    /// `prefix.segment`, or `prefix.<name = "..">` when the invocation renames itself.
+    fn name_of(&mut self, args: &Bound, prefix: &str, segment: &str) -> Option<String> {
+        match args.get("name") {
+            Some((Value::Str(s), _)) => Some(join(prefix, s)),
+            Some((other, expr)) => {
+                self.errors.push(syn::Error::new_spanned(expr, format!("`name` must be a string, got {other}")));
+                None
+            }
+            None => Some(join(prefix, segment)),
+        }
     }
 
     fn push(&mut self, name: String, op: Op, inputs: Vec<usize>, shape: Shape) -> Flow {
@@ -368,45 +380,23 @@ impl<'a> Lowerer<'a> {
         if let Some(block) = self.blocks.get(&kind).copied() {
             return self.lower_block(block, inv, prefix, segment, scope, input);
         }
-        let signature: &[&str] = match kind.as_str() {
-            "conv" => &["out", "kernel", "stride", "padding", "dilation", "groups", "bias", "in_channels"],
-            "depthwise" => &["kernel", "stride", "padding", "dilation", "multiplier", "bias"],
-            "batch_norm" => &["eps"],
-            "relu" | "relu6" | "sigmoid" | "flatten" | "softmax" | "global_avg_pool" | "global_max_pool" => &[],
-            "leaky_relu" => &["slope"],
-            "dropout" => &["p"],
-            "max_pool" => &["kernel", "stride", "padding", "dilation", "ceil_mode"],
-            "avg_pool" => &["kernel", "stride", "padding", "ceil_mode", "count_include_pad"],
-            "adaptive_avg_pool" => &["out"],
-            "lrn" => &["size", "alpha", "beta", "k"],
-            "linear" => &["out", "bias", "in_features"],
-            _ => {
-                let mut known: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
-                let mut blocks: Vec<String> = self.blocks.keys().cloned().collect();
-                blocks.sort();
-                known.extend(blocks);
-                self.errors.push(syn::Error::new_spanned(
-                    &inv.name,
-                    format!("unknown layer `{kind}!`; expected one of: {}", known.join(", ")),
-                ));
-                return None;
-            }
+        let Some((_, signature)) = BUILTINS.iter().find(|(builtin, _)| *builtin == kind) else {
+            let mut blocks: Vec<String> = self.blocks.keys().cloned().collect();
+            blocks.sort();
+            let known: Vec<&str> = BUILTINS
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(["seq", "repeat"])
+                .chain(blocks.iter().map(|b| b.as_str()))
+                .collect();
+            self.errors.push(syn::Error::new_spanned(
+                &inv.name,
+                format!("unknown layer `{kind}!`; expected one of: {}", known.join(", ")),
+            ));
+            return None;
         };
-        let args = match bind(inv, signature, scope) {
-            Ok(args) => args,
-            Err(e) => {
-                self.errors.push(e);
-                return None;
-            }
-        };
-        let name = match args.get("name") {
-            Some((Value::Str(s), _)) => join(prefix, s),
-            Some((other, expr)) => {
-                self.errors.push(syn::Error::new_spanned(expr, format!("`name` must be a string, got {other}")));
-                return None;
-            }
-            None => join(prefix, segment),
-        };
+        let args = self.bound(bind(inv, &format!("`{kind}!`"), "option", signature, scope))?;
+        let name = self.name_of(&args, prefix, segment)?;
         let input = input?;
         match self.lower_builtin(&kind, inv, &args, &name, input) {
             Ok(flow) => flow,
@@ -679,60 +669,13 @@ impl<'a> Lowerer<'a> {
             ));
             return None;
         }
-        let mut name = join(prefix, segment);
+        let params: Vec<String> = block.params.iter().map(|p| p.name.to_string()).collect();
+        let signature: Vec<&str> = params.iter().map(|p| p.as_str()).collect();
+        let args = self.bound(bind(inv, &format!("block `{}`", block.name), "parameter", &signature, scope))?;
+        let name = self.name_of(&args, prefix, segment)?;
         let mut inner = Scope::default();
+        inner.names.extend(args.values.into_iter().filter(|(k, _)| k != "name").map(|(k, (v, _))| (k, v)));
         let mut bad = false;
-        let mut position = 0;
-        for Arg { name: arg_name, value } in &inv.args {
-            let key = match arg_name {
-                Some(n) if n == "name" => {
-                    match eval(value, scope) {
-                        Ok(Value::Str(s)) => name = join(prefix, &s),
-                        _ => self.errors.push(syn::Error::new_spanned(value, "`name` must be a string")),
-                    }
-                    continue;
-                }
-                Some(n) => {
-                    if !block.params.iter().any(|p| p.name == *n) {
-                        let names: Vec<String> = block.params.iter().map(|p| p.name.to_string()).collect();
-                        self.errors.push(syn::Error::new_spanned(
-                            n,
-                            format!(
-                                "block `{}` has no parameter `{n}`; its parameters are: {}",
-                                block.name,
-                                names.join(", ")
-                            ),
-                        ));
-                        bad = true;
-                        continue;
-                    }
-                    n.to_string()
-                }
-                None => match block.params.get(position) {
-                    Some(p) => {
-                        position += 1;
-                        p.name.to_string()
-                    }
-                    None => {
-                        self.errors.push(syn::Error::new_spanned(
-                            value,
-                            format!("block `{}` takes {} parameters", block.name, block.params.len()),
-                        ));
-                        bad = true;
-                        continue;
-                    }
-                },
-            };
-            match eval(value, scope) {
-                Ok(v) => {
-                    inner.names.insert(key, v);
-                }
-                Err(e) => {
-                    self.errors.push(e);
-                    bad = true;
-                }
-            }
-        }
         let input = input?;
         inner.names.insert("in_channels".into(), Value::Int(self.shape(input).c as i64));
         for p in &block.params {
