@@ -96,6 +96,11 @@ struct Builder<'g> {
     graph: &'g Graph,
     batch: usize,
     readers: Vec<Vec<usize>>,
+    /// The node whose memory each node shares by construction (itself, or what a flatten or
+    /// dropout reads).
+    root: Vec<usize>,
+    /// The last node that reads a root's memory through the root or any alias of it.
+    last_read: Vec<usize>,
     /// The buffer (or input) holding each node's value once computed.
     value: Vec<Option<Val>>,
     buffers: Vec<usize>,
@@ -121,23 +126,11 @@ impl Builder<'_> {
         self.value[node].expect("graph nodes read only earlier nodes")
     }
 
-    /// The node whose memory `node` shares by construction (flatten, dropout).
-    fn root(&self, mut node: usize) -> usize {
-        while matches!(self.graph.nodes[node].op, Op::Flatten | Op::Dropout) {
-            node = self.graph.nodes[node].inputs[0];
-        }
-        node
-    }
-
     /// Whether `node` may overwrite its input `input` in place: it is the last reader of
     /// that memory, which is not the caller's input.
     fn may_overwrite(&self, node: usize, input: usize) -> bool {
-        let root = self.root(input);
-        if matches!(self.value[root], Some(Val::Input) | None) {
-            return false;
-        }
-        let aliases: Vec<usize> = (0..self.graph.nodes.len()).filter(|&n| self.root(n) == root).collect();
-        aliases.iter().flat_map(|&a| self.readers[a].iter()).all(|&r| r <= node)
+        let root = self.root[input];
+        !matches!(self.value[root], Some(Val::Input) | None) && self.last_read[root] <= node
     }
 
     /// Concat `node`'s channel slice for its input number `index`.
@@ -222,10 +215,22 @@ impl Builder<'_> {
 impl Layout {
     pub fn new(graph: &Graph, batch: usize) -> Layout {
         let n = graph.nodes.len();
+        let readers = graph.consumers();
+        let mut root: Vec<usize> = (0..n).collect();
+        let mut last_read = vec![0; n];
+        for (i, node) in graph.nodes.iter().enumerate() {
+            if matches!(node.op, Op::Flatten | Op::Dropout) {
+                root[i] = root[node.inputs[0]];
+            }
+            let last = readers[i].iter().copied().max().unwrap_or(0);
+            last_read[root[i]] = last_read[root[i]].max(last);
+        }
         let mut b = Builder {
             graph,
             batch,
-            readers: graph.consumers(),
+            readers,
+            root,
+            last_read,
             value: vec![None; n],
             buffers: Vec::new(),
             concat_buffer: vec![None; n],

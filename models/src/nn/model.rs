@@ -65,19 +65,7 @@ impl Model {
 
     /// The program for `batch`, compiled on first use (and the slot most recently used).
     pub fn program(&mut self, batch: usize) -> Result<&mut Program, Error> {
-        match self.programs.iter().position(|p| p.batch() == batch) {
-            Some(0) => {}
-            Some(i) => {
-                let p = self.programs.remove(i);
-                self.programs.insert(0, p);
-            }
-            None => {
-                let p = Program::new(&self.graph, &self.weights, batch, self.options)?;
-                self.programs.truncate(KEPT_PROGRAMS - 1);
-                self.programs.insert(0, p);
-            }
-        }
-        Ok(&mut self.programs[0])
+        cached_program(&mut self.programs, &self.graph, &self.weights, self.options, batch)
     }
 
     /// `batch` images in, `batch` outputs out. Compiles on the first call for a batch size;
@@ -100,8 +88,30 @@ impl Model {
         batch: usize,
         tolerance: f32,
     ) -> Result<ReferenceReport, Error> {
-        let graph = self.graph;
-        let weights = self.weights.clone();
-        check_against_reference(&graph, &weights, self.program(batch)?, input, tolerance)
+        let program = cached_program(&mut self.programs, &self.graph, &self.weights, self.options, batch)?;
+        check_against_reference(&self.graph, &self.weights, program, input, tolerance)
     }
+}
+
+/// Borrows only the program cache mutably, so the caller may read the weights alongside.
+fn cached_program<'p>(
+    programs: &'p mut Vec<Program>,
+    graph: &Graph,
+    weights: &Weights,
+    options: PlanOptions,
+    batch: usize,
+) -> Result<&'p mut Program, Error> {
+    match programs.iter().position(|p| p.batch() == batch) {
+        Some(0) => {}
+        Some(i) => {
+            let p = programs.remove(i);
+            programs.insert(0, p);
+        }
+        None => {
+            let p = Program::new(graph, weights, batch, options)?;
+            programs.truncate(KEPT_PROGRAMS - 1);
+            programs.insert(0, p);
+        }
+    }
+    Ok(&mut programs[0])
 }

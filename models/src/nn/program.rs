@@ -54,7 +54,8 @@ impl Step {
 }
 
 pub struct Program {
-    pub layout: Layout,
+    /// The buffers and the output; its steps are moved into `steps`, beside their plans.
+    layout: Layout,
     pub steps: Vec<Step>,
     arena: Vec<f32>,
     scratch: Vec<f32>,
@@ -211,17 +212,17 @@ impl Program {
             )
             .into());
         }
-        let layout = Layout::new(graph, batch);
+        let mut layout = Layout::new(graph, batch);
         let mut steps = Vec::with_capacity(layout.steps.len());
         let mut scratch_len = 0;
-        for s in &layout.steps {
-            let plan = plan_step(graph, weights, s, batch, options)?;
+        for s in std::mem::take(&mut layout.steps) {
+            let plan = plan_step(graph, weights, &s, batch, options)?;
             scratch_len = scratch_len.max(match &plan {
                 Plan::Conv(c) => c.scratch_len(),
                 Plan::Linear(l) => l.scratch_len(batch)?,
                 _ => 0,
             });
-            steps.push(Step { layout: s.clone(), plan });
+            steps.push(Step { layout: s, plan });
         }
         Ok(Program {
             arena: vec![0.0; layout.arena_len],
@@ -250,7 +251,9 @@ impl Program {
             // Called from outside the pool, every parallel kernel would inject its own job
             // into rayon's global queue (which allocates a block every 63 jobs and wakes a
             // worker each time). Moving the whole pass onto a worker injects once, and the
-            // kernels' joins then use the worker's own deque.
+            // kernels' joins then use the worker's own deque. Measured (2 threads, batch 1,
+            // median of 30 passes, 3 interleaved rounds, forward called from main): MobileNetV2
+            // 3.0 ms vs 4.3 without, ResNet-50 23.1 vs 24.4, ResNet-18 9.9 vs 10.4.
             rayon::join(|| self.run_steps(input, &mut inspect), || ()).0?;
         } else {
             self.run_steps(input, &mut inspect)?;

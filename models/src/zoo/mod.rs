@@ -43,6 +43,11 @@ mod tests {
     fn parameter_counts_match_the_references() {
         for (name, graph, reference) in MODELS {
             assert_eq!(graph.params(), *reference, "{name}");
+            // The const count and the named tensors the loader expects are two derivations
+            // of one graph: they must agree.
+            let named: usize =
+                graph.param_specs().iter().filter(|p| p.trainable).map(|p| p.dims.iter().product::<usize>()).sum();
+            assert_eq!(named as u64, *reference, "{name}: named tensors");
         }
     }
 
