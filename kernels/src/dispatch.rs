@@ -124,6 +124,9 @@ pub(crate) struct KernelTable {
     pub depthwise: DepthwiseFn,
     /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
+    /// Winograd input and output transforms, F(2x2), F(4x4), F(6x6) in that order.
+    pub winograd_input: [unsafe fn(&crate::conv::winograd::transform::InputJob); 3],
+    pub winograd_output: [unsafe fn(&crate::conv::winograd::transform::OutputJob); 3],
 }
 
 /// The table of one path, from its folder: the tile families of its `gemm.rs` and the
@@ -146,6 +149,16 @@ macro_rules! kernel_table {
             gemv: $($folder)::+::shells::gemv,
             lrn: $($folder)::+::shells::lrn,
             depthwise: $($folder)::+::shells::depthwise,
+            winograd_input: [
+                $($folder)::+::shells::winograd_input_f2,
+                $($folder)::+::shells::winograd_input_f4,
+                $($folder)::+::shells::winograd_input_f6,
+            ],
+            winograd_output: [
+                $($folder)::+::shells::winograd_output_f2,
+                $($folder)::+::shells::winograd_output_f4,
+                $($folder)::+::shells::winograd_output_f6,
+            ],
         }
     };
 }

@@ -17,10 +17,32 @@ pub enum Algo {
     Gemm1x1,
     /// groups == input channels: each output channel filters one input plane, directly.
     Depthwise,
+    /// Winograd F(2x2, 3x3): 3x3, stride 1, dilation 1; 2.25x fewer multiplications.
+    WinogradF2,
+    /// Winograd F(4x4, 3x3): 4x fewer multiplications.
+    WinogradF4,
+    /// Winograd F(6x6, 3x3): 5.06x fewer multiplications, the largest rounding error.
+    WinogradF6,
+    /// Times every algorithm that applies once, at plan creation, and keeps the fastest.
+    Tune,
 }
 
 impl Algo {
-    pub const ALL: [Algo; 5] = [Algo::Auto, Algo::Reference, Algo::Im2col, Algo::Gemm1x1, Algo::Depthwise];
+    pub const ALL: [Algo; 9] = [
+        Algo::Auto,
+        Algo::Reference,
+        Algo::Im2col,
+        Algo::Gemm1x1,
+        Algo::Depthwise,
+        Algo::WinogradF2,
+        Algo::WinogradF4,
+        Algo::WinogradF6,
+        Algo::Tune,
+    ];
+
+    /// The algorithms that compute a convolution themselves (neither chooses nor checks).
+    pub const CONCRETE: [Algo; 6] =
+        [Algo::Im2col, Algo::Gemm1x1, Algo::Depthwise, Algo::WinogradF2, Algo::WinogradF4, Algo::WinogradF6];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -29,6 +51,10 @@ impl Algo {
             Algo::Im2col => "im2col",
             Algo::Gemm1x1 => "gemm1x1",
             Algo::Depthwise => "depthwise",
+            Algo::WinogradF2 => "winograd-f2",
+            Algo::WinogradF4 => "winograd-f4",
+            Algo::WinogradF6 => "winograd-f6",
+            Algo::Tune => "tune",
         }
     }
 
@@ -44,7 +70,22 @@ impl Algo {
                     && desc.padding == crate::Padding2d::default()
             }
             Algo::Depthwise => desc.groups == desc.in_channels,
+            Algo::WinogradF2 | Algo::WinogradF4 | Algo::WinogradF6 => {
+                (desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.dilation_h, desc.dilation_w)
+                    == (3, 3, 1, 1, 1, 1)
+            }
             _ => true,
+        }
+    }
+
+    /// The Winograd tile size, for the Winograd algorithms.
+    pub(crate) fn winograd(self) -> Option<super::winograd::Variant> {
+        use super::winograd::Variant;
+        match self {
+            Algo::WinogradF2 => Some(Variant::F2),
+            Algo::WinogradF4 => Some(Variant::F4),
+            Algo::WinogradF6 => Some(Variant::F6),
+            _ => None,
         }
     }
 

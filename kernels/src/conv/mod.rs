@@ -12,6 +12,8 @@ pub(crate) mod depthwise;
 mod layout_choice;
 pub(crate) mod phases;
 mod plan;
+mod tune;
+pub(crate) mod winograd;
 
 pub use algo::Algo;
 pub use plan::{ChannelSlice, Conv2d, conv2d};

@@ -1,6 +1,7 @@
 use super::algo::Algo;
 use super::depthwise::DepthwiseGeometry;
 use super::phases::{PhasedSource, Phases};
+use super::winograd::Winograd;
 use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
@@ -42,6 +43,7 @@ enum Method {
     Gemm(GemmLayout),
     /// One filter per output channel, on the weights as given (`[K, 1, R, S]`).
     Depthwise(DepthwiseGeometry, AlignedVec),
+    Winograd(Winograd),
 }
 
 /// How a GEMM-based plan maps the convolution onto the GEMM.
@@ -177,16 +179,27 @@ impl Conv2d {
                     "conv2d: depthwise needs groups == in_channels; got groups {}, in_channels {}",
                     desc.groups, desc.in_channels
                 ),
+                Algo::WinogradF2 | Algo::WinogradF4 | Algo::WinogradF6 => format!(
+                    "conv2d: {algo} needs a 3x3 kernel, stride 1 and dilation 1; got {}x{}, stride {}x{}, dilation {}x{}",
+                    desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.dilation_h, desc.dilation_w
+                ),
                 _ => format!(
                     "conv2d: {algo} needs a 1x1 kernel, stride 1 and no padding; got {}x{}, stride {}x{}, padding {:?}",
                     desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.padding
                 ),
             }));
         }
+        if algo == Algo::Tune {
+            return super::tune::fastest(desc, weights, bias, epilogue, options);
+        }
         let algo = algo.resolve(desc);
         let kernels = table(options.isa)?;
         let method = match algo {
             Algo::Reference => Method::Reference(AlignedVec::from_slice(ALIGN, weights)),
+            Algo::WinogradF2 | Algo::WinogradF4 | Algo::WinogradF6 => {
+                let variant = algo.winograd().expect("a Winograd algorithm");
+                Method::Winograd(Winograd::new(variant, desc, &shape, weights, kernels, options.threads.max(1)))
+            }
             Algo::Depthwise => {
                 Method::Depthwise(DepthwiseGeometry::new(desc, &shape), AlignedVec::from_slice(ALIGN, weights))
             }
@@ -235,6 +248,8 @@ impl Conv2d {
             Method::Gemm(g) => g.tile.name.to_string(),
             Method::Reference(_) => "reference".to_string(),
             Method::Depthwise(..) => format!("depthwise_{}", self.kernels.isa),
+            Method::Winograd(w) if w.transposed() => format!("{} (transposed)", w.tile_name()),
+            Method::Winograd(w) => w.tile_name().to_string(),
         }
     }
 
@@ -243,6 +258,7 @@ impl Conv2d {
         match &self.method {
             Method::Gemm(g) => g.weights.iter().map(PackedPanels::bytes).sum(),
             Method::Reference(w) | Method::Depthwise(_, w) => w.len() * size_of::<f32>(),
+            Method::Winograd(w) => w.weight_bytes(),
         }
     }
 
@@ -253,6 +269,7 @@ impl Conv2d {
             Method::Reference(_) => 0,
             // One padded plane per thread band.
             Method::Depthwise(g, _) => ALIGN_FLOATS + self.threads * g.scratch_len(),
+            Method::Winograd(w) => w.scratch_len(),
         }
     }
 
@@ -296,6 +313,10 @@ impl Conv2d {
             Method::Gemm(g) => self.run_gemm(g, input, residual, output, slice, scratch),
             Method::Depthwise(geometry, filters) => {
                 self.run_depthwise(geometry, filters, input, residual, output, slice, scratch);
+                Ok(())
+            }
+            Method::Winograd(w) => {
+                self.run_winograd(w, input, residual, output, slice, scratch);
                 Ok(())
             }
         }
@@ -372,6 +393,31 @@ impl Conv2d {
                     unsafe { epilogue_fn(&tile) };
                 }
             });
+        }
+    }
+
+    fn run_winograd(
+        &self,
+        w: &Winograd,
+        input: &[f32],
+        residual: Option<&[f32]>,
+        output: &mut [f32],
+        slice: ChannelSlice,
+        scratch: &mut [f32],
+    ) {
+        let (d, s) = (&self.desc, &self.shape);
+        let (cg, kg, plane) = (s.group_in_channels, s.group_out_channels, d.in_h * d.in_w);
+        for n in 0..d.batch {
+            for grp in 0..d.groups {
+                let image = &input[(n * d.in_channels + grp * cg) * plane..][..cg * plane];
+                let out_offset = (n * slice.total + slice.first + grp * kg) * s.out_pixels();
+                let epilogue = self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), true);
+                // SAFETY: `run_into` checked output and residual against the validated shape:
+                // this group's K/g planes from `out_offset` are inside both; the epilogue
+                // vectors hold all K channels; scratch holds `scratch_len`; the kernels
+                // passed the CPU check.
+                unsafe { w.run(d, s, self.kernels, grp, image, output[out_offset..].as_mut_ptr(), epilogue, scratch) };
+            }
         }
     }
 

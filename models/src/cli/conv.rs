@@ -21,7 +21,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     let desc = desc_from(args)?;
     let algo_name = args.str("--algo").unwrap_or("auto");
     let algo = Algo::from_name(algo_name).ok_or_else(|| {
-        format!("--algo: expected one of auto, reference, im2col, gemm1x1, depthwise, got `{algo_name}`")
+        let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
+        format!("--algo: expected one of {}, got `{algo_name}`", names.join(", "))
     })?;
     let iters = args.usize_or("--iters", 10)?;
     let (pool, threads) = pool(args)?;
