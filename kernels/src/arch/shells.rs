@@ -113,30 +113,32 @@ macro_rules! kernel_shells {
         }
 
         $crate::arch::shells::winograd_shells!([$(#[$attr])*] $simd,
-            winograd_input_f2, winograd_output_f2 = 2, 4, F2_BT32, F2_AT32;
-            winograd_input_f4, winograd_output_f4 = 4, 6, F4_BT32, F4_AT32;
-            winograd_input_f6, winograd_output_f6 = 6, 8, F6_BT32, F6_AT32);
+            winograd_input_f2, winograd_output_f2 = F2, 2, 4;
+            winograd_input_f4, winograd_output_f4 = F4, 4, 6;
+            winograd_input_f6, winograd_output_f6 = F6, 6, 8);
     };
 }
 pub(crate) use kernel_shells;
 
 /// The input and output transform shells of each Winograd variant:
-/// `input, output = m, alpha, BT, AT;` per variant.
+/// `input, output = tile, m, alpha;` per variant.
 macro_rules! winograd_shells {
-    ($attrs:tt $simd:ty, $($input:ident, $output:ident = $m:literal, $a:literal, $bt:ident, $at:ident);+) => {
-        $($crate::arch::shells::winograd_shells!(@one $attrs $simd, $input, $output, $m, $a, $bt, $at);)+
+    ($attrs:tt $simd:ty, $($input:ident, $output:ident = $tile:ident, $m:literal, $a:literal);+) => {
+        $($crate::arch::shells::winograd_shells!(@one $attrs $simd, $input, $output, $tile, $m, $a);)+
     };
-    (@one [$(#[$attr:meta])*] $simd:ty, $input:ident, $output:ident, $m:literal, $a:literal, $bt:ident, $at:ident) => {
+    (@one [$(#[$attr:meta])*] $simd:ty, $input:ident, $output:ident, $tile:ident, $m:literal, $a:literal) => {
             /// # Safety
             /// The CPU runs this path (the dispatcher checked); the job satisfies `input_transform`'s contract.
             $(#[$attr])*
             pub(crate) unsafe fn $input(job: &crate::conv::winograd::transform::InputJob) {
                 // SAFETY: forwarded contract.
                 unsafe {
-                    crate::conv::winograd::transform::input_transform::<$simd, $m, $a>(
-                        job,
-                        &crate::conv::winograd::matrices::$bt,
-                    )
+                    crate::conv::winograd::transform::input_transform::<
+                        $simd,
+                        crate::conv::winograd::transform::$tile,
+                        $m,
+                        $a,
+                    >(job)
                 }
             }
 
@@ -146,10 +148,12 @@ macro_rules! winograd_shells {
             pub(crate) unsafe fn $output(job: &crate::conv::winograd::transform::OutputJob) {
                 // SAFETY: forwarded contract.
                 unsafe {
-                    crate::conv::winograd::transform::output_transform::<$simd, $m, $a>(
-                        job,
-                        &crate::conv::winograd::matrices::$at,
-                    )
+                    crate::conv::winograd::transform::output_transform::<
+                        $simd,
+                        crate::conv::winograd::transform::$tile,
+                        $m,
+                        $a,
+                    >(job)
                 }
             }
     };

@@ -47,6 +47,48 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     /// Largest lane.
     unsafe fn reduce_max(x: Self::V) -> f32;
 
+    /// Interleaves `M` vectors: the result, read as `M * LANES` consecutive floats, holds
+    /// `v[j][l]` at `l * M + j` (Winograd's output tiles back into image rows). This default
+    /// goes through memory; paths with a two-source permute override it.
+    #[inline(always)]
+    unsafe fn interleave<const M: usize>(v: [Self::V; M]) -> [Self::V; M] {
+        // SAFETY: `Self` is available; the buffers hold M * LANES <= 96 floats (M <= 6,
+        // LANES <= 16, asserted).
+        unsafe {
+            assert!(M * Self::LANES <= 96);
+            let (mut lanes, mut out) = ([0.0f32; 96], [0.0f32; 96]);
+            for (j, &x) in v.iter().enumerate() {
+                Self::store(lanes.as_mut_ptr().add(j * Self::LANES), x);
+            }
+            for l in 0..Self::LANES {
+                for j in 0..M {
+                    out[l * M + j] = lanes[j * Self::LANES + l];
+                }
+            }
+            core::array::from_fn(|q| Self::load(out.as_ptr().add(q * Self::LANES)))
+        }
+    }
+
+    /// The inverse of [`Simd::interleave`]: `M` vectors read as `M * LANES` floats, split
+    /// into their `M` phases (`result[j][l]` = float `l * M + j`).
+    #[inline(always)]
+    unsafe fn deinterleave<const M: usize>(v: [Self::V; M]) -> [Self::V; M] {
+        // SAFETY: as in `interleave`.
+        unsafe {
+            assert!(M * Self::LANES <= 96);
+            let (mut flat, mut out) = ([0.0f32; 96], [0.0f32; 96]);
+            for (q, &x) in v.iter().enumerate() {
+                Self::store(flat.as_mut_ptr().add(q * Self::LANES), x);
+            }
+            for l in 0..Self::LANES {
+                for j in 0..M {
+                    out[j * Self::LANES + l] = flat[l * M + j];
+                }
+            }
+            core::array::from_fn(|j| Self::load(out.as_ptr().add(j * Self::LANES)))
+        }
+    }
+
     /// e^x for x in [-87.3, 88] (clamped there: below, the smallest normal e^-87.3;
     /// above, e^88 instead of overflowing), within 2 ulp relative.
     ///

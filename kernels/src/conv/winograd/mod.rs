@@ -31,7 +31,6 @@ use crate::gemm::blocking::{Blocking, blocking, cache_sizes};
 use crate::gemm::driver::{GemmTask, Operand, TaskEpilogue, part_scratch_len};
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, StridedSource};
-use crate::gemm::tile_choice::padding_cost;
 use crate::shape::{Conv2dDesc, Conv2dShape};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -93,24 +92,63 @@ pub(crate) struct Winograd {
     blocking: Blocking,
     /// U of group g and element xi at `g * alpha^2 + xi`, panels of the GEMM's U operand.
     weights: Vec<PackedPanels>,
-    tiles_h: usize,
+    split: WorkSplit,
     tiles_w: usize,
-    /// Blocks of tile rows, and parts of K each is split into.
-    blocks: usize,
-    k_parts: usize,
-    workers: usize,
-    /// Floats of one worker's scratch, in order: deinterleaved rows, V, M, GEMM packing.
+    /// Floats of one worker's scratch, in order: phase-split rows, one padded line, V, M,
+    /// GEMM packing.
     q_len: usize,
+    line_len: usize,
     v_len: usize,
     m_len: usize,
     gemm_len: usize,
-    /// Row stride of V and M: the largest block's tiles, rounded to whole cache lines.
+    /// Row stride of V and M: a block's tiles, rounded to whole cache lines.
     stride: usize,
 }
 
-/// Tile rows `b * total / parts .. (b + 1) * total / parts`: balanced to one row.
-fn block_rows(total: usize, parts: usize, b: usize) -> Range<usize> {
-    b * total / parts..(b + 1) * total / parts
+/// How a map's tiles (row-major, all tile rows in one sequence) are cut into blocks, and
+/// K into parts, for the threads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct WorkSplit {
+    tiles: usize,
+    /// Tiles per block (the last may have fewer): whole GEMM panels.
+    block: usize,
+    blocks: usize,
+    k_parts: usize,
+    workers: usize,
+}
+
+impl WorkSplit {
+    /// Blocks of whole `tile_width` panels, as many tiles as fit `budget` floats at
+    /// `per_tile` each (at least one panel); a multiple of `threads` blocks when there are
+    /// that many, else K split in `k_width` panels so every thread has a part.
+    fn new(tiles: usize, per_tile: usize, budget: usize, tile_width: usize, k: usize, k_width: usize, threads: usize) -> Self {
+        let panels = |n: usize| n.div_ceil(tile_width) * tile_width;
+        let mut block = ((budget / per_tile / tile_width).max(1) * tile_width).min(panels(tiles));
+        let mut blocks = tiles.div_ceil(block);
+        if blocks >= threads && !blocks.is_multiple_of(threads) {
+            block = panels(tiles.div_ceil(blocks.next_multiple_of(threads)));
+            blocks = tiles.div_ceil(block);
+        }
+        let k_parts = if blocks >= threads { 1 } else { threads.div_ceil(blocks).min(k.div_ceil(k_width)) };
+        WorkSplit { tiles, block, blocks, k_parts, workers: threads.min(blocks * k_parts).max(1) }
+    }
+
+    fn tiles_of(&self, block: usize) -> Range<usize> {
+        block * self.block..((block + 1) * self.block).min(self.tiles)
+    }
+
+    /// Work done over work needed: padding of the last panels of tiles and of channels, and
+    /// the threads' rounds of tasks.
+    fn cost(&self, tile_width: usize, k: usize, k_width: usize) -> f64 {
+        let last = self.tiles_of(self.blocks - 1).len();
+        let padded_tiles = (self.blocks - 1) * self.block + last.div_ceil(tile_width) * tile_width;
+        let widest_part = k.div_ceil(k_width).div_ceil(self.k_parts) * k_width;
+        let tasks = self.blocks * self.k_parts;
+        let rounds = tasks.div_ceil(self.workers);
+        padded_tiles as f64 / self.tiles as f64 * (widest_part * self.k_parts) as f64 / k as f64 * rounds as f64
+            * self.workers as f64
+            / tasks as f64
+    }
 }
 
 /// Panels of `width` over `len`, in `parts` bands: band `p` (as the GEMM's thread split).
@@ -127,7 +165,7 @@ struct Target {
 }
 
 // SAFETY: workers only read the epilogue's vectors and residual, and write disjoint parts of
-// `out` (different tile rows, or different channels of the same rows).
+// `out` (different tiles, or different channels of the same tiles).
 unsafe impl Sync for Target {}
 
 impl Winograd {
@@ -144,38 +182,26 @@ impl Winograd {
         let (cg, kg) = (s.group_in_channels, s.group_out_channels);
         let (tiles_h, tiles_w) = (s.out_h.div_ceil(m), s.out_w.div_ceil(m));
 
-        // Blocks: the fewest (a multiple of the threads, while there are rows to share)
-        // whose V and M fit in 3/4 of L2.
+        // Family, orientation and blocks: the least padded work, with a block's V and M
+        // (alpha^2 (C + K) floats a tile) within 3/4 of L2.
         let budget = cache_sizes().l2 * 3 / 4 / size_of::<f32>();
-        let working_set = |rows: usize| a2 * (cg + kg) * rows * tiles_w;
-        let mut blocks = threads.min(tiles_h);
-        while blocks < tiles_h && working_set(tiles_h.div_ceil(blocks)) > budget {
-            blocks = (blocks + threads.min(tiles_h)).min(tiles_h);
-        }
-        let max_rows = tiles_h.div_ceil(blocks);
-        let block_tiles = max_rows * tiles_w;
-        let k_parts = if blocks >= threads { 1 } else { threads.div_ceil(blocks) };
-
-        // Family and orientation: least padded work for one block's GEMM (K split included).
-        let k_share = kg.div_ceil(k_parts);
-        let mut best: Option<(f64, &'static TileKernel, bool)> = None;
+        let mut best: Option<(f64, &'static TileKernel, bool, WorkSplit)> = None;
         for tile in kernels.tiles {
             for transposed in [false, true] {
-                let cost = if transposed {
-                    // Tiles merged into the K x T layout through a buffer, once per pass over C.
-                    let kc = blocking(tile, cg, false).kc as f64;
-                    padding_cost(block_tiles, tile.mr) * padding_cost(k_share, tile.nr) * (1.0 + 32.0 / kc)
-                } else {
-                    padding_cost(k_share, tile.mr) * padding_cost(block_tiles, tile.nr)
-                };
-                if best.is_none_or(|(c, _, _)| cost < c - 1e-9) {
-                    best = Some((cost, tile, transposed));
+                let (tile_width, k_width) = if transposed { (tile.mr, tile.nr) } else { (tile.nr, tile.mr) };
+                let split = WorkSplit::new(tiles_h * tiles_w, a2 * (cg + kg), budget, tile_width, kg, k_width, threads);
+                // Transposed, tiles are merged into the K x T layout through a buffer once per
+                // pass over C: about one cycle per element against C multiply-adds at 32 a
+                // cycle (as `layout_choice` counts it).
+                let merge = if transposed { 1.0 + 32.0 / blocking(tile, cg, false).kc as f64 } else { 1.0 };
+                let cost = split.cost(tile_width, kg, k_width) * merge;
+                if best.is_none_or(|(c, ..)| cost < c - 1e-9) {
+                    best = Some((cost, tile, transposed, split));
                 }
             }
         }
-        let (_, tile, transposed) = best.expect("every ISA has a tile kernel");
+        let (_, tile, transposed, split) = best.expect("every ISA has a tile kernel");
         let width = if transposed { tile.nr } else { tile.mr };
-        let k_parts = k_parts.min(kg.div_ceil(width));
 
         let mut u = vec![0.0f32; a2 * kg * cg];
         let mut packed = Vec::with_capacity(desc.groups * a2);
@@ -191,41 +217,35 @@ impl Winograd {
                 }
             }
             for xi in 0..a2 {
-                let source = StridedSource {
-                    data: &u[xi * kg * cg..][..kg * cg],
-                    free_len: kg,
-                    k_len: cg,
-                    free_stride: cg,
-                    k_stride: 1,
-                };
+                let source =
+                    StridedSource { data: &u[xi * kg * cg..][..kg * cg], free_len: kg, k_len: cg, free_stride: cg, k_stride: 1 };
                 packed.push(PackedPanels::new(&source, width));
             }
         }
 
-        let stride = round_up(block_tiles);
+        // A block's tiles touch at most this many tile rows, each m image rows plus the
+        // two the 3x3 window reaches past them.
+        let tile_rows = (split.block.div_ceil(tiles_w) + 1).min(tiles_h);
+        let qw = tiles_w + 1;
+        let chunk = m * kernels.lanes;
+        let stride = round_up(split.block);
         let blocking = blocking(tile, cg, false);
-        let gemm_rows = if transposed { block_tiles } else { kg };
+        let gemm_rows = if transposed { split.block } else { kg };
         Winograd {
             variant,
             tile,
             transposed,
             blocking,
             weights: packed,
-            tiles_h,
+            split,
             tiles_w,
-            blocks,
-            k_parts,
-            workers: threads.min(blocks * k_parts).max(1),
-            q_len: round_up(cg * (max_rows * m + 2) * m * (tiles_w + 1)),
+            q_len: round_up(cg * (tile_rows * m + 2) * m * qw),
+            line_len: round_up((qw * m).div_ceil(chunk) * chunk),
             v_len: round_up(a2 * cg * stride),
             m_len: round_up(a2 * kg * stride),
             gemm_len: part_scratch_len(!transposed, transposed, tile, blocking, gemm_rows),
             stride,
         }
-    }
-
-    pub(crate) fn variant(&self) -> Variant {
-        self.variant
     }
 
     pub(crate) fn tile_name(&self) -> &'static str {
@@ -241,11 +261,11 @@ impl Winograd {
     }
 
     fn worker_len(&self) -> usize {
-        self.q_len + self.v_len + self.m_len + self.gemm_len
+        self.q_len + self.line_len + self.v_len + self.m_len + self.gemm_len
     }
 
     pub(crate) fn scratch_len(&self) -> usize {
-        ALIGN_FLOATS + self.workers * self.worker_len()
+        ALIGN_FLOATS + self.split.workers * self.worker_len()
     }
 
     /// One (image, group): `image` its C/g input planes, `out` its first output channel
@@ -268,11 +288,11 @@ impl Winograd {
         scratch: &mut [f32],
     ) {
         let target = Target { out, epilogue };
-        let tasks = self.blocks * self.k_parts;
+        let WorkSplit { blocks, k_parts, workers, .. } = self.split;
         let worker_len = self.worker_len();
-        let scratch = &mut align_scratch(scratch)[..self.workers * worker_len];
+        let scratch = &mut align_scratch(scratch)[..workers * worker_len];
         scratch.par_chunks_mut(worker_len).enumerate().for_each(|(w, buffer)| {
-            for task in (w..tasks).step_by(self.workers) {
+            for task in (w..blocks * k_parts).step_by(workers) {
                 // SAFETY: forwarded contract; tasks write disjoint parts of the output.
                 unsafe { self.run_task(desc, s, kernels, group, image, &target, task, buffer) };
             }
@@ -296,32 +316,41 @@ impl Winograd {
         let (m, alpha) = (self.variant.m(), self.variant.alpha());
         let a2 = alpha * alpha;
         let (cg, kg) = (s.group_in_channels, s.group_out_channels);
-        let rows = block_rows(self.tiles_h, self.blocks, task / self.k_parts);
+        let span = self.split.tiles_of(task / self.split.k_parts);
         let width = if self.transposed { self.tile.nr } else { self.tile.mr };
-        let channels = band(kg, width, self.k_parts, task % self.k_parts);
-        if rows.is_empty() || channels.is_empty() {
+        let channels = band(kg, width, self.split.k_parts, task % self.split.k_parts);
+        if span.is_empty() || channels.is_empty() {
             return;
         }
-        let (tile_rows, tiles) = (rows.len(), rows.len() * self.tiles_w);
+        let tiles = span.len();
         let (q, rest) = buffer.split_at_mut(self.q_len);
+        let (line, rest) = rest.split_at_mut(self.line_len);
         let (v, rest) = rest.split_at_mut(self.v_len);
         let (mbuf, gemm_scratch) = rest.split_at_mut(self.m_len);
-        let image_rows = tile_rows * m + 2;
+        let tile_rows = (span.end - 1) / self.tiles_w - span.start / self.tiles_w + 1;
         let qw = self.tiles_w + 1;
-        deinterleave(desc, image, rows.start * m, image_rows, m, qw, &mut q[..cg * image_rows * m * qw]);
 
         let input = InputJob {
-            q: q.as_ptr(),
+            image: image.as_ptr(),
+            in_h: desc.in_h,
+            in_w: desc.in_w,
+            pad_top: desc.padding.top,
+            pad_left: desc.padding.left,
             channels: cg,
-            rows: image_rows,
-            qw,
-            tile_rows,
             tiles_w: self.tiles_w,
+            t0: span.start,
+            t1: span.end,
+            q: q.as_mut_ptr(),
+            rows: tile_rows * m + 2,
+            qw,
+            line: line.as_mut_ptr(),
+            line_len: self.line_len,
             v: v.as_mut_ptr(),
             vs: self.stride,
         };
-        // SAFETY: q holds cg * image_rows * m * qw floats, v holds a2 * cg * stride, and
-        // stride >= tiles; the kernels passed the CPU check.
+        // SAFETY: `image` holds cg planes; q holds cg * rows * m * qw floats (rows counted
+        // for the most tile rows a block touches), the line line_len >= qw * m in whole
+        // chunks, v a2 * cg * stride with stride >= tiles; the kernels passed the CPU check.
         unsafe { (kernels.winograd_input[self.variant.index()])(&input) };
 
         let identity = TaskEpilogue {
@@ -369,53 +398,29 @@ impl Winograd {
             unsafe { gemm.run_part(row_range, col_range, gemm_scratch) };
         }
 
-        let first_row = rows.start * m;
         let e = &target.epilogue;
         let offset_channel = |p: *const f32| if p.is_null() { p } else { p.wrapping_add(channels.start) };
-        let pixel_offset = channels.start * s.out_pixels() + first_row * s.out_w;
+        let plane_offset = channels.start * s.out_pixels();
         let output = OutputJob {
             m: mbuf[channels.start * self.stride..].as_ptr(),
             xi_stride: kg * self.stride,
             ms: self.stride,
             channels: channels.len(),
-            tile_rows,
             tiles_w: self.tiles_w,
-            out: target.out.wrapping_add(pixel_offset),
+            t0: span.start,
+            t1: span.end,
+            out: target.out.wrapping_add(plane_offset),
             plane: s.out_pixels(),
+            out_h: s.out_h,
             out_w: s.out_w,
-            out_rows: (tile_rows * m).min(s.out_h - first_row),
             scale: offset_channel(e.scale),
             shift: offset_channel(e.shift),
-            residual: if e.residual.is_null() { e.residual } else { e.residual.wrapping_add(pixel_offset) },
+            residual: if e.residual.is_null() { e.residual } else { e.residual.wrapping_add(plane_offset) },
             activation: e.activation,
         };
-        // SAFETY: M holds this task's channels for all a2 elements; the output rows and
-        // channels are inside the group's output (caller's contract) and this task's alone;
-        // the kernels passed the CPU check.
+        // SAFETY: M holds this task's channels for all a2 elements; the tiles' outputs are
+        // inside the group's output planes (caller's contract) and this task's alone; the
+        // kernels passed the CPU check.
         unsafe { (kernels.winograd_output[self.variant.index()])(&output) };
-    }
-}
-
-/// Splits image rows `first .. first + rows` (in padded coordinates) of every channel into
-/// their `m` column phases: `q[((c*rows + i)*m + r)*qw + t]` = padded pixel (first + i,
-/// t*m + r), zero outside the image.
-fn deinterleave(desc: &Conv2dDesc, image: &[f32], first: usize, rows: usize, m: usize, qw: usize, q: &mut [f32]) {
-    let (h, w, pad) = (desc.in_h, desc.in_w, desc.padding);
-    let plane = h * w;
-    for (c, channel) in q.chunks_exact_mut(rows * m * qw).enumerate() {
-        for (i, phases) in channel.chunks_exact_mut(m * qw).enumerate() {
-            let y = (first + i).wrapping_sub(pad.top);
-            if y >= h {
-                phases.fill(0.0);
-                continue;
-            }
-            let line = &image[c * plane + y * w..][..w];
-            for (r, phase) in phases.chunks_exact_mut(qw).enumerate() {
-                for (t, value) in phase.iter_mut().enumerate() {
-                    let x = (t * m + r).wrapping_sub(pad.left);
-                    *value = if x < w { line[x] } else { 0.0 };
-                }
-            }
-        }
     }
 }

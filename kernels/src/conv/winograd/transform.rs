@@ -1,49 +1,255 @@
-//! The input and output transforms, vectorised across the tiles of a tile row.
+//! The input and output transforms, vectorised across horizontally adjacent tiles.
 //!
-//! A vector holds the same element of `LANES` horizontally adjacent tiles. Their inputs are
-//! `m` columns apart, so the block's image rows are first split into their `m` column
-//! phases (`deinterleave`): element `i'` of tile `tx` is then entry `tx + i'/m` of phase
-//! `i' % m`, and every load is a plain (or, at the end of a tile row, partial) vector load.
-//! The output goes the other way: the `m` results of each output row are interleaved back
-//! through a small buffer. Transforms are products with constant matrices; after unrolling
-//! the compiler sees every coefficient, so zeros vanish and ±1 become additions.
+//! A vector holds the same element of `LANES` tiles of one tile row. Their inputs are `m`
+//! columns apart, so each image row of a block is first split into its `m` column phases
+//! (one [`Simd::deinterleave`] per `m * LANES` floats): element `i'` of tile `tx` is then
+//! entry `tx + i'/m` of phase `i' % m`, and every load is a plain vector load. The output
+//! goes the other way: each output row's `m` result vectors are interleaved back
+//! ([`Simd::interleave`]) and the epilogue (scale, shift, residual, activation) applied to
+//! them in registers, as they are stored.
+//!
+//! The 1D transforms are written out per tile size with their common subexpressions (the
+//! matrices of `matrices.rs` are the oracle their tests compare against); the 2D transform
+//! applies them to the rows, then to the columns.
 
 use crate::arch::simd::Simd;
 use crate::epilogue::Activation;
-use crate::gemm::epilogue::{EpilogueTile, epilogue};
+use crate::gemm::epilogue::activate;
 
-/// The input transform of one block of tile rows, all channels.
+/// The 1D transforms of F(M, 3): `alpha = A = M + 2` inputs.
+pub(crate) trait Tile<const M: usize, const A: usize> {
+    /// BT d.
+    unsafe fn input<S: Simd>(d: [S::V; A]) -> [S::V; A];
+    /// AT m.
+    unsafe fn output<S: Simd>(m: [S::V; A]) -> [S::V; M];
+}
+
+pub(crate) struct F2;
+pub(crate) struct F4;
+pub(crate) struct F6;
+
+impl Tile<2, 4> for F2 {
+    #[inline(always)]
+    unsafe fn input<S: Simd>(d: [S::V; 4]) -> [S::V; 4] {
+        // SAFETY: `S` is available (caller's contract).
+        unsafe { [S::sub(d[2], d[0]), S::add(d[1], d[2]), S::sub(d[2], d[1]), S::sub(d[3], d[1])] }
+    }
+    #[inline(always)]
+    unsafe fn output<S: Simd>(m: [S::V; 4]) -> [S::V; 2] {
+        // SAFETY: as above.
+        unsafe { [S::add(S::add(m[0], m[1]), m[2]), S::add(S::sub(m[1], m[2]), m[3])] }
+    }
+}
+
+impl Tile<4, 6> for F4 {
+    #[inline(always)]
+    unsafe fn input<S: Simd>(d: [S::V; 6]) -> [S::V; 6] {
+        // SAFETY: `S` is available (caller's contract).
+        unsafe {
+            let (four, five, two) = (S::splat(4.0), S::splat(-5.0), S::splat(2.0));
+            let s12 = S::add(d[1], d[2]);
+            let d12 = S::sub(d[1], d[2]);
+            let s34 = S::add(d[3], d[4]);
+            let d43 = S::sub(d[4], d[3]);
+            let d42 = S::sub(d[4], d[2]);
+            let d31 = S::sub(d[3], d[1]);
+            [
+                S::mul_add(four, d[0], S::mul_add(five, d[2], d[4])),
+                S::mul_add(S::splat(-4.0), s12, s34),
+                S::mul_add(four, d12, d43),
+                S::mul_add(two, d31, d42),
+                S::mul_add(S::splat(-2.0), d31, d42),
+                S::mul_add(four, d[1], S::mul_add(five, d[3], d[5])),
+            ]
+        }
+    }
+    #[inline(always)]
+    unsafe fn output<S: Simd>(m: [S::V; 6]) -> [S::V; 4] {
+        // SAFETY: as above.
+        unsafe {
+            let (a, b) = (S::add(m[1], m[2]), S::sub(m[1], m[2]));
+            let (c, d) = (S::add(m[3], m[4]), S::sub(m[3], m[4]));
+            [
+                S::add(S::add(m[0], a), c),
+                S::mul_add(S::splat(2.0), d, b),
+                S::mul_add(S::splat(4.0), c, a),
+                S::add(S::mul_add(S::splat(8.0), d, b), m[5]),
+            ]
+        }
+    }
+}
+
+impl Tile<6, 8> for F6 {
+    #[inline(always)]
+    unsafe fn input<S: Simd>(d: [S::V; 8]) -> [S::V; 8] {
+        // SAFETY: `S` is available (caller's contract).
+        unsafe {
+            let k = S::splat;
+            let e = S::mul_add(k(-4.25), d[4], S::add(d[2], d[6]));
+            let o = S::mul_add(k(-4.25), d[3], S::add(d[1], d[5]));
+            let e2 = S::mul_add(k(0.25), d[2], S::mul_add(k(-1.25), d[4], d[6]));
+            let o2 = S::mul_add(k(0.5), d[1], S::mul_add(k(-2.5), d[3], S::mul(k(2.0), d[5])));
+            let e3 = S::mul_add(k(4.0), d[2], S::mul_add(k(-5.0), d[4], d[6]));
+            let o3 = S::mul_add(k(2.0), d[1], S::mul_add(k(-2.5), d[3], S::mul(k(0.5), d[5])));
+            [
+                S::mul_add(k(5.25), S::sub(d[2], d[4]), S::sub(d[6], d[0])),
+                S::add(e, o),
+                S::sub(e, o),
+                S::add(e2, o2),
+                S::sub(e2, o2),
+                S::add(e3, o3),
+                S::sub(e3, o3),
+                S::mul_add(k(5.25), S::sub(d[3], d[5]), S::sub(d[7], d[1])),
+            ]
+        }
+    }
+    #[inline(always)]
+    unsafe fn output<S: Simd>(m: [S::V; 8]) -> [S::V; 6] {
+        // SAFETY: as above.
+        unsafe {
+            let k = S::splat;
+            let (a, b) = (S::add(m[1], m[2]), S::sub(m[1], m[2]));
+            let (c, d) = (S::add(m[3], m[4]), S::sub(m[3], m[4]));
+            let (e, f) = (S::add(m[5], m[6]), S::sub(m[5], m[6]));
+            [
+                S::add(S::add(m[0], a), S::add(c, e)),
+                S::mul_add(k(2.0), d, S::mul_add(k(0.5), f, b)),
+                S::mul_add(k(4.0), c, S::mul_add(k(0.25), e, a)),
+                S::mul_add(k(8.0), d, S::mul_add(k(0.125), f, b)),
+                S::mul_add(k(16.0), c, S::mul_add(k(0.0625), e, a)),
+                S::add(S::mul_add(k(32.0), d, S::mul_add(k(0.03125), f, b)), m[7]),
+            ]
+        }
+    }
+}
+
+/// The input transform of one block: tiles `t0 .. t1` (row-major over a map `tiles_w`
+/// tiles wide), all channels of a group.
 pub(crate) struct InputJob {
-    /// Deinterleaved rows: channel c, row i, phase r, entry q at `((c*rows + i)*m + r)*qw + q`.
-    pub q: *const f32,
+    /// The group's input planes, `in_h x in_w` each.
+    pub image: *const f32,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
     pub channels: usize,
-    /// Image rows of the block: `tile_rows * m + 2`.
+    pub tiles_w: usize,
+    pub t0: usize,
+    pub t1: usize,
+    /// The block's image rows split into phases: channel c, row i, phase r, entry q at
+    /// `((c*rows + i)*m + r)*qw + q`; row 0 is padded row `m * (t0 / tiles_w)`.
+    pub q: *mut f32,
     pub rows: usize,
     /// Entries per phase: `tiles_w + 1`.
     pub qw: usize,
-    pub tile_rows: usize,
-    pub tiles_w: usize,
-    /// Transformed input: element xi, channel c, tile t at `(xi*channels + c)*vs + t`.
+    /// One padded image row: `line_len` floats, `line_len >= qw * m` a whole number of
+    /// `m * LANES` chunks.
+    pub line: *mut f32,
+    pub line_len: usize,
+    /// Transformed input: element xi, channel c, tile t at `(xi*channels + c)*vs + t - t0`.
     pub v: *mut f32,
     pub vs: usize,
 }
 
-/// The output transform and epilogue of one block of tile rows, for some channels.
+/// Splits row `y` (padded coordinates) of one channel into its phases.
+///
+/// # Safety
+/// As [`input_transform`]; `plane` is the channel's input, `phases` its `M * qw` floats.
+#[inline(always)]
+unsafe fn split_row<S: Simd, const M: usize>(job: &InputJob, plane: *const f32, y: usize, phases: *mut f32) {
+    // SAFETY: the line holds line_len >= pad_left + in_w floats (the tiles cover the padded
+    // width); chunks of M*LANES floats tile it exactly; phase stores stay below qw.
+    unsafe {
+        let row = y.wrapping_sub(job.pad_top);
+        if row >= job.in_h {
+            for e in 0..M * job.qw {
+                *phases.add(e) = 0.0;
+            }
+            return;
+        }
+        let line = core::slice::from_raw_parts_mut(job.line, job.line_len);
+        line[..job.pad_left].fill(0.0);
+        line[job.pad_left..job.pad_left + job.in_w]
+            .copy_from_slice(core::slice::from_raw_parts(plane.add(row * job.in_w), job.in_w));
+        line[job.pad_left + job.in_w..].fill(0.0);
+        for chunk in 0..job.line_len / (M * S::LANES) {
+            let first = chunk * S::LANES;
+            if first >= job.qw {
+                break;
+            }
+            let flat: [S::V; M] = core::array::from_fn(|q| S::load(job.line.add((chunk * M + q) * S::LANES)));
+            let split = S::deinterleave::<M>(flat);
+            let n = S::LANES.min(job.qw - first);
+            for (r, &phase) in split.iter().enumerate() {
+                let p = phases.add(r * job.qw + first);
+                if n == S::LANES { S::store(p, phase) } else { S::store_partial(p, n, phase) }
+            }
+        }
+    }
+}
+
+/// V = BT d B for every tile of the job.
+///
+/// # Safety
+/// `image` holds `channels` planes; `q` is writable for `channels * rows * M * qw` floats
+/// with `rows >= (last tile row - first + 1) * M + 2`; `line` for `line_len` floats as
+/// documented; `v` for `A*A * channels * vs` floats with `vs >= t1 - t0`; `S` is available.
+#[inline(always)]
+pub(crate) unsafe fn input_transform<S: Simd, T: Tile<M, A>, const M: usize, const A: usize>(job: &InputJob) {
+    let first_row = job.t0 / job.tiles_w;
+    // SAFETY: every row of the block's tiles is split before it is read; tile (ty, tx)
+    // reads rows (ty - first_row)*M + i < rows and entries tx + i'/M <= tiles_w < qw of
+    // each phase (partial loads read only existing tiles); it writes entry t - t0 < vs of
+    // each V row.
+    unsafe {
+        let plane_len = job.in_h * job.in_w;
+        for c in 0..job.channels {
+            let plane = job.image.add(c * plane_len);
+            for i in 0..job.rows {
+                split_row::<S, M>(job, plane, first_row * M + i, job.q.add((c * job.rows + i) * M * job.qw));
+            }
+        }
+        for c in 0..job.channels {
+            let mut t = job.t0;
+            while t < job.t1 {
+                let (ty, tx) = (t / job.tiles_w, t % job.tiles_w);
+                let n = S::LANES.min(job.tiles_w - tx).min(job.t1 - t);
+                let load = |p: *const f32| if n == S::LANES { S::load(p) } else { S::load_partial(p, n) };
+                let mut rows = [[S::zero(); A]; A];
+                for (i, row) in rows.iter_mut().enumerate() {
+                    let line = job.q.add((c * job.rows + (ty - first_row) * M + i) * M * job.qw + tx);
+                    *row = T::input::<S>(core::array::from_fn(|ip| load(line.add((ip % M) * job.qw + ip / M))));
+                }
+                let base = job.v.add(c * job.vs + t - job.t0);
+                for jp in 0..A {
+                    let column = T::input::<S>(core::array::from_fn(|i| rows[i][jp]));
+                    for (j, &value) in column.iter().enumerate() {
+                        let p = base.add((j * A + jp) * job.channels * job.vs);
+                        if n == S::LANES { S::store(p, value) } else { S::store_partial(p, n, value) }
+                    }
+                }
+                t += n;
+            }
+        }
+    }
+}
+
+/// The output transform and epilogue of one block's tiles `t0 .. t1`, for some channels.
 pub(crate) struct OutputJob {
-    /// GEMM results: element xi, channel k, tile t at `xi*xi_stride + k*ms + t`.
+    /// GEMM results: element xi, channel k, tile t at `xi*xi_stride + k*ms + t - t0`.
     pub m: *const f32,
     pub xi_stride: usize,
     pub ms: usize,
     pub channels: usize,
-    pub tile_rows: usize,
     pub tiles_w: usize,
-    /// Channel 0, first row of the block; channels `plane` apart, rows `out_w`.
+    pub t0: usize,
+    pub t1: usize,
+    /// The job's first channel's output plane, `out_h x out_w`; channels `plane` apart.
     pub out: *mut f32,
     pub plane: usize,
+    pub out_h: usize,
     pub out_w: usize,
-    /// Output rows of the block (the last block's last tiles may hang over the map).
-    pub out_rows: usize,
-    /// Per channel, from channel 0 of the job, or null.
+    /// Per channel, from the job's first channel, or null.
     pub scale: *const f32,
     pub shift: *const f32,
     /// Same layout as `out`, or null.
@@ -51,145 +257,129 @@ pub(crate) struct OutputJob {
     pub activation: Activation,
 }
 
-/// Largest `m * LANES` of any variant and path (F(6x6), 16 lanes): the interleave buffer.
-const INTERLEAVE_MAX: usize = 6 * 16;
-
-/// `sum_i coefs[i] * x[i]`, for coefficients known at compile time after inlining.
-#[inline(always)]
-unsafe fn combine<S: Simd, const N: usize>(coefs: &[f32; N], x: &[S::V; N]) -> S::V {
-    // SAFETY: `S` is available (caller's contract).
-    unsafe {
-        let mut acc: Option<S::V> = None;
-        for (&c, &v) in coefs.iter().zip(x) {
-            if c == 0.0 {
-                continue;
-            }
-            acc = Some(match acc {
-                None if c == 1.0 => v,
-                None if c == -1.0 => S::sub(S::zero(), v),
-                None => S::mul(S::splat(c), v),
-                Some(a) if c == 1.0 => S::add(a, v),
-                Some(a) if c == -1.0 => S::sub(a, v),
-                Some(a) => S::mul_add(S::splat(c), v, a),
-            });
-        }
-        acc.unwrap_or(S::zero())
-    }
-}
-
-/// V = BT d B for every tile of the job.
+/// Y = AT m A for every tile of the job, interleaved into output rows with the epilogue
+/// applied in registers.
 ///
 /// # Safety
-/// `q` holds the job's `channels * rows * m * qw` floats, `v` is writable for
-/// `A*A * channels * vs` floats, `vs >= tile_rows * tiles_w`, `rows >= tile_rows*M + 2`;
-/// `S` is available.
+/// `m` holds `A*A` blocks of `channels` rows of `t1 - t0` floats at the job's strides;
+/// `out` (and `residual`, if not null) are valid for `channels` planes `plane` apart;
+/// the tiles cover at most `tiles_w * M` columns and their rows lie inside `out_h` or
+/// past it (rows past it are not written); `scale`/`shift` are null or hold `channels`
+/// floats; `S` is available.
 #[inline(always)]
-pub(crate) unsafe fn input_transform<S: Simd, const M: usize, const A: usize>(job: &InputJob, bt: &[[f32; A]; A]) {
-    // SAFETY: tile (ty, tx) reads rows ty*M + i < rows and entries tx + i'/M <= tiles_w < qw
-    // of each phase (partial loads read only the tiles that exist); it writes entry
-    // ty*tiles_w + tx < vs of each V row.
+pub(crate) unsafe fn output_transform<S: Simd, T: Tile<M, A>, const M: usize, const A: usize>(job: &OutputJob) {
+    // SAFETY: tile (ty, tx) reads entry t - t0 of its M rows and writes output rows
+    // ty*M + j < out_h, columns tx*M + j' < out_w, of its channel's plane.
     unsafe {
-        for c in 0..job.channels {
-            for ty in 0..job.tile_rows {
-                let mut tx0 = 0;
-                while tx0 < job.tiles_w {
-                    let n = S::LANES.min(job.tiles_w - tx0);
-                    let mut rows = [[S::zero(); A]; A];
-                    for (i, row) in rows.iter_mut().enumerate() {
-                        let line = job.q.add((c * job.rows + ty * M + i) * M * job.qw + tx0);
-                        let mut d = [S::zero(); A];
-                        for (ip, dv) in d.iter_mut().enumerate() {
-                            let p = line.add((ip % M) * job.qw + ip / M);
-                            *dv = if n == S::LANES { S::load(p) } else { S::load_partial(p, n) };
-                        }
-                        for (jp, out) in row.iter_mut().enumerate() {
-                            *out = combine::<S, A>(&bt[jp], &d);
-                        }
-                    }
-                    let base = job.v.add(c * job.vs + ty * job.tiles_w + tx0);
-                    for jp in 0..A {
-                        let column: [S::V; A] = core::array::from_fn(|i| rows[i][jp]);
-                        for (j, bt_row) in bt.iter().enumerate() {
-                            let value = combine::<S, A>(bt_row, &column);
-                            let p = base.add((j * A + jp) * job.channels * job.vs);
-                            if n == S::LANES { S::store(p, value) } else { S::store_partial(p, n, value) }
-                        }
-                    }
-                    tx0 += S::LANES;
-                }
-            }
-        }
-    }
-}
-
-/// Y = AT m A for every tile of the job, interleaved into the output rows, then the
-/// epilogue over each channel's rows while they are in L1.
-///
-/// # Safety
-/// `m` holds `A*A` blocks of `channels` rows of `tile_rows * tiles_w` floats at the job's
-/// strides; `out` (and `residual`, if not null) is valid for `channels` planes of
-/// `out_rows * out_w` floats, `plane` apart; `out_rows <= tile_rows * M` and
-/// `out_w <= tiles_w * M`; `scale`/`shift` are null or hold `channels` floats;
-/// `S::LANES <= 16`; `S` is available.
-#[inline(always)]
-pub(crate) unsafe fn output_transform<S: Simd, const M: usize, const A: usize>(job: &OutputJob, at: &[[f32; A]; M]) {
-    debug_assert!(M * S::LANES <= INTERLEAVE_MAX);
-    // SAFETY: tile (ty, tx) reads entry ty*tiles_w + tx of its M rows and writes output
-    // rows ty*M + j < out_rows, columns tx*M + j' < out_w, of its channel's plane.
-    unsafe {
-        let mut buffer = [0.0f32; INTERLEAVE_MAX];
-        let at_ptr = |e: *const f32, k: usize| if e.is_null() { e } else { e.add(k) };
+        let fused = !job.scale.is_null() || !job.shift.is_null();
         for k in 0..job.channels {
             let out = job.out.add(k * job.plane);
-            for ty in 0..job.tile_rows {
-                let rows_here = M.min(job.out_rows.saturating_sub(ty * M));
-                let mut tx0 = 0;
-                while tx0 < job.tiles_w {
-                    let n = S::LANES.min(job.tiles_w - tx0);
-                    let first = job.m.add(k * job.ms + ty * job.tiles_w + tx0);
-                    let mut rows = [[S::zero(); M]; A];
-                    for (i, row) in rows.iter_mut().enumerate() {
-                        let mut x = [S::zero(); A];
-                        for (ip, xv) in x.iter_mut().enumerate() {
-                            let p = first.add((i * A + ip) * job.xi_stride);
-                            *xv = if n == S::LANES { S::load(p) } else { S::load_partial(p, n) };
+            let residual = if job.residual.is_null() { job.residual } else { job.residual.add(k * job.plane) };
+            let scale = S::splat(if job.scale.is_null() { 1.0 } else { *job.scale.add(k) });
+            let shift = S::splat(if job.shift.is_null() { 0.0 } else { *job.shift.add(k) });
+            let mut t = job.t0;
+            while t < job.t1 {
+                let (ty, tx) = (t / job.tiles_w, t % job.tiles_w);
+                let n = S::LANES.min(job.tiles_w - tx).min(job.t1 - t);
+                let load = |p: *const f32| if n == S::LANES { S::load(p) } else { S::load_partial(p, n) };
+                let first = job.m.add(k * job.ms + t - job.t0);
+                let mut rows = [[S::zero(); M]; A];
+                for (i, row) in rows.iter_mut().enumerate() {
+                    *row = T::output::<S>(core::array::from_fn(|ip| load(first.add((i * A + ip) * job.xi_stride))));
+                }
+                let columns: [[S::V; M]; M] =
+                    core::array::from_fn(|jp| T::output::<S>(core::array::from_fn(|i| rows[i][jp])));
+                let (x0, y0) = (tx * M, ty * M);
+                let cols = (n * M).min(job.out_w - x0);
+                for j in 0..M.min(job.out_h.saturating_sub(y0)) {
+                    let values = S::interleave::<M>(core::array::from_fn(|jp| columns[jp][j]));
+                    let at = (y0 + j) * job.out_w + x0;
+                    for (q, &value) in values.iter().enumerate() {
+                        let count = S::LANES.min(cols.saturating_sub(q * S::LANES));
+                        if count == 0 {
+                            break;
                         }
-                        for (jp, out) in row.iter_mut().enumerate() {
-                            *out = combine::<S, A>(&at[jp], &x);
+                        let mut y = if fused { S::mul_add(value, scale, shift) } else { value };
+                        let p = at + q * S::LANES;
+                        if !residual.is_null() {
+                            let r = residual.add(p);
+                            y = S::add(y, if count == S::LANES { S::load(r) } else { S::load_partial(r, count) });
                         }
+                        let y = activate::<S>(y, job.activation);
+                        if count == S::LANES { S::store(out.add(p), y) } else { S::store_partial(out.add(p), count, y) }
                     }
-                    let x0 = tx0 * M;
-                    let cols = (n * M).min(job.out_w - x0);
-                    for (j, at_row) in at.iter().enumerate().take(rows_here) {
-                        for jp in 0..M {
-                            let column: [S::V; A] = core::array::from_fn(|i| rows[i][jp]);
-                            S::store(buffer.as_mut_ptr().add(jp * S::LANES), combine::<S, A>(at_row, &column));
-                        }
-                        let line = out.add((ty * M + j) * job.out_w + x0);
-                        for x in 0..cols {
-                            *line.add(x) = buffer[(x % M) * S::LANES + x / M];
-                        }
+                }
+                t += n;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::generic::Portable;
+    use crate::conv::winograd::matrices::*;
+
+    /// The written-out 1D transforms equal the products with the generated matrices.
+    fn check<T: Tile<M, A>, const M: usize, const A: usize>(bt: &[[f64; A]; A], at: &[[f64; A]; M]) {
+        let x: [f32; A] = core::array::from_fn(|i| (i as f32 * 0.37 - 1.1).sin());
+        let splat = |v: f32| wide::f32x8::splat(v);
+        // SAFETY: the portable path runs everywhere.
+        let (input, output) = unsafe { (T::input::<Portable>(x.map(splat)), T::output::<Portable>(x.map(splat))) };
+        for (j, row) in bt.iter().enumerate() {
+            let want: f64 = row.iter().zip(&x).map(|(b, v)| b * *v as f64).sum();
+            assert!((input[j].to_array()[0] as f64 - want).abs() < 1e-5, "F({M}) BT row {j}");
+        }
+        for (j, row) in at.iter().enumerate() {
+            let want: f64 = row.iter().zip(&x).map(|(a, v)| a * *v as f64).sum();
+            assert!((output[j].to_array()[0] as f64 - want).abs() < 1e-5, "F({M}) AT row {j}");
+        }
+    }
+
+    #[test]
+    fn written_transforms_match_the_matrices() {
+        check::<F2, 2, 4>(&F2_BT, &F2_AT);
+        check::<F4, 4, 6>(&F4_BT, &F4_AT);
+        check::<F6, 6, 8>(&F6_BT, &F6_AT);
+    }
+
+    #[test]
+    fn interleave_round_trips() {
+        fn round_trip<S: Simd, const M: usize>() {
+            let flat: Vec<f32> = (0..M * S::LANES).map(|v| v as f32).collect();
+            // SAFETY: callers pass only paths this CPU runs; `flat` holds M vectors.
+            unsafe {
+                let v: [S::V; M] = core::array::from_fn(|q| S::load(flat.as_ptr().add(q * S::LANES)));
+                let phases = S::deinterleave::<M>(v);
+                let mut lanes = vec![0.0f32; S::LANES];
+                for (j, &p) in phases.iter().enumerate() {
+                    S::store(lanes.as_mut_ptr(), p);
+                    for (l, &value) in lanes.iter().enumerate() {
+                        assert_eq!(value, (l * M + j) as f32, "phase {j} lane {l}");
                     }
-                    tx0 += S::LANES;
+                }
+                let back = S::interleave::<M>(phases);
+                for (q, &b) in back.iter().enumerate() {
+                    S::store(lanes.as_mut_ptr(), b);
+                    assert_eq!(lanes, flat[q * S::LANES..(q + 1) * S::LANES]);
                 }
             }
-            let tile = EpilogueTile {
-                rows: 1,
-                cols: job.out_rows * job.out_w,
-                c: out,
-                ldc: job.out_rows * job.out_w,
-                scale: at_ptr(job.scale, k),
-                shift: at_ptr(job.shift, k),
-                residual: if job.residual.is_null() { job.residual } else { job.residual.add(k * job.plane) },
-                activation: job.activation,
-            };
-            if !(tile.scale.is_null()
-                && tile.shift.is_null()
-                && tile.residual.is_null()
-                && tile.activation == Activation::Identity)
-            {
-                epilogue::<S>(&tile);
+        }
+        round_trip::<Portable, 2>();
+        round_trip::<Portable, 4>();
+        round_trip::<Portable, 6>();
+        #[cfg(target_arch = "x86_64")]
+        if crate::Isa::Avx512f.is_supported() {
+            #[target_feature(enable = "avx512f")]
+            fn avx512() {
+                use crate::arch::x86_64::avx512f::Avx512;
+                round_trip::<Avx512, 2>();
+                round_trip::<Avx512, 4>();
+                round_trip::<Avx512, 6>();
             }
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { avx512() };
         }
     }
 }

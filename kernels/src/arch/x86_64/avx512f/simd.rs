@@ -4,6 +4,38 @@ use core::arch::x86_64::*;
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512;
 
+/// The two-source permutes that build output vector `q` of an interleave or deinterleave
+/// of `M` (even) vectors: output lane `i` takes lane `source_lane(i)` of source vector
+/// `source(i)`; sources are taken in pairs (`vpermt2ps` reads two), and the pairs' results
+/// merged by masks. With `M` and `q` constant after inlining, the index vectors and masks
+/// fold to constants.
+#[inline(always)]
+unsafe fn permute_pairs<const M: usize>(
+    v: &[__m512; M],
+    source: impl Fn(usize) -> usize,
+    source_lane: impl Fn(usize) -> usize,
+) -> __m512 {
+    // SAFETY: AVX-512F is available (caller's contract); index lanes are below 32.
+    unsafe {
+        let mut out = _mm512_setzero_ps();
+        for pair in 0..M / 2 {
+            let mut index = [0i32; 16];
+            let mut mask: u32 = 0;
+            for (i, x) in index.iter_mut().enumerate() {
+                let s = source(i);
+                if s / 2 == pair {
+                    *x = (source_lane(i) | ((s % 2) << 4)) as i32;
+                    mask |= 1 << i;
+                }
+            }
+            let index = _mm512_loadu_si512(index.as_ptr().cast());
+            let picked = _mm512_permutex2var_ps(v[2 * pair], index, v[2 * pair + 1]);
+            out = _mm512_mask_blend_ps(mask as __mmask16, out, picked);
+        }
+        out
+    }
+}
+
 /// Mask of the first `n` lanes, `n < 16`.
 #[inline(always)]
 fn first_lanes(n: usize) -> __mmask16 {
@@ -101,6 +133,22 @@ unsafe impl Simd for Avx512 {
         }
     }
     #[inline(always)]
+    unsafe fn interleave<const M: usize>(v: [__m512; M]) -> [__m512; M] {
+        // Sources are permuted in pairs; Winograd's tiles (2, 4, 6) are all even.
+        assert!(M.is_multiple_of(2), "interleave of an odd count");
+        // Output q, lane i is float x = 16q + i: lane x / M of vector x % M.
+        // SAFETY: AVX-512F is available.
+        core::array::from_fn(|q| unsafe { permute_pairs(&v, |i| (16 * q + i) % M, |i| (16 * q + i) / M) })
+    }
+    #[inline(always)]
+    unsafe fn deinterleave<const M: usize>(v: [__m512; M]) -> [__m512; M] {
+        // Sources are permuted in pairs; Winograd's tiles (2, 4, 6) are all even.
+        assert!(M.is_multiple_of(2), "interleave of an odd count");
+        // Phase j, lane l is float x = l*M + j: lane x % 16 of vector x / 16.
+        // SAFETY: AVX-512F is available.
+        core::array::from_fn(|j| unsafe { permute_pairs(&v, |l| (l * M + j) / 16, |l| (l * M + j) % 16) })
+    }
+    #[inline(always)]
     unsafe fn load_even(p: *const f32) -> __m512 {
         // SAFETY: 32 readable floats at `p` (trait contract).
         unsafe {
@@ -127,3 +175,4 @@ unsafe impl Simd for Avx512 {
         }
     }
 }
+
