@@ -146,8 +146,9 @@ pub(crate) struct InputJob {
     /// `m * LANES` chunks.
     pub line: *mut f32,
     pub line_len: usize,
-    /// Transformed input: element xi, channel c, tile t at `(xi*channels + c)*vs + t - t0`.
+    /// Transformed input: element xi, channel c, tile t at `xi*v_xi + c*vs + t - t0`.
     pub v: *mut f32,
+    pub v_xi: usize,
     pub vs: usize,
 }
 
@@ -193,7 +194,8 @@ unsafe fn split_row<S: Simd, const M: usize>(job: &InputJob, plane: *const f32, 
 /// # Safety
 /// `image` holds `channels` planes; `q` is writable for `channels * rows * M * qw` floats
 /// with `rows >= (last tile row - first + 1) * M + 2`; `line` for `line_len` floats as
-/// documented; `v` for `A*A * channels * vs` floats with `vs >= t1 - t0`; `S` is available.
+/// documented; `v` for `A*A` blocks of `channels` rows of `vs >= t1 - t0` floats at the
+/// job's strides; `S` is available.
 #[inline(always)]
 pub(crate) unsafe fn input_transform<S: Simd, T: Tile<M, A>, const M: usize, const A: usize>(job: &InputJob) {
     let first_row = job.t0 / job.tiles_w;
@@ -224,7 +226,7 @@ pub(crate) unsafe fn input_transform<S: Simd, T: Tile<M, A>, const M: usize, con
                 for jp in 0..A {
                     let column = T::input::<S>(core::array::from_fn(|i| rows[i][jp]));
                     for (j, &value) in column.iter().enumerate() {
-                        let p = base.add((j * A + jp) * job.channels * job.vs);
+                        let p = base.add((j * A + jp) * job.v_xi);
                         if n == S::LANES { S::store(p, value) } else { S::store_partial(p, n, value) }
                     }
                 }

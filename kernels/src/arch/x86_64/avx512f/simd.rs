@@ -4,33 +4,51 @@ use core::arch::x86_64::*;
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512;
 
-/// The two-source permutes that build output vector `q` of an interleave or deinterleave
-/// of `M` (even) vectors: output lane `i` takes lane `source_lane(i)` of source vector
-/// `source(i)`; sources are taken in pairs (`vpermt2ps` reads two), and the pairs' results
-/// merged by masks. With `M` and `q` constant after inlining, the index vectors and masks
-/// fold to constants.
+/// The two-source permutes of an interleave (or deinterleave) of `M` even vectors, for
+/// each output vector and each pair of sources: index vector and the mask of the lanes the
+/// pair supplies. Output lane `i` of vector `q` is lane `lane` of source `source`, with
+/// (interleave) float `x = 16q + i` at source `x % M`, lane `x / M`, or (deinterleave)
+/// float `x = i*M + q` at source `x / 16`, lane `x % 16`. Built at compile time.
+struct Permutes<const M: usize>;
+
+type PairTable = [[([i32; 16], u16); 3]; 6];
+
+const fn permute_table(m: usize, interleave: bool) -> PairTable {
+    let mut table = [[([0i32; 16], 0u16); 3]; 6];
+    let mut q = 0;
+    while q < m {
+        let mut i = 0;
+        while i < 16 {
+            let (source, lane) = if interleave {
+                ((16 * q + i) % m, (16 * q + i) / m)
+            } else {
+                ((i * m + q) / 16, (i * m + q) % 16)
+            };
+            let entry = &mut table[q][source / 2];
+            entry.0[i] = (lane | ((source % 2) << 4)) as i32;
+            entry.1 |= 1 << i;
+            i += 1;
+        }
+        q += 1;
+    }
+    table
+}
+
+impl<const M: usize> Permutes<M> {
+    const INTERLEAVE: PairTable = permute_table(M, true);
+    const DEINTERLEAVE: PairTable = permute_table(M, false);
+}
+
+/// Output vector `q` of the permutation in `table`.
 #[inline(always)]
-unsafe fn permute_pairs<const M: usize>(
-    v: &[__m512; M],
-    source: impl Fn(usize) -> usize,
-    source_lane: impl Fn(usize) -> usize,
-) -> __m512 {
+unsafe fn permute_pairs<const M: usize>(v: &[__m512; M], table: &PairTable, q: usize) -> __m512 {
     // SAFETY: AVX-512F is available (caller's contract); index lanes are below 32.
     unsafe {
         let mut out = _mm512_setzero_ps();
         for pair in 0..M / 2 {
-            let mut index = [0i32; 16];
-            let mut mask: u32 = 0;
-            for (i, x) in index.iter_mut().enumerate() {
-                let s = source(i);
-                if s / 2 == pair {
-                    *x = (source_lane(i) | ((s % 2) << 4)) as i32;
-                    mask |= 1 << i;
-                }
-            }
-            let index = _mm512_loadu_si512(index.as_ptr().cast());
-            let picked = _mm512_permutex2var_ps(v[2 * pair], index, v[2 * pair + 1]);
-            out = _mm512_mask_blend_ps(mask as __mmask16, out, picked);
+            let (index, mask) = &table[q][pair];
+            let picked = _mm512_permutex2var_ps(v[2 * pair], _mm512_loadu_si512(index.as_ptr().cast()), v[2 * pair + 1]);
+            out = _mm512_mask_blend_ps(*mask, out, picked);
         }
         out
     }
@@ -135,18 +153,16 @@ unsafe impl Simd for Avx512 {
     #[inline(always)]
     unsafe fn interleave<const M: usize>(v: [__m512; M]) -> [__m512; M] {
         // Sources are permuted in pairs; Winograd's tiles (2, 4, 6) are all even.
-        assert!(M.is_multiple_of(2), "interleave of an odd count");
-        // Output q, lane i is float x = 16q + i: lane x / M of vector x % M.
+        assert!(M.is_multiple_of(2) && M <= 6, "interleave of an odd count, or more than 6");
         // SAFETY: AVX-512F is available.
-        core::array::from_fn(|q| unsafe { permute_pairs(&v, |i| (16 * q + i) % M, |i| (16 * q + i) / M) })
+        core::array::from_fn(|q| unsafe { permute_pairs(&v, &Permutes::<M>::INTERLEAVE, q) })
     }
     #[inline(always)]
     unsafe fn deinterleave<const M: usize>(v: [__m512; M]) -> [__m512; M] {
         // Sources are permuted in pairs; Winograd's tiles (2, 4, 6) are all even.
-        assert!(M.is_multiple_of(2), "interleave of an odd count");
-        // Phase j, lane l is float x = l*M + j: lane x % 16 of vector x / 16.
+        assert!(M.is_multiple_of(2) && M <= 6, "interleave of an odd count, or more than 6");
         // SAFETY: AVX-512F is available.
-        core::array::from_fn(|j| unsafe { permute_pairs(&v, |l| (l * M + j) / 16, |l| (l * M + j) % 16) })
+        core::array::from_fn(|j| unsafe { permute_pairs(&v, &Permutes::<M>::DEINTERLEAVE, j) })
     }
     #[inline(always)]
     unsafe fn load_even(p: *const f32) -> __m512 {
