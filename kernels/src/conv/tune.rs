@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 /// other work on the machine).
 const RUNS: usize = 3;
 
-/// The candidates `Tune` times: every concrete algorithm but F(6x6), whose rounding error
-/// is outside the bound the others keep (see `winograd/mod.rs`).
-const CANDIDATES: [Algo; 5] = [Algo::Im2col, Algo::Gemm1x1, Algo::Depthwise, Algo::WinogradF2, Algo::WinogradF4];
-
 pub(super) fn fastest(
     desc: &Conv2dDesc,
     weights: &[f32],
@@ -30,7 +26,7 @@ pub(super) fn fastest(
     let residual = epilogue.residual.then(|| signed_uniform(s.output_len, 2));
     let mut output = vec![0.0f32; s.output_len];
     let mut best: Option<(Duration, Conv2d)> = None;
-    for algo in CANDIDATES.into_iter().filter(|a| a.applies_to(desc)) {
+    for algo in Algo::CONCRETE.into_iter().filter(|a| a.applies_to(desc)) {
         let plan = Conv2d::with_options(desc, weights, bias, epilogue, algo, options)?;
         let mut scratch = vec![0.0f32; plan.scratch_len()];
         let mut time = Duration::MAX;

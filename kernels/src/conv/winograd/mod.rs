@@ -127,7 +127,15 @@ impl WorkSplit {
     /// Blocks of whole `tile_width` panels, as many tiles as fit `budget` floats at
     /// `per_tile` each (at least one panel); a multiple of `threads` blocks when there are
     /// that many, else K split in `k_width` panels so every thread has a part.
-    fn new(tiles: usize, per_tile: usize, budget: usize, tile_width: usize, k: usize, k_width: usize, threads: usize) -> Self {
+    fn new(
+        tiles: usize,
+        per_tile: usize,
+        budget: usize,
+        tile_width: usize,
+        k: usize,
+        k_width: usize,
+        threads: usize,
+    ) -> Self {
         let panels = |n: usize| n.div_ceil(tile_width) * tile_width;
         let mut block = ((budget / per_tile / tile_width).max(1) * tile_width).min(panels(tiles));
         let mut blocks = tiles.div_ceil(block);
@@ -151,7 +159,8 @@ impl WorkSplit {
         let widest_part = k.div_ceil(k_width).div_ceil(self.k_parts) * k_width;
         let tasks = self.blocks * self.k_parts;
         let rounds = tasks.div_ceil(self.workers);
-        padded_tiles as f64 / self.tiles as f64 * (widest_part * self.k_parts) as f64 / k as f64 * rounds as f64
+        padded_tiles as f64 / self.tiles as f64 * (widest_part * self.k_parts) as f64 / k as f64
+            * rounds as f64
             * self.workers as f64
             / tasks as f64
     }
@@ -223,8 +232,13 @@ impl Winograd {
                 }
             }
             for xi in 0..a2 {
-                let source =
-                    StridedSource { data: &u[xi * kg * cg..][..kg * cg], free_len: kg, k_len: cg, free_stride: cg, k_stride: 1 };
+                let source = StridedSource {
+                    data: &u[xi * kg * cg..][..kg * cg],
+                    free_len: kg,
+                    k_len: cg,
+                    free_stride: cg,
+                    k_stride: 1,
+                };
                 packed.push(PackedPanels::new(&source, width));
             }
         }

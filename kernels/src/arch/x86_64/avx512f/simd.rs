@@ -19,11 +19,8 @@ const fn permute_table(m: usize, interleave: bool) -> PairTable {
     while q < m {
         let mut i = 0;
         while i < 16 {
-            let (source, lane) = if interleave {
-                ((16 * q + i) % m, (16 * q + i) / m)
-            } else {
-                ((i * m + q) / 16, (i * m + q) % 16)
-            };
+            let (source, lane) =
+                if interleave { ((16 * q + i) % m, (16 * q + i) / m) } else { ((i * m + q) / 16, (i * m + q) % 16) };
             let entry = &mut table[q][source / 2];
             entry.0[i] = (lane | ((source % 2) << 4)) as i32;
             entry.1 |= 1 << i;
@@ -47,7 +44,8 @@ unsafe fn permute_pairs<const M: usize>(v: &[__m512; M], table: &PairTable, q: u
         let mut out = _mm512_setzero_ps();
         for pair in 0..M / 2 {
             let (index, mask) = &table[q][pair];
-            let picked = _mm512_permutex2var_ps(v[2 * pair], _mm512_loadu_si512(index.as_ptr().cast()), v[2 * pair + 1]);
+            let picked =
+                _mm512_permutex2var_ps(v[2 * pair], _mm512_loadu_si512(index.as_ptr().cast()), v[2 * pair + 1]);
             out = _mm512_mask_blend_ps(*mask, out, picked);
         }
         out
@@ -191,4 +189,3 @@ unsafe impl Simd for Avx512 {
         }
     }
 }
-
