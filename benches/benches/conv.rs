@@ -1,5 +1,6 @@
 //! Convolution plans on layer shapes of ResNet, VGG and MobileNetV2, each algorithm that
-//! applies, on 1 and 2 threads. Throughput is the direct convolution's flops
+//! applies (im2col, 1x1 GEMM, Winograd F(2x2)/F(4x4)/F(6x6)) and `Auto`, on 1 and 2 threads.
+//! Winograd's throughput is effective: the direct convolution's flops over its time. Throughput is the direct convolution's flops
 //! (2*N*K*C/G*R*S*OH*OW), so criterion's "elem/s" reads as FLOP/s.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -18,7 +19,8 @@ fn conv_group(c: &mut Criterion) {
         group.throughput(Throughput::Elements(case.desc.flops().unwrap()));
         for threads in [1, 2] {
             let pool = pool(threads);
-            for algo in [Algo::Auto, Algo::Im2col, Algo::Gemm1x1] {
+            for algo in [Algo::Auto, Algo::Im2col, Algo::Gemm1x1, Algo::WinogradF2, Algo::WinogradF4, Algo::WinogradF6]
+            {
                 if !algo.applies_to(&case.desc) {
                     continue;
                 }

@@ -15,8 +15,8 @@ fn conv(name: &'static str, c: usize, hw: usize, k: usize, kernel: usize, stride
     }
 }
 
-/// ResNet-18/50 and VGG-16 layers: the 3x3 stride-1 bodies, the 1x1 bottlenecks, the
-/// strided downsampling convs and the stem.
+/// ResNet-18/50, VGG-16 and MobileNetV2 layers: the 3x3 stride-1 bodies (every VGG-16 stage),
+/// the 1x1 bottlenecks, the strided downsampling convs and the stem.
 pub fn conv_cases() -> Vec<ConvCase> {
     vec![
         conv("resnet_stem_3x224_7x7s2", 3, 224, 64, 7, 2, 3),
@@ -28,7 +28,12 @@ pub fn conv_cases() -> Vec<ConvCase> {
         conv("resnet50_1x1_256x56_to_64", 256, 56, 64, 1, 1, 0),
         conv("resnet50_1x1_64x56_to_256", 64, 56, 256, 1, 1, 0),
         conv("resnet50_1x1_1024x14_to_256", 1024, 14, 256, 1, 1, 0),
+        conv("vgg16_conv1_1_3x224", 3, 224, 64, 3, 1, 1),
         conv("vgg16_conv1_2_64x224", 64, 224, 64, 3, 1, 1),
+        conv("vgg16_conv2_2_128x112", 128, 112, 128, 3, 1, 1),
+        conv("vgg16_conv3_2_256x56", 256, 56, 256, 3, 1, 1),
+        conv("vgg16_conv4_2_512x28", 512, 28, 512, 3, 1, 1),
+        conv("vgg16_conv5_2_512x14", 512, 14, 512, 3, 1, 1),
         conv("mobilenetv2_1x1_144x56_to_24", 144, 56, 24, 1, 1, 0),
         conv("mobilenetv2_1x1_96x14_to_576", 96, 14, 576, 1, 1, 0),
     ]

@@ -172,16 +172,21 @@ fn band(len: usize, width: usize, parts: usize, p: usize) -> Range<usize> {
     (p * panels / parts * width)..((p + 1) * panels / parts * width).min(len)
 }
 
-/// The output and epilogue of one (image, group), shared by the workers, which write
-/// disjoint blocks and channels of it.
-struct Target {
+/// One (image, group) as the workers share it: they read the image and the epilogue's
+/// vectors and residual, and write disjoint blocks and channels of `out`.
+struct GroupRun<'a> {
+    desc: &'a Conv2dDesc,
+    s: &'a Conv2dShape,
+    kernels: &'a KernelTable,
+    group: usize,
+    image: &'a [f32],
     out: *mut f32,
     epilogue: TaskEpilogue,
 }
 
 // SAFETY: workers only read the epilogue's vectors and residual, and write disjoint parts of
 // `out` (different tiles, or different channels of the same tiles).
-unsafe impl Sync for Target {}
+unsafe impl Sync for GroupRun<'_> {}
 
 impl Winograd {
     pub(crate) fn new(
@@ -309,32 +314,22 @@ impl Winograd {
         epilogue: TaskEpilogue,
         scratch: &mut [f32],
     ) {
-        let target = Target { out, epilogue };
+        let run = GroupRun { desc, s, kernels, group, image, out, epilogue };
         let WorkSplit { blocks, k_parts, workers, .. } = self.split;
         let worker_len = self.worker_len();
         let scratch = &mut align_scratch(scratch)[..workers * worker_len];
         scratch.par_chunks_mut(worker_len).enumerate().for_each(|(w, buffer)| {
             for task in (w..blocks * k_parts).step_by(workers) {
                 // SAFETY: forwarded contract; tasks write disjoint parts of the output.
-                unsafe { self.run_task(desc, s, kernels, group, image, &target, task, buffer) };
+                unsafe { self.run_task(&run, task, buffer) };
             }
         });
     }
 
     /// # Safety
     /// As [`Winograd::run`]; `buffer` is one worker's aligned scratch.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn run_task(
-        &self,
-        desc: &Conv2dDesc,
-        s: &Conv2dShape,
-        kernels: &KernelTable,
-        group: usize,
-        image: &[f32],
-        target: &Target,
-        task: usize,
-        buffer: &mut [f32],
-    ) {
+    unsafe fn run_task(&self, run: &GroupRun, task: usize, buffer: &mut [f32]) {
+        let GroupRun { desc, s, kernels, group, image, .. } = *run;
         let (m, alpha) = (self.variant.m(), self.variant.alpha());
         let a2 = alpha * alpha;
         let (cg, kg) = (s.group_in_channels, s.group_out_channels);
@@ -422,7 +417,7 @@ impl Winograd {
             unsafe { gemm.run_part(row_range, col_range, gemm_scratch) };
         }
 
-        let e = &target.epilogue;
+        let e = &run.epilogue;
         let offset_channel = |p: *const f32| if p.is_null() { p } else { p.wrapping_add(channels.start) };
         let plane_offset = channels.start * s.out_pixels();
         let output = OutputJob {
@@ -433,7 +428,7 @@ impl Winograd {
             tiles_w: self.tiles_w,
             t0: span.start,
             t1: span.end,
-            out: target.out.wrapping_add(plane_offset),
+            out: run.out.wrapping_add(plane_offset),
             plane: s.out_pixels(),
             out_h: s.out_h,
             out_w: s.out_w,

@@ -223,6 +223,7 @@ pub(crate) unsafe fn input_transform<S: Simd, T: Tile<M, A>, const M: usize, con
                     *row = T::input::<S>(core::array::from_fn(|ip| load(line.add((ip % M) * job.qw + ip / M))));
                 }
                 let base = job.v.add(c * job.vs + t - job.t0);
+                #[allow(clippy::needless_range_loop)] // jp indexes the columns of `rows`
                 for jp in 0..A {
                     let column = T::input::<S>(core::array::from_fn(|i| rows[i][jp]));
                     for (j, &value) in column.iter().enumerate() {
@@ -293,6 +294,7 @@ pub(crate) unsafe fn output_transform<S: Simd, T: Tile<M, A>, const M: usize, co
                     core::array::from_fn(|jp| T::output::<S>(core::array::from_fn(|i| rows[i][jp])));
                 let (x0, y0) = (tx * M, ty * M);
                 let cols = (n * M).min(job.out_w - x0);
+                #[allow(clippy::needless_range_loop)] // j indexes a row of every column
                 for j in 0..M.min(job.out_h.saturating_sub(y0)) {
                     let values = S::interleave::<M>(core::array::from_fn(|jp| columns[jp][j]));
                     let at = (y0 + j) * job.out_w + x0;
