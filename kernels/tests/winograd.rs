@@ -193,3 +193,34 @@ fn network_layers_error() {
         );
     }
 }
+
+/// A Winograd plan writes a concat branch's channels in place and leaves the others alone.
+#[test]
+fn writes_into_a_channel_slice() {
+    let desc = Conv2dDesc::new(2, 16, (9, 10), 12, (3, 3)).pad(1);
+    let s = desc.validate().unwrap();
+    let (x, w) = (signed(s.input_len, 1), kaiming(&desc, 2));
+    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
+    let (total, first, pixels) = (20, 5, s.out_h * s.out_w);
+    for options in configurations() {
+        let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::WinogradF4, options).unwrap();
+        let mut out = vec![f32::NAN; desc.batch * total * pixels];
+        let mut scratch = vec![f32::NAN; plan.scratch_len()];
+        plan.run_into(&x, None, &mut out, ferrocnn_kernels::ChannelSlice { total, first }, &mut scratch).unwrap();
+        for n in 0..desc.batch {
+            for c in 0..total {
+                let got = &out[(n * total + c) * pixels..][..pixels];
+                if (first..first + desc.out_channels).contains(&c) {
+                    let k = c - first;
+                    let expected = &want[(n * desc.out_channels + k) * pixels..][..pixels];
+                    assert!(
+                        relative_error(got, expected) <= 8.0 * bound(Algo::WinogradF4, &desc),
+                        "{options:?} {n} {c}"
+                    );
+                } else {
+                    assert!(got.iter().all(|v| v.is_nan()), "{options:?}: channel {c} outside the slice was written");
+                }
+            }
+        }
+    }
+}
