@@ -143,7 +143,7 @@ fn print_layers(
         })
         .collect();
     let total: f64 = medians.iter().sum();
-    println!("  {:40} {:28} {:>9} {:>6} {:>9}", "layers (head .. tail)", "kernel", "ms", "%", "GFLOP/s");
+    println!("  {:40} {:40} {:>9} {:>6} {:>9}", "layers (head .. tail)", "kernel", "ms", "%", "GFLOP/s");
     for (step, ms) in program.steps.iter().zip(&medians) {
         let s = &step.layout;
         let name = if s.head == s.tail {
@@ -153,7 +153,7 @@ fn print_layers(
         };
         let flops = graph.nodes[s.head].flops(&graph) as f64 * batch as f64;
         let rate = if flops > 0.0 { format!("{:.1}", flops / (ms * 1e6)) } else { String::new() };
-        println!("  {name:40} {:28} {ms:9.3} {:6.1} {rate:>9}", step.kernel_name(), 100.0 * ms / total);
+        println!("  {name:40} {:40} {ms:9.3} {:6.1} {rate:>9}", step.kernel_name(), 100.0 * ms / total);
     }
     Ok(())
 }

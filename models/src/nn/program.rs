@@ -43,10 +43,10 @@ pub struct Step {
 }
 
 impl Step {
-    /// The kernel that runs, for reports.
+    /// The kernel that runs, for reports: for a conv, its algorithm and tile family.
     pub fn kernel_name(&self) -> String {
         match &self.plan {
-            Plan::Conv(c) => c.kernel_name(),
+            Plan::Conv(c) => format!("{} {}", c.algo(), c.kernel_name()),
             Plan::Linear(_) => "linear".into(),
             _ => format!("{:?}", self.layout.kind).to_lowercase(),
         }
