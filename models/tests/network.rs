@@ -7,21 +7,6 @@ use ferrocnn_models::nn::{Error, WeightProblem};
 
 #[network]
 mod nets {
-    /// The MNIST CNN of DESIGN.md.
-    #[model(input = [1, 28, 28])]
-    pub struct MnistCnn {
-        conv1: conv!(32, 3, padding = same),
-        relu1: relu!(),
-        pool1: max_pool!(2),
-        conv2: conv!(64, 3, padding = same),
-        relu2: relu!(),
-        pool2: max_pool!(2),
-        flatten: flatten!(),
-        fc1: linear!(32, in_features = 3136),
-        relu3: relu!(),
-        fc2: linear!(10),
-    }
-
     #[block(planes, stride = 1)]
     #[residual(activation = relu)]
     struct Basic {
@@ -94,7 +79,8 @@ mod nets {
     }
 }
 
-use nets::{Mixed, MnistCnn};
+use ferrocnn_models::zoo::tutorials::MnistCnn;
+use nets::Mixed;
 
 fn input(len: usize, seed: u64) -> Vec<f32> {
     ferrocnn_models::kernels::random::signed_uniform(len, seed)

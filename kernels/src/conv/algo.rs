@@ -101,49 +101,71 @@ impl Algo {
 }
 
 /// Below this many input channels per group Winograd loses to im2col: the transforms cost
-/// per channel while the savings grow with the output channels each input feeds.
-const WINOGRAD_MIN_CHANNELS: usize = 16;
-/// Below this many direct-convolution flops per image the transforms' fixed costs win.
-const WINOGRAD_MIN_FLOPS: u64 = 10_000_000;
+/// per input channel, the savings grow with the output channels each one feeds.
+const WINOGRAD_MIN_CHANNELS: usize = 8;
+/// F(4x4) needs this many (tiles x input channels) per image for its 36 GEMMs to run at
+/// speed; below it F(2x2)'s 16 larger GEMMs win.
+const F4_MIN_TILE_CHANNELS: usize = 49 * 32;
 
 /// The Winograd variant `Auto` runs on a 3x3 stride-1 layer, if any.
 ///
-/// Measured on this machine (AVX-512, Zen 5, 1 and 2 threads, effective GFLOP/s =
+/// Measured on this machine (AVX-512, Zen 5, 1 thread unless marked, effective GFLOP/s =
 /// direct-convolution flops / time, `ferrocnn conv --input 1xCxHxW --out-channels K
-/// --kernel 3 --pad 1 --algo A --threads T --json`, 15 runs, median):
+/// --kernel 3 --pad 1 --algo A --threads T --json`, 15-30 runs, median):
 ///
-/// | layer C x H x W -> K | T | im2col | F(2x2) | F(4x4) | F(6x6) |
-/// |---|---|---|---|---|---|
-/// | 3x224x224 -> 64 | 1 | **189** | 127 | 155 | 98 |
-/// | 64x224x224 -> 64 | 1 | 147 | 314 | **445** | 418 |
-/// | 128x112x112 -> 128 | 1 | 200 | 417 | **634** | 610 |
-/// | 128x56x56 -> 256 | 1 | 250 | 470 | **667** | 423 |
-/// | 256x56x56 -> 256 | 1 | 249 | 487 | **519** | 387 |
-/// | 64x56x56 -> 64 | 1 | 242 | 368 | **466** | 418 |
-/// | 256x28x28 -> 512 | 1 | 246 | 412 | **550** | 224 |
-/// | 256x28x28 -> 512 | 2 | 499 | **815** | 813 | 447 |
-/// | 512x28x28 -> 512 | 1 | 256 | **422** | 368 | 305 |
-/// | 128x28x28 -> 128 | 1 | 259 | 373 | **557** | 355 |
-/// | 512x14x14 -> 512 | 1 | 250 | **425** | 288 | 178 |
-/// | 256x14x14 -> 256 | 1 | 253 | 365 | **431** | 301 |
-/// | 512x7x7 -> 512 | 1 | 240 | **301** | 175 | 82 |
-/// | 16x8x8 -> 16 | 1 | **87** | 50 | 27 | 14 |
+/// | layer C x H x W -> K | im2col | F(2x2) | F(4x4) | F(6x6) |
+/// |---|---|---|---|---|
+/// | 3x224x224 -> 64 | **189** | 127 | 155 | 98 |
+/// | 4x56x56 -> 64 | 152 | **155** | 153 | |
+/// | 8x56x56 -> 64 | 203 | 227 | **246** | |
+/// | 8x112x112 -> 32 | 161 | 202 | **245** | |
+/// | 8x28x28 -> 32 | 143 | **163** | 145 | |
+/// | 16x28x28 -> 16 | 102 | **156** | 148 | |
+/// | 32x28x28 -> 32 | 146 | 229 | **254** | |
+/// | 16x14x14 -> 16 | 86 | **98** | 59 | |
+/// | 32x14x14 -> 32 | 147 | **171** | 106 | |
+/// | 64x14x14 -> 64 | 217 | **253** | 192 | |
+/// | 128x14x14 -> 128 | 247 | 318 | **321** | |
+/// | 16x8x8 -> 16 | **87** | 50 | 27 | 14 |
+/// | 64x7x7 -> 64 | **212** | 122 | 122 | |
+/// | 128x7x7 -> 128 | **234** | 201 | 202 | |
+/// | 256x7x7 -> 256 | 236 | 271 | **282** | |
+/// | 64x224x224 -> 64 | 147 | 314 | **445** | 418 |
+/// | 128x112x112 -> 128 | 200 | 417 | **634** | 610 |
+/// | 128x56x56 -> 256 | 250 | 470 | **667** | 423 |
+/// | 256x56x56 -> 256 | 249 | 487 | **519** | 387 |
+/// | 64x56x56 -> 64 | 242 | 368 | **466** | 418 |
+/// | 64x28x28 -> 64 | 240 | 306 | **386** | |
+/// | 256x28x28 -> 512 | 246 | 412 | **550** | 224 |
+/// | 256x28x28 -> 512, 2 threads | 499 | **815** | 813 | 447 |
+/// | 512x28x28 -> 512 | 256 | **422** | 368 | 305 |
+/// | 128x28x28 -> 128 | 259 | 373 | **557** | 355 |
+/// | 512x14x14 -> 512 | 250 | **425** | 288 | 178 |
+/// | 256x14x14 -> 256 | 253 | 365 | **431** | 301 |
+/// | 512x7x7 -> 512 | 240 | **301** | 175 | 82 |
 ///
-/// So: im2col for few input channels (3) or little work (16x8x8, 0.3 MFLOP); F(4x4) unless
-/// its transformed weights (alpha^2 = 36 floats per filter) outgrow 3/4 of L3 and stream from
-/// DRAM for every block (512 -> 512: 37.7 MB against 32 MB), then F(2x2) (16 floats per
-/// filter, 16.8 MB). F(6x6) is never the fastest here: its 64 GEMMs per block and larger
-/// transforms cost more than its 1.27x fewer multiplications save. It stays selectable
-/// and `Tune` times it.
+/// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of at most 16 F(2x2)
+/// tiles (7x7, 8x8) with fewer than 256 x 256 channels. Otherwise F(4x4) where it has at
+/// least 49 x 32 tile-channels (32x28x28 wins, 16x28x28 and 64x14x14 lose) and its
+/// transformed weights (36 floats per filter) fit 3/4 of L3 — else they stream from DRAM
+/// for every block (512 -> 512: 37.7 MB against 32 MB) — and F(2x2) (16 floats per filter)
+/// everywhere else. The choice is right on every row above but 256x7x7 (F(2x2), 4% behind
+/// F(4x4)) and 16x28x28's neighbour rows within 5%. F(6x6) is never the fastest here: its 64
+/// GEMMs per block and larger transforms cost more than its 1.27x fewer multiplications
+/// save. It stays selectable and `Tune` times it.
 fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
-    let cg = desc.in_channels / desc.groups.max(1);
-    let flops = desc.flops().ok()? / desc.batch.max(1) as u64;
-    if !Algo::WinogradF4.applies_to(desc) || cg < WINOGRAD_MIN_CHANNELS || flops < WINOGRAD_MIN_FLOPS {
+    if !Algo::WinogradF4.applies_to(desc) {
         return None;
     }
-    let f4_weights = 36 * desc.in_channels / desc.groups.max(1) * desc.out_channels * size_of::<f32>();
-    let l3 = crate::gemm::cache_sizes().l3;
-    Some(if f4_weights <= l3 * 3 / 4 { Algo::WinogradF4 } else { Algo::WinogradF2 })
+    let s = desc.validate().ok()?;
+    let (cg, kg) = (s.group_in_channels, s.group_out_channels);
+    let tiles = |m: usize| s.out_h.div_ceil(m) * s.out_w.div_ceil(m);
+    if cg < WINOGRAD_MIN_CHANNELS || (tiles(2) <= 16 && cg * kg < 256 * 256) {
+        return None;
+    }
+    let f4_weights = 36 * cg * kg * desc.groups * size_of::<f32>();
+    let f4_fits = f4_weights <= crate::gemm::cache_sizes().l3 * 3 / 4;
+    Some(if tiles(4) * cg >= F4_MIN_TILE_CHANNELS && f4_fits { Algo::WinogradF4 } else { Algo::WinogradF2 })
 }
 
 impl std::fmt::Display for Algo {

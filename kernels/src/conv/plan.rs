@@ -14,6 +14,7 @@ use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
 use crate::gemm::parallel::{self, Split};
 use crate::shape::{Conv2dDesc, Conv2dShape, Padding2d};
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Where a plan's output channels go in a larger NCHW buffer: channels `first ..
 /// first + out_channels` of `total` per image.
@@ -396,6 +397,19 @@ impl Conv2d {
         }
     }
 
+    /// Each (image, group) of a run: the group, its C/g input planes' range in the input,
+    /// and the offset of its first output channel in an output laid out by `slice`.
+    fn groups(&self, slice: ChannelSlice) -> impl Iterator<Item = (usize, Range<usize>, usize)> + use<'_> {
+        let (d, s) = (&self.desc, &self.shape);
+        let (cg, kg, plane) = (s.group_in_channels, s.group_out_channels, d.in_h * d.in_w);
+        (0..d.batch).flat_map(move |n| {
+            (0..d.groups).map(move |grp| {
+                let first = (n * d.in_channels + grp * cg) * plane;
+                (grp, first..first + cg * plane, (n * slice.total + slice.first + grp * kg) * s.out_pixels())
+            })
+        })
+    }
+
     fn run_winograd(
         &self,
         w: &Winograd,
@@ -406,18 +420,13 @@ impl Conv2d {
         scratch: &mut [f32],
     ) {
         let (d, s) = (&self.desc, &self.shape);
-        let (cg, kg, plane) = (s.group_in_channels, s.group_out_channels, d.in_h * d.in_w);
-        for n in 0..d.batch {
-            for grp in 0..d.groups {
-                let image = &input[(n * d.in_channels + grp * cg) * plane..][..cg * plane];
-                let out_offset = (n * slice.total + slice.first + grp * kg) * s.out_pixels();
-                let epilogue = self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), true);
-                // SAFETY: `run_into` checked output and residual against the validated shape:
-                // this group's K/g planes from `out_offset` are inside both; the epilogue
-                // vectors hold all K channels; scratch holds `scratch_len`; the kernels
-                // passed the CPU check.
-                unsafe { w.run(d, s, self.kernels, grp, image, output[out_offset..].as_mut_ptr(), epilogue, scratch) };
-            }
+        for (grp, image, out_offset) in self.groups(slice) {
+            let epilogue = self.epilogue.task(grp * s.group_out_channels, residual.map(|r| &r[out_offset..]), true);
+            let out = output[out_offset..].as_mut_ptr();
+            // SAFETY: `run_into` checked output and residual against the validated shape:
+            // this group's K/g planes from `out_offset` are inside both; the epilogue vectors
+            // hold all K channels; scratch holds `scratch_len`; the kernels passed the CPU check.
+            unsafe { w.run(d, s, self.kernels, grp, &input[image], out, epilogue, scratch) };
         }
     }
 
@@ -434,53 +443,49 @@ impl Conv2d {
         let (cg, kg, pixels) = (s.group_in_channels, s.group_out_channels, s.out_pixels());
         let plane = d.in_h * d.in_w;
         let (padded, scratch) = align_scratch(scratch).split_at_mut(g.padded_len);
-        for n in 0..d.batch {
-            for grp in 0..d.groups {
-                let image = &input[(n * d.in_channels + grp * cg) * plane..][..cg * plane];
-                let direct =
-                    StridedSource { data: image, free_len: pixels, k_len: cg, free_stride: 1, k_stride: plane };
-                let phased;
-                let source: &dyn PanelSource = match &g.image {
-                    ImageRead::Phased(phases) => {
-                        let planes = phases.split(d, image, &mut padded[..]);
-                        phased = PhasedSource { planes, phases, out_w: s.out_w, out_pixels: pixels };
-                        &phased
-                    }
-                    _ => &direct,
-                };
-                let weights = Operand::Packed(&g.weights[grp]);
-                let (m, n_cols, a, b, rs_c, cs_c) = match &g.image {
-                    ImageRead::Indirect(ind) => {
-                        let data = ind.image(d, image, &mut padded[..]);
-                        let source = IndirectSource::new(data, &ind.index).ok_or_else(|| {
-                            Error::Unsupported(format!("conv2d: internal: im2col offsets exceed the image for {d:?}"))
-                        })?;
-                        (pixels, kg, Operand::Indirect(source), weights, 1, pixels)
-                    }
-                    _ => (kg, pixels, weights, Operand::Source(source), pixels, 1),
-                };
-                let out_offset = (n * slice.total + slice.first + grp * kg) * pixels;
-                let task = GemmTask {
-                    m,
-                    n: n_cols,
-                    k: s.reduction,
-                    a,
-                    b,
-                    c: output[out_offset..].as_mut_ptr(),
-                    rs_c,
-                    cs_c,
-                    epilogue: self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), !g.image.transposed()),
-                    tile: g.tile,
-                    epilogue_fn: self.kernels.epilogue,
-                    blocking: g.blocking,
-                };
-                // SAFETY: `run` checked input, output and residual lengths against the
-                // validated shape, so this group's K/g x OH*OW block of C (and residual) and
-                // its C/g input planes are in bounds; the epilogue vectors hold all K
-                // channels; scratch holds the split's length after the padded image; the
-                // kernels passed the CPU check.
-                unsafe { parallel::run(&task, &g.split, scratch) };
-            }
+        for (grp, image, out_offset) in self.groups(slice) {
+            let image = &input[image];
+            let direct = StridedSource { data: image, free_len: pixels, k_len: cg, free_stride: 1, k_stride: plane };
+            let phased;
+            let source: &dyn PanelSource = match &g.image {
+                ImageRead::Phased(phases) => {
+                    let planes = phases.split(d, image, &mut padded[..]);
+                    phased = PhasedSource { planes, phases, out_w: s.out_w, out_pixels: pixels };
+                    &phased
+                }
+                _ => &direct,
+            };
+            let weights = Operand::Packed(&g.weights[grp]);
+            let (m, n_cols, a, b, rs_c, cs_c) = match &g.image {
+                ImageRead::Indirect(ind) => {
+                    let data = ind.image(d, image, &mut padded[..]);
+                    let source = IndirectSource::new(data, &ind.index).ok_or_else(|| {
+                        Error::Unsupported(format!("conv2d: internal: im2col offsets exceed the image for {d:?}"))
+                    })?;
+                    (pixels, kg, Operand::Indirect(source), weights, 1, pixels)
+                }
+                _ => (kg, pixels, weights, Operand::Source(source), pixels, 1),
+            };
+            let task = GemmTask {
+                m,
+                n: n_cols,
+                k: s.reduction,
+                a,
+                b,
+                c: output[out_offset..].as_mut_ptr(),
+                rs_c,
+                cs_c,
+                epilogue: self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), !g.image.transposed()),
+                tile: g.tile,
+                epilogue_fn: self.kernels.epilogue,
+                blocking: g.blocking,
+            };
+            // SAFETY: `run` checked input, output and residual lengths against the
+            // validated shape, so this group's K/g x OH*OW block of C (and residual) and
+            // its C/g input planes are in bounds; the epilogue vectors hold all K
+            // channels; scratch holds the split's length after the padded image; the
+            // kernels passed the CPU check.
+            unsafe { parallel::run(&task, &g.split, scratch) };
         }
         Ok(())
     }

@@ -105,8 +105,10 @@ pub(crate) struct Winograd {
     stride: usize,
     /// Stride between the `xi` of V and of M: their rows plus one cache line, so that the
     /// alpha^2 rows a tile's transform touches fall in different L1 sets. Without the line,
-    /// 64 rows of 48 tiles put every xi 12 KiB apart, all in one set, and the transforms
-    /// ran 2-3x slower.
+    /// 64 rows of 48 tiles put every xi 12 KiB apart, all in one set. Measured, F(4x4),
+    /// 1 thread, GFLOP/s without / with the line (`ferrocnn conv ... --algo winograd-f4
+    /// --threads 1 --iters 30`, two rounds): 64x56x56 288 / 451, 128x28x28 327 / 515,
+    /// 256x14x14 290 / 428, 64x224x224 367 / 464.
     v_xi: usize,
     m_xi: usize,
 }
@@ -203,8 +205,11 @@ impl Winograd {
         let (tiles_h, tiles_w) = (s.out_h.div_ceil(m), s.out_w.div_ceil(m));
 
         // Family, orientation and blocks: the least padded work, with a block's V and M
-        // (alpha^2 (C + K) floats a tile) within 3/4 of L2.
-        let budget = cache_sizes().l2 * 3 / 4 / size_of::<f32>();
+        // (alpha^2 (C + K) floats a tile) within L2. Measured against 3/4 and 1/2 of L2
+        // (F(4x4), 1 thread, three interleaved rounds): 256x56x56 525-537 GFLOP/s against
+        // 457-489 and 405-473; 64x56x56, 128x28x28, 256x14x14, 64x224x224 and 128x112x112
+        // the same within the noise.
+        let budget = cache_sizes().l2 / size_of::<f32>();
         let mut best: Option<(f64, &'static TileKernel, bool, WorkSplit)> = None;
         for tile in kernels.tiles {
             for transposed in [false, true] {

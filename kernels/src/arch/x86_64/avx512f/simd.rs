@@ -9,6 +9,10 @@ pub(crate) struct Avx512;
 /// pair supplies. Output lane `i` of vector `q` is lane `lane` of source `source`, with
 /// (interleave) float `x = 16q + i` at source `x % M`, lane `x / M`, or (deinterleave)
 /// float `x = i*M + q` at source `x / 16`, lane `x % 16`. Built at compile time.
+///
+/// Against the trait's memory-based default, F(4x4) 1 thread, three interleaved rounds,
+/// medians (GFLOP/s): 64x56x56 438 / 432, 128x28x28 507 / 496, 256x14x14 419 / 404,
+/// 64x224x224 437 / 432 — 1-4% faster, kept.
 struct Permutes<const M: usize>;
 
 type PairTable = [[([i32; 16], u16); 3]; 6];
