@@ -7,7 +7,7 @@ use super::program::Program;
 use super::reference::{ReferenceReport, check_against_reference};
 use super::summary::Summary;
 use super::weights::Weights;
-use ferrocnn_kernels::PlanOptions;
+use ferrocnn_kernels::{Algo, PlanOptions};
 use std::path::Path;
 
 /// Compiled programs kept at once: each holds its own packed weights.
@@ -17,13 +17,14 @@ pub struct Model {
     graph: Graph,
     weights: Weights,
     options: PlanOptions,
+    conv_algo: Algo,
     /// Most recently used first.
     programs: Vec<Program>,
 }
 
 impl Model {
     pub fn new(graph: Graph, weights: Weights) -> Model {
-        Model { graph, weights, options: PlanOptions::default(), programs: Vec::new() }
+        Model { graph, weights, options: PlanOptions::default(), conv_algo: Algo::Auto, programs: Vec::new() }
     }
 
     pub fn random(graph: Graph, seed: u64) -> Model {
@@ -63,9 +64,20 @@ impl Model {
         self.programs.clear();
     }
 
+    pub fn conv_algo(&self) -> Algo {
+        self.conv_algo
+    }
+
+    /// The convolution algorithm for every layer it applies to (`Algo::Auto`'s choice on
+    /// the rest); recompiles on the next forward.
+    pub fn set_conv_algo(&mut self, algo: Algo) {
+        self.conv_algo = algo;
+        self.programs.clear();
+    }
+
     /// The program for `batch`, compiled on first use (and the slot most recently used).
     pub fn program(&mut self, batch: usize) -> Result<&mut Program, Error> {
-        cached_program(&mut self.programs, &self.graph, &self.weights, self.options, batch)
+        cached_program(&mut self.programs, &self.graph, &self.weights, (self.options, self.conv_algo), batch)
     }
 
     /// `batch` images in, `batch` outputs out. Compiles on the first call for a batch size;
@@ -88,7 +100,7 @@ impl Model {
         batch: usize,
         tolerance: f32,
     ) -> Result<ReferenceReport, Error> {
-        let program = cached_program(&mut self.programs, &self.graph, &self.weights, self.options, batch)?;
+        let program = cached_program(&mut self.programs, &self.graph, &self.weights, (self.options, self.conv_algo), batch)?;
         check_against_reference(&self.graph, &self.weights, program, input, tolerance)
     }
 }
@@ -98,7 +110,7 @@ fn cached_program<'p>(
     programs: &'p mut Vec<Program>,
     graph: &Graph,
     weights: &Weights,
-    options: PlanOptions,
+    (options, conv_algo): (PlanOptions, Algo),
     batch: usize,
 ) -> Result<&'p mut Program, Error> {
     match programs.iter().position(|p| p.batch() == batch) {
@@ -108,7 +120,7 @@ fn cached_program<'p>(
             programs.insert(0, p);
         }
         None => {
-            let p = Program::new(graph, weights, batch, options)?;
+            let p = Program::new(graph, weights, batch, options, conv_algo)?;
             programs.truncate(KEPT_PROGRAMS - 1);
             programs.insert(0, p);
         }

@@ -75,6 +75,7 @@ fn plan_step(
     s: &StepLayout,
     batch: usize,
     options: PlanOptions,
+    conv_algo: Algo,
 ) -> Result<Plan, Error> {
     let node = &graph.nodes[s.head];
     let x = || input_shape(graph, node, 0);
@@ -88,13 +89,15 @@ fn plan_step(
             if s.second.is_some() {
                 epilogue = epilogue.residual();
             }
+            // The requested algorithm where it applies, Auto's choice on the other layers.
+            let algo = if conv_algo.applies_to(&desc) { conv_algo } else { Algo::Auto };
             let conv = match s.batch_norm {
                 Some(bn) => {
                     let bn = batch_norm_of(graph, weights, bn);
                     let (w, b) = fold_batch_norm(spec.out_channels, param("weight"), bias, &bn)?;
-                    Conv2d::with_options(&desc, &w, Some(&b), &epilogue, Algo::Auto, options)?
+                    Conv2d::with_options(&desc, &w, Some(&b), &epilogue, algo, options)?
                 }
-                None => Conv2d::with_options(&desc, param("weight"), bias, &epilogue, Algo::Auto, options)?,
+                None => Conv2d::with_options(&desc, param("weight"), bias, &epilogue, algo, options)?,
             };
             Plan::Conv(Box::new(conv))
         }
@@ -205,7 +208,15 @@ fn run_step(step: &Step, batch: usize, split: &Split, out: &mut [f32], scratch: 
 }
 
 impl Program {
-    pub fn new(graph: &Graph, weights: &Weights, batch: usize, options: PlanOptions) -> Result<Program, Error> {
+    /// Plans every step for `batch` images; each convolution runs `conv_algo` where that
+    /// applies to its shape and `Algo::Auto`'s choice elsewhere.
+    pub fn new(
+        graph: &Graph,
+        weights: &Weights,
+        batch: usize,
+        options: PlanOptions,
+        conv_algo: Algo,
+    ) -> Result<Program, Error> {
         if batch == 0 {
             return Err(ferrocnn_kernels::Error::InvalidArgument(
                 "forward: `batch` is 0, it must be at least 1".into(),
@@ -216,7 +227,7 @@ impl Program {
         let mut steps = Vec::with_capacity(layout.steps.len());
         let mut scratch_len = 0;
         for s in std::mem::take(&mut layout.steps) {
-            let plan = plan_step(graph, weights, &s, batch, options)?;
+            let plan = plan_step(graph, weights, &s, batch, options, conv_algo)?;
             scratch_len = scratch_len.max(match &plan {
                 Plan::Conv(c) => c.scratch_len(),
                 Plan::Linear(l) => l.scratch_len(batch)?,

@@ -66,30 +66,31 @@ impl Weights {
         if problems.is_empty() { Ok(Weights { tensors }) } else { Err(Error::Weights(problems)) }
     }
 
-    /// Kaiming-normal conv and linear weights (std = sqrt(2 / fan_in)), small biases, and
-    /// batch-norm statistics near identity, so activations keep their scale through any depth.
+    /// Seeded weights that keep activations at their scale through any depth: conv and
+    /// linear weights Kaiming-uniform (bound sqrt(6 / fan_in), the std of Kaiming-normal),
+    /// biases within 0.1, batch-norm scale in [0.75, 1.25), shift and mean within 0.1,
+    /// variance in [1, 1.5).
+    ///
+    /// Each tensor draws its own SplitMix64 stream, seeded with `seed` xor the FNV-1a hash
+    /// of its name, and every value is one exact uniform times a constant in f32: a few
+    /// lines of numpy rebuild the same bits in any order (`tools/fixtures/make_fixtures.py`,
+    /// which fills PyTorch's models with them for the zoo's fixtures).
     pub fn random(graph: &Graph, seed: u64) -> Weights {
-        let mut rng = SplitMix64::new(seed);
-        let mut normal = move || {
-            // Box-Muller on two uniforms in (0, 1].
-            let u1 = ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-            let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-        };
         let mut tensors = HashMap::new();
         for node in graph.nodes {
             for spec in node.params(graph) {
                 let len: usize = spec.dims.iter().product();
-                let fan_in = spec.dims[1..].iter().product::<usize>().max(1);
+                let mut rng = SplitMix64::new(seed ^ fnv1a(&spec.name));
+                let mut uniform = move || rng.next_signed();
                 let suffix = spec.name.rsplit('.').next().unwrap_or("");
                 let data: Vec<f32> = match (node.op, suffix) {
-                    (Op::BatchNorm { .. }, "weight") => (0..len).map(|_| 1.0 + 0.1 * normal()).collect(),
-                    (Op::BatchNorm { .. }, "running_var") => (0..len).map(|_| 1.0 + 0.1 * normal().abs()).collect(),
-                    (Op::BatchNorm { .. }, _) => (0..len).map(|_| 0.1 * normal()).collect(),
-                    (_, "bias") => (0..len).map(|_| 0.01 * normal()).collect(),
+                    (Op::BatchNorm { .. }, "weight") => (0..len).map(|_| 1.0 + 0.25 * uniform()).collect(),
+                    (Op::BatchNorm { .. }, "running_var") => (0..len).map(|_| 1.0 + 0.5 * uniform().abs()).collect(),
+                    (_, "bias" | "running_mean") => (0..len).map(|_| 0.1 * uniform()).collect(),
                     _ => {
-                        let std = (2.0 / fan_in as f32).sqrt();
-                        (0..len).map(|_| std * normal()).collect()
+                        let fan_in = spec.dims[1..].iter().product::<usize>().max(1);
+                        let bound = (6.0 / fan_in as f64).sqrt() as f32;
+                        (0..len).map(|_| bound * uniform()).collect()
                     }
                 };
                 tensors.insert(spec.name, data);
@@ -115,4 +116,9 @@ impl Weights {
             .collect::<Result<Vec<_>, _>>()?;
         safetensors::serialize(views, None).map_err(|e| Error::Format(e.to_string()))
     }
+}
+
+/// FNV-1a, 64-bit: a name's hash that Python computes in one loop.
+fn fnv1a(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }

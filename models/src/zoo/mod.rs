@@ -2,10 +2,13 @@
 //! names where torchvision has the model.
 
 pub mod alexnet;
+pub mod googlenet;
 pub mod mobilenet;
 pub mod resnet;
+pub mod se_resnet;
 pub mod tutorials;
 pub mod vgg;
+pub mod xception;
 
 use crate::nn::Graph;
 
@@ -27,7 +30,10 @@ pub const MODELS: &[(&str, Graph, u64)] = &[
     ("resnet50", resnet::ResNet50::GRAPH, 25_557_032),
     ("resnet101", resnet::ResNet101::GRAPH, 44_549_160),
     ("resnet152", resnet::ResNet152::GRAPH, 60_192_808),
+    ("googlenet", googlenet::GoogLeNet::GRAPH, 6_624_904),
     ("mobilenet-v2", mobilenet::MobileNetV2::GRAPH, 3_504_872),
+    ("xception", xception::Xception::GRAPH, 22_855_952),
+    ("se-resnet50", se_resnet::SeResNet50::GRAPH, 28_088_024),
 ];
 
 /// The graph of model `name`.
@@ -68,6 +74,23 @@ mod tests {
         }
         for name in ["features.10.weight", "classifier.1.weight", "classifier.6.bias"] {
             assert!(has(super::alexnet::AlexNet::GRAPH, name), "alexnet {name}");
+        }
+        for name in ["conv1.conv.weight", "conv3.bn.running_var", "inception4e.branch4.1.conv.weight", "fc.bias"] {
+            assert!(has(super::googlenet::GoogLeNet::GRAPH, name), "googlenet {name}");
+        }
+        for name in ["layer1.0.se.fc1.weight", "layer4.2.se.fc2.bias", "layer2.0.downsample.1.running_mean"] {
+            assert!(has(super::se_resnet::SeResNet50::GRAPH, name), "se-resnet50 {name}");
+        }
+        let xception = [
+            "block1.conv1.weight",
+            "block2.sepconv1.depthwise.weight",
+            "block13.residual.1.running_var",
+            "block5.sepconv3_bn.bias",
+            "block14.sepconv2.pointwise.weight",
+            "predictions.weight",
+        ];
+        for name in xception {
+            assert!(has(super::xception::Xception::GRAPH, name), "xception {name}");
         }
     }
 }
