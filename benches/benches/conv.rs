@@ -1,7 +1,7 @@
 //! Convolution plans on layer shapes of ResNet, VGG and MobileNetV2, each algorithm that
 //! applies (im2col, 1x1 GEMM, Winograd F(2x2)/F(4x4)/F(6x6)) and `Auto`, on 1 and 2 threads.
-//! Winograd's throughput is effective: the direct convolution's flops over its time. Throughput is the direct convolution's flops
-//! (2*N*K*C/G*R*S*OH*OW), so criterion's "elem/s" reads as FLOP/s.
+//! Throughput is the direct convolution's flops (2*N*K*C/G*R*S*OH*OW) whatever the
+//! algorithm, so criterion's "elem/s" reads as FLOP/s, effective FLOP/s for Winograd.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ferrocnn_benches::{conv_cases, data, pool};

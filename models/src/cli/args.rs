@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["--json", "--check", "--layers"];
+const SWITCHES: &[&str] = &["--json", "--check", "--layers", "--per-layer"];
 
 #[derive(Debug, Default)]
 pub struct Args {
     values: BTreeMap<String, String>,
     switches: Vec<String>,
+    /// Arguments without `--`, in order (a model's name).
+    positional: Vec<String>,
 }
 
 impl Args {
@@ -17,7 +19,8 @@ impl Args {
         let mut it = argv.iter();
         while let Some(arg) = it.next() {
             if !arg.starts_with("--") {
-                return Err(format!("unexpected argument `{arg}`"));
+                args.positional.push(arg.clone());
+                continue;
             }
             if SWITCHES.contains(&arg.as_str()) {
                 args.switches.push(arg.clone());
@@ -37,14 +40,28 @@ impl Args {
         Ok(args)
     }
 
-    /// Fails on any argument not in `known`, so a typo is never silently ignored.
+    /// Fails on any option not in `known` or any positional argument, so a typo is never
+    /// silently ignored.
     pub fn allow_only(&self, known: &[&str]) -> Result<(), String> {
+        self.allow(known, 0)
+    }
+
+    /// As `allow_only`, with up to `positional` arguments without `--`.
+    pub fn allow(&self, known: &[&str], positional: usize) -> Result<(), String> {
         for name in self.values.keys().chain(&self.switches) {
             if !known.contains(&name.as_str()) {
                 return Err(format!("{name}: unknown option for this command"));
             }
         }
-        Ok(())
+        match self.positional.get(positional) {
+            Some(extra) => Err(format!("unexpected argument `{extra}`")),
+            None => Ok(()),
+        }
+    }
+
+    /// The `i`-th argument without `--`.
+    pub fn positional(&self, i: usize) -> Option<&str> {
+        self.positional.get(i).map(String::as_str)
     }
 
     pub fn flag(&self, name: &str) -> bool {
@@ -108,6 +125,10 @@ mod tests {
         assert_eq!(Args::parse(&argv("--m 1 --m 2")).unwrap_err(), "--m: given twice");
         let a = Args::parse(&argv("--mm 1")).unwrap();
         assert_eq!(a.allow_only(&["--m"]), Err("--mm: unknown option for this command".into()));
+        let a = Args::parse(&argv("resnet50 --m 1 extra")).unwrap();
+        assert_eq!(a.positional(0), Some("resnet50"));
+        assert_eq!(a.allow(&["--m"], 1), Err("unexpected argument `extra`".into()));
+        assert_eq!(a.allow_only(&["--m"]), Err("unexpected argument `resnet50`".into()));
         assert_eq!(
             Args::parse(&argv("--m x")).unwrap().usize("--m"),
             Err("--m: expected a non-negative integer, got `x`".into())

@@ -19,11 +19,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         "--json",
     ])?;
     let desc = desc_from(args)?;
-    let algo_name = args.str("--algo").unwrap_or("auto");
-    let algo = Algo::from_name(algo_name).ok_or_else(|| {
-        let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
-        format!("--algo: expected one of {}, got `{algo_name}`", names.join(", "))
-    })?;
+    let algo = algo_named(args.str("--algo").unwrap_or("auto"))?;
     let iters = args.usize_or("--iters", 10)?;
     let (pool, threads) = pool(args)?;
     let shape = desc.validate().map_err(|e| format!("conv: {e}"))?;
@@ -109,4 +105,12 @@ fn desc_from(args: &Args) -> Result<Conv2dDesc, String> {
         .dilation(args.usize_or("--dilation", 1)?)
         .groups(args.usize_or("--groups", 1)?)
         .padding(padding))
+}
+
+/// `--algo NAME`, or an error that lists every name.
+pub(super) fn algo_named(name: &str) -> Result<Algo, String> {
+    Algo::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
+        format!("--algo: expected one of {}, got `{name}`", names.join(", "))
+    })
 }

@@ -22,11 +22,15 @@ commands:
          time a convolution plan's run (weights packed once, as in inference)
 
   list   the model zoo: parameters, GFLOPs per image, input shape
-  summary --model NAME [--weights FILE]
+  summary MODEL [--weights FILE]
          every layer of a model: kind, output shape, parameters, MFLOPs; memory
-  bench  --model NAME [--weights FILE] [--batch B] [--threads T] [--iters I] [--layers] [--check] [--json]
-         time a model's forward pass (random weights unless a safetensors file is given);
-         --layers: time of every fused step; --check: every step against the reference
+  bench  MODEL [--weights FILE] [--batch B] [--threads T] [--iters I] [--algo A] [--per-layer]
+         [--check] [--json]
+         time a model's forward pass (random weights unless a safetensors file is given):
+         latency, GFLOP/s, percent of peak, peak resident memory; --algo: the convolution
+         algorithm wherever it applies (auto elsewhere); --per-layer: time and algorithm of
+         every fused step; --check: every step against the reference
+         (`--model NAME` works in place of MODEL)
 
   peak   [--threads T] [--seconds S] [--json]
          measure the fp32 FMA peak of each instruction-set path (the denominator of percent-of-peak figures)
@@ -85,6 +89,13 @@ fn check_memory(what: &str, floats: u128) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// This process's peak resident memory so far (Linux `VmHWM`), in MB; `None` elsewhere.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb * 1024.0 / 1e6)
 }
 
 fn num_threads_default() -> usize {

@@ -3,7 +3,7 @@
 use super::args::Args;
 use super::timing::time;
 use super::{pool, random_data};
-use crate::nn::{Model, ReferenceReport};
+use crate::nn::{Graph, Model, Program, ReferenceReport};
 use crate::zoo::{MODELS, graph};
 use ferrocnn_kernels::PlanOptions;
 use ferrocnn_kernels::dispatch::active_isa;
@@ -13,8 +13,13 @@ use std::time::Instant;
 /// Relative to each step's largest reference value; see `bench` for the measurements.
 const CHECK_TOLERANCE: f32 = 1e-3;
 
+/// The model named by the first positional argument or `--model`.
 fn model_named(args: &Args) -> Result<Model, String> {
-    let name = args.required("--model")?;
+    let name = match (args.positional(0), args.str("--model")) {
+        (Some(a), Some(b)) if a != b => return Err(format!("the model is given twice: `{a}` and --model `{b}`")),
+        (Some(name), _) | (None, Some(name)) => name,
+        (None, None) => return Err("which model? e.g. `ferrocnn bench resnet50`; `ferrocnn list` names them".into()),
+    };
     let graph = graph(name).ok_or_else(|| {
         let names: Vec<&str> = MODELS.iter().map(|(n, ..)| *n).collect();
         format!("--model: unknown model `{name}`; one of: {}", names.join(", "))
@@ -36,15 +41,16 @@ pub fn list(args: &Args) -> Result<(), String> {
 }
 
 pub fn summary(args: &Args) -> Result<(), String> {
-    args.allow_only(&["--model", "--weights"])?;
+    args.allow(&["--model", "--weights"], 1)?;
     println!("{}", model_named(args)?.summary());
     Ok(())
 }
 
-/// Times `forward` on random input; optionally per layer (`--layers`) and against the
+/// Times `forward` on random input; optionally per layer (`--per-layer`) and against the
 /// reference run layer by layer (`--check`, batch 1).
 pub fn bench(args: &Args) -> Result<(), String> {
-    args.allow_only(&["--model", "--weights", "--batch", "--threads", "--iters", "--layers", "--check", "--json"])?;
+    let known = ["--model", "--weights", "--batch", "--threads", "--iters", "--algo", "--json"];
+    args.allow(&[&known[..], &["--layers", "--per-layer", "--check"]].concat(), 1)?;
     let mut model = model_named(args)?;
     let batch = args.usize_or("--batch", 1)?;
     if batch == 0 {
@@ -56,6 +62,9 @@ pub fn bench(args: &Args) -> Result<(), String> {
     super::check_memory("bench", (batch * graph.input().len()) as u128 + model.weights().bytes() as u128 / 2)?;
     let isa = active_isa();
     model.set_options(PlanOptions { isa, threads });
+    if let Some(name) = args.str("--algo") {
+        model.set_conv_algo(super::conv::algo_named(name)?);
+    }
     let input = random_data(batch * graph.input().len(), 7);
     let err = |e: crate::nn::Error| format!("bench: {e}");
     let check = if args.flag("--check") {
@@ -68,31 +77,40 @@ pub fn bench(args: &Args) -> Result<(), String> {
     } else {
         None
     };
+    let weight_mb = model.weights().bytes() as f64 / 1e6;
     let compile = Instant::now();
-    pool.install(|| model.program(batch).map(|_| ())).map_err(err)?;
+    // One batch size: the program takes the weights, releasing each layer's as it packs
+    // them, so one copy is in memory, not two.
+    let mut program = pool.install(|| model.into_program(batch)).map_err(err)?;
     let compile_ms = compile.elapsed().as_secs_f64() * 1e3;
     let timing = pool.install(|| {
         time(iters, || {
-            model.forward(&input, batch).expect("input sized from the graph");
+            program.run(&input).expect("input sized from the graph");
         })
     });
+    let peak_rss = super::peak_rss_mb();
     let peak = fma_peak_gflops(isa, 0.3).map_err(|e| format!("bench: {e}"))? * threads as f64;
     let flops = graph.flops() as f64 * batch as f64;
     let gflops = flops / (timing.median_ms * 1e6);
+    let rss_json = peak_rss.map_or("null".to_string(), |mb| format!("{mb:.1}"));
     if args.flag("--json") {
         println!(
-            "{{\"op\":\"model\",\"model\":\"{}\",\"batch\":{batch},\"threads\":{threads},\"isa\":\"{isa}\",\"median_ms\":{:.3},\"min_ms\":{:.3},\"images_per_s\":{:.1},\"gflops\":{gflops:.1},\"peak_gflops\":{peak:.1},\"compile_ms\":{compile_ms:.1}}}",
+            "{{\"op\":\"model\",\"model\":\"{}\",\"batch\":{batch},\"threads\":{threads},\"isa\":\"{isa}\",\"algo\":\"{}\",\"median_ms\":{:.3},\"min_ms\":{:.3},\"max_ms\":{:.3},\"images_per_s\":{:.1},\"gflops\":{gflops:.1},\"peak_gflops\":{peak:.1},\"compile_ms\":{compile_ms:.1},\"weights_mb\":{weight_mb:.1},\"peak_rss_mb\":{rss_json}}}",
             graph.name,
+            model_algo(args),
             timing.median_ms,
             timing.min_ms,
+            timing.max_ms,
             batch as f64 * 1e3 / timing.median_ms
         );
     } else {
         println!(
-            "{} batch {batch}, {threads} thread(s), {isa}: median {:.2} ms (min {:.2}, {} runs), {:.1} images/s",
+            "{} batch {batch}, {threads} thread(s), {isa}, conv {}: median {:.2} ms (min {:.2}, max {:.2}, {} runs), {:.1} images/s",
             graph.name,
+            model_algo(args),
             timing.median_ms,
             timing.min_ms,
+            timing.max_ms,
             timing.iters,
             batch as f64 * 1e3 / timing.median_ms
         );
@@ -101,9 +119,12 @@ pub fn bench(args: &Args) -> Result<(), String> {
             graph.flops() as f64 / 1e9,
             100.0 * gflops / peak
         );
+        if let Some(mb) = peak_rss {
+            println!("  peak resident memory {mb:.1} MB (weights {weight_mb:.1} MB, activations {:.1} MB)", program.activation_bytes() as f64 / 1e6);
+        }
     }
-    if args.flag("--layers") {
-        print_layers(&mut model, &pool, &input, batch, iters)?;
+    if args.flag("--layers") || args.flag("--per-layer") {
+        print_layers(&graph, &mut program, &pool, &input, batch, iters)?;
     }
     if let Some(report) = check {
         print_check(&report);
@@ -111,16 +132,19 @@ pub fn bench(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+fn model_algo(args: &Args) -> &str {
+    args.str("--algo").unwrap_or("auto")
+}
+
 /// Median time of each step over `iters` passes, with its share of the pass.
 fn print_layers(
-    model: &mut Model,
+    graph: &Graph,
+    program: &mut Program,
     pool: &rayon::ThreadPool,
     input: &[f32],
     batch: usize,
     iters: usize,
 ) -> Result<(), String> {
-    let graph = *model.graph();
-    let program = model.program(batch).map_err(|e| format!("bench: {e}"))?;
     let mut samples: Vec<Vec<f64>> = Vec::new();
     for _ in 0..iters.max(1) {
         let mut times = Vec::new();
@@ -151,7 +175,7 @@ fn print_layers(
         } else {
             format!("{} .. {}", graph.nodes[s.head].name, graph.nodes[s.tail].name)
         };
-        let flops = graph.nodes[s.head].flops(&graph) as f64 * batch as f64;
+        let flops = graph.nodes[s.head].flops(graph) as f64 * batch as f64;
         let rate = if flops > 0.0 { format!("{:.1}", flops / (ms * 1e6)) } else { String::new() };
         println!("  {name:40} {:40} {ms:9.3} {:6.1} {rate:>9}", step.kernel_name(), 100.0 * ms / total);
     }

@@ -86,6 +86,12 @@ impl Model {
         self.program(batch)?.run(input)
     }
 
+    /// The program for `batch` alone, built as the weights are released layer by layer:
+    /// for a process that runs one batch size and wants one copy of the weights in memory.
+    pub fn into_program(self, batch: usize) -> Result<Program, Error> {
+        Program::from_weights(&self.graph, self.weights, batch, self.options, self.conv_algo)
+    }
+
     pub fn summary(&self) -> Summary {
         Summary::new(&self.graph, &self.weights)
     }

@@ -69,6 +69,30 @@ fn batch_norm_of<'w>(graph: &Graph, weights: &'w Weights, node: usize) -> BatchN
     BatchNorm { gamma: get("weight"), beta: get("bias"), mean: get("running_mean"), var: get("running_var"), eps }
 }
 
+/// The weights a program is built from: borrowed and kept, or owned and dropped layer by
+/// layer as the plans take their packed copies.
+enum WeightStore<'w> {
+    Borrowed(&'w Weights),
+    Owned(Weights),
+}
+
+impl WeightStore<'_> {
+    fn get(&self) -> &Weights {
+        match self {
+            WeightStore::Borrowed(w) => w,
+            WeightStore::Owned(w) => w,
+        }
+    }
+
+    fn release(&mut self, graph: &Graph, node: usize) {
+        if let WeightStore::Owned(w) = self {
+            for spec in graph.nodes[node].params(graph) {
+                w.remove(&spec.name);
+            }
+        }
+    }
+}
+
 fn plan_step(
     graph: &Graph,
     weights: &Weights,
@@ -217,6 +241,28 @@ impl Program {
         options: PlanOptions,
         conv_algo: Algo,
     ) -> Result<Program, Error> {
+        Program::build(graph, WeightStore::Borrowed(weights), batch, options, conv_algo)
+    }
+
+    /// As [`Program::new`], dropping each layer's tensors once its plan holds them packed:
+    /// memory peaks at one copy of the weights plus one layer, not two copies.
+    pub fn from_weights(
+        graph: &Graph,
+        weights: Weights,
+        batch: usize,
+        options: PlanOptions,
+        conv_algo: Algo,
+    ) -> Result<Program, Error> {
+        Program::build(graph, WeightStore::Owned(weights), batch, options, conv_algo)
+    }
+
+    fn build(
+        graph: &Graph,
+        mut weights: WeightStore<'_>,
+        batch: usize,
+        options: PlanOptions,
+        conv_algo: Algo,
+    ) -> Result<Program, Error> {
         if batch == 0 {
             return Err(ferrocnn_kernels::Error::InvalidArgument(
                 "forward: `batch` is 0, it must be at least 1".into(),
@@ -227,7 +273,12 @@ impl Program {
         let mut steps = Vec::with_capacity(layout.steps.len());
         let mut scratch_len = 0;
         for s in std::mem::take(&mut layout.steps) {
-            let plan = plan_step(graph, weights, &s, batch, options, conv_algo)?;
+            let plan = plan_step(graph, weights.get(), &s, batch, options, conv_algo)?;
+            // Only a step's head and its folded batch-norm have parameters.
+            weights.release(graph, s.head);
+            if let Some(bn) = s.batch_norm {
+                weights.release(graph, bn);
+            }
             scratch_len = scratch_len.max(match &plan {
                 Plan::Conv(c) => c.scratch_len(),
                 Plan::Linear(l) => l.scratch_len(batch)?,

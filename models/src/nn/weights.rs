@@ -24,6 +24,11 @@ impl Weights {
     }
 
     /// Bytes held.
+    /// Drops tensor `name` (a program built from owned weights frees each once packed).
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.tensors.remove(name);
+    }
+
     pub fn bytes(&self) -> usize {
         self.tensors.values().map(|v| v.len() * 4).sum()
     }
