@@ -95,8 +95,15 @@ pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &m
 
 /// `(geometry, input plane, filter, padded scratch, zero its border, output plane)`
 /// ([`crate::conv::Algo::Depthwise`]).
-pub(crate) type DepthwiseFn =
-    unsafe fn(&crate::conv::depthwise::DepthwiseGeometry, &[f32], &[f32], &mut [f32], bool, &mut [f32]);
+pub(crate) type DepthwiseFn = unsafe fn(
+    &crate::conv::depthwise::DepthwiseGeometry,
+    &[f32],
+    &[f32],
+    &mut [f32],
+    bool,
+    &crate::conv::depthwise::PlaneEpilogue,
+    &mut [f32],
+);
 
 /// The kernels of one path.
 pub(crate) struct KernelTable {
@@ -120,7 +127,7 @@ pub(crate) struct KernelTable {
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
-    /// One output plane of a depthwise convolution, before its epilogue.
+    /// One output plane of a depthwise convolution, with its epilogue.
     pub depthwise: DepthwiseFn,
     /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),

@@ -122,6 +122,13 @@ fn edge_shapes() {
         Conv2dDesc::new(1, 64, (3, 3), 128, (3, 3)),
         Conv2dDesc::new(1, 64, (7, 7), 96, (3, 3)).pad(1),
         Conv2dDesc::new(1, 24, (14, 14), 24, (3, 3)).pad(1).groups(24),
+        // Depthwise stride 2 on its parity planes: TensorFlow's "same" on an even map pads
+        // only the bottom and right (odd left padding moves the evens to the odd plane);
+        // 5x5 through the register-held filter; an odd map with dilation takes the rows.
+        Conv2dDesc::new(1, 5, (16, 34), 5, (3, 3)).stride(2).same().unwrap().groups(5),
+        Conv2dDesc::new(2, 3, (17, 33), 6, (5, 5)).stride(2).pad(2).groups(3),
+        Conv2dDesc::new(1, 4, (15, 15), 4, (3, 3)).stride(2).pad(2).dilation(2).groups(4),
+        Conv2dDesc::new(1, 7, (7, 7), 7, (5, 5)).pad(2).groups(7),
         Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3)).stride(2).same().unwrap(),
         Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3)).dilation(2).pad(2).groups(2),
         Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),
@@ -146,8 +153,10 @@ fn fused_epilogue_matches_unfused() {
     for desc in [
         Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
         Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1),
-        // MobileNetV2's depthwise: bias (folded BN), ReLU6 and a residual, fused.
+        // MobileNetV2's depthwise: bias (folded BN), ReLU6 and a residual, fused; at
+        // stride 1 (one flattened plane) and 2 (parity planes).
         Conv2dDesc::new(1, 24, (14, 40), 24, (3, 3)).pad(1).groups(24),
+        Conv2dDesc::new(1, 24, (15, 40), 24, (3, 3)).stride(2).pad(1).groups(24),
     ] {
         let s = desc.validate().unwrap();
         let k = desc.out_channels;

@@ -148,7 +148,8 @@ fn the_reference_check_names_the_first_wrong_layer() {
     let mut bad = good.clone();
     bad.get_mut("fc1.weight").unwrap().iter_mut().for_each(|w| *w *= 1.01);
     let x = input(28 * 28, 1);
-    let mut program = Program::new(&MnistCnn::GRAPH, &bad, 1, Default::default(), ferrocnn_models::kernels::Algo::Auto).unwrap();
+    let mut program =
+        Program::new(&MnistCnn::GRAPH, &bad, 1, Default::default(), ferrocnn_models::kernels::Algo::Auto).unwrap();
     let report = check_against_reference(&MnistCnn::GRAPH, &good, &mut program, &x, 1e-4).unwrap();
     let first = report.first_mismatch().expect("fc1 differs");
     assert_eq!((first.layer.as_str(), first.completes.as_str()), ("fc1", "relu3"), "{report:#?}");

@@ -7,8 +7,8 @@
 //! instruction-set path this CPU has, the rest on the fastest.
 
 use ferrocnn_models::kernels::dispatch::supported_isas;
-use ferrocnn_models::kernels::{Algo, PlanOptions};
 use ferrocnn_models::kernels::random::signed_uniform;
+use ferrocnn_models::kernels::{Algo, PlanOptions};
 use ferrocnn_models::nn::Model;
 use ferrocnn_models::{npy, zoo};
 use std::path::PathBuf;

@@ -107,9 +107,9 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
-        pub(crate) unsafe fn depthwise(g: &crate::conv::depthwise::DepthwiseGeometry, input: &[f32], filter: &[f32], padded: &mut [f32], fresh: bool, output: &mut [f32]) {
+        pub(crate) unsafe fn depthwise(g: &crate::conv::depthwise::DepthwiseGeometry, input: &[f32], filter: &[f32], padded: &mut [f32], fresh: bool, epilogue: &crate::conv::depthwise::PlaneEpilogue, output: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::conv::depthwise::depthwise_plane::<$simd>(g, input, filter, padded, fresh, output) }
+            unsafe { crate::conv::depthwise::depthwise_plane::<$simd>(g, input, filter, padded, fresh, epilogue, output) }
         }
 
         $crate::arch::shells::winograd_shells!([$(#[$attr])*] $simd,

@@ -1,5 +1,5 @@
 use super::algo::Algo;
-use super::depthwise::DepthwiseGeometry;
+use super::depthwise::{DepthwiseGeometry, PlaneEpilogue};
 use super::phases::{PhasedSource, Phases};
 use super::winograd::Winograd;
 use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
@@ -368,7 +368,7 @@ impl Conv2d {
         let d = &self.desc;
         let (plane, pixels, taps) = (d.in_h * d.in_w, self.shape.out_pixels(), d.kernel_h * d.kernel_w);
         let multiplier = d.out_channels / d.in_channels;
-        let (kernel, epilogue_fn, e) = (self.kernels.depthwise, self.kernels.epilogue, &self.epilogue);
+        let (kernel, e) = (self.kernels.depthwise, &self.epilogue);
         for n in 0..d.batch {
             let image = &input[n * d.in_channels * plane..(n + 1) * d.in_channels * plane];
             let first = (n * slice.total + slice.first) * pixels;
@@ -381,17 +381,19 @@ impl Conv2d {
                 for (i, o) in planes.chunks_exact_mut(pixels).enumerate() {
                     let k = band * per_band + i;
                     let c = k / multiplier;
+                    let epilogue = PlaneEpilogue {
+                        scale: e.scale().map_or(1.0, |s| s[k]),
+                        shift: e.shift().map_or(0.0, |s| s[k]),
+                        residual: res.map(|r| &r[k * pixels..(k + 1) * pixels]),
+                        activation: e.activation(),
+                    };
                     // SAFETY: the table passed the CPU check; plane `c` of the image and
                     // filter `k` exist (k < out_channels = in_channels * multiplier);
                     // `padded` holds the geometry's scratch length.
                     unsafe {
                         let filter = &filters[k * taps..(k + 1) * taps];
-                        kernel(g, &image[c * plane..(c + 1) * plane], filter, padded, i == 0, o)
+                        kernel(g, &image[c * plane..(c + 1) * plane], filter, padded, i == 0, &epilogue, o)
                     };
-                    let tile = e.task(k, res.map(|r| &r[k * pixels..]), true).tile(o, pixels);
-                    // SAFETY: one row of `pixels` floats at `o` (and the residual's row);
-                    // the epilogue vectors hold channel k; the table passed the CPU check.
-                    unsafe { epilogue_fn(&tile) };
                 }
             });
         }

@@ -83,21 +83,6 @@ pub(crate) struct TaskEpilogue {
 }
 
 impl TaskEpilogue {
-    /// The epilogue of one channel's row of outputs `c` (the vectors and residual already
-    /// point at that channel).
-    pub(crate) fn tile(&self, c: &mut [f32], cols: usize) -> EpilogueTile {
-        EpilogueTile {
-            rows: 1,
-            cols,
-            c: c.as_mut_ptr(),
-            ldc: cols,
-            scale: self.scale,
-            shift: self.shift,
-            residual: self.residual,
-            activation: self.activation,
-        }
-    }
-
     fn is_identity(&self) -> bool {
         self.scale.is_null()
             && self.shift.is_null()

@@ -120,7 +120,10 @@ pub fn bench(args: &Args) -> Result<(), String> {
             100.0 * gflops / peak
         );
         if let Some(mb) = peak_rss {
-            println!("  peak resident memory {mb:.1} MB (weights {weight_mb:.1} MB, activations {:.1} MB)", program.activation_bytes() as f64 / 1e6);
+            println!(
+                "  peak resident memory {mb:.1} MB (weights {weight_mb:.1} MB, activations {:.1} MB)",
+                program.activation_bytes() as f64 / 1e6
+            );
         }
     }
     if args.flag("--layers") || args.flag("--per-layer") {

@@ -106,7 +106,8 @@ impl Model {
         batch: usize,
         tolerance: f32,
     ) -> Result<ReferenceReport, Error> {
-        let program = cached_program(&mut self.programs, &self.graph, &self.weights, (self.options, self.conv_algo), batch)?;
+        let program =
+            cached_program(&mut self.programs, &self.graph, &self.weights, (self.options, self.conv_algo), batch)?;
         check_against_reference(&self.graph, &self.weights, program, input, tolerance)
     }
 }
