@@ -317,7 +317,7 @@ unsafe fn split_parities<S: Simd>(g: &DepthwiseGeometry, f: Flat, input: &[f32],
     // Input column x lands at padded column x + pl: evens in parity pl%2 from column pl/2,
     // odds in parity (pl+1)%2 from column (pl+1)/2.
     let (even_parity, even_col) = (g.pl % 2, g.pl / 2);
-    let (odd_parity, odd_col) = ((g.pl + 1) % 2, (g.pl + 1) / 2);
+    let (odd_parity, odd_col) = ((g.pl + 1) % 2, g.pl.div_ceil(2));
     for (y, src) in input.chunks_exact(g.w).enumerate() {
         let py = y + g.pt;
         let row = |parity: usize, col: usize| ((py % 2) * 2 + parity) * f.plane_len + (py / 2) * f.pitch + col;
