@@ -118,7 +118,7 @@ pub(crate) struct KernelTable {
     pub fma_loop: unsafe fn(usize) -> f32,
     pub fma_chains: usize,
     /// Pooling of one plane ([`crate::ops::Pool2d`]) and global pooling of one plane.
-    pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32]),
+    pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], bool, &mut [f32]),
     pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
     /// Elementwise layers ([`crate::ops`]).
     pub activation: unsafe fn(crate::Activation, &mut [f32]),

@@ -13,6 +13,7 @@ pub mod conv;
 pub mod dispatch;
 mod epilogue;
 mod error;
+mod flat_plane;
 pub mod gemm;
 pub mod ops;
 pub mod peak;

@@ -16,7 +16,8 @@ fn check(desc: &Pool2dDesc, input: &[f32]) {
     for options in configurations() {
         let plan = Pool2d::new(desc, options).unwrap();
         let mut got = vec![f32::NAN; plan.shape().output_len];
-        plan.run(input, &mut got).unwrap();
+        let mut scratch = vec![f32::NAN; plan.scratch_len()];
+        plan.run(input, &mut got, &mut scratch).unwrap();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             match desc.kind {
                 PoolKind::Max => assert_eq!(g, w, "{desc:?} {options:?}: output {i}"),
@@ -82,6 +83,24 @@ fn network_and_edge_shapes() {
         Pool2dDesc::new(PoolKind::Max, 1, 2, (5, 17), 2).stride(1),
         Pool2dDesc::new(PoolKind::Max, 1, 2, (5, 33), 3).stride(2).dilation(2),
         Pool2dDesc::new(PoolKind::Avg, 1, 2, (5, 65), 2).stride(2),
+        // GoogLeNet's pools on maps narrower than a vector: 3x3 s1 p1 ceil over 14x14, and
+        // 2x2 s2 ceil 14 -> 7; 7x7 s1.
+        Pool2dDesc::new(PoolKind::Max, 1, 5, (14, 14), 3).stride(1).pad(1).ceil_mode(true),
+        Pool2dDesc::new(PoolKind::Max, 2, 3, (14, 14), 2).stride(2).ceil_mode(true),
+        Pool2dDesc::new(PoolKind::Max, 1, 3, (7, 7), 3).stride(1).pad(1),
+        // Xception's TensorFlow "same" on an even map: the bottom and right padded only.
+        Pool2dDesc::new(PoolKind::Max, 1, 3, (74, 74), 3).stride(2).padding(Padding2d {
+            top: 0,
+            bottom: 1,
+            left: 0,
+            right: 1,
+        }),
+        Pool2dDesc::new(PoolKind::Max, 1, 3, (9, 10), 3).stride(2).padding(Padding2d {
+            top: 1,
+            bottom: 1,
+            left: 0,
+            right: 1,
+        }),
     ];
     for (i, d) in cases.iter().enumerate() {
         let s = d.validate().unwrap();
@@ -134,10 +153,13 @@ fn adaptive_average_pooling_matches_reference() {
 fn bad_inputs_are_errors() {
     let d = Pool2dDesc::new(PoolKind::Max, 1, 2, (8, 8), 2);
     let plan = Pool2d::new(&d, Default::default()).unwrap();
-    let e = plan.run(&[0.0; 127], &mut [0.0; 32]).unwrap_err().to_string();
+    let mut scratch = vec![0.0; plan.scratch_len()];
+    let e = plan.run(&[0.0; 127], &mut [0.0; 32], &mut scratch).unwrap_err().to_string();
     assert_eq!(e, "`input` has 127 elements, the descriptor needs 128");
-    let e = plan.run(&[0.0; 128], &mut [0.0; 31]).unwrap_err().to_string();
+    let e = plan.run(&[0.0; 128], &mut [0.0; 31], &mut scratch).unwrap_err().to_string();
     assert_eq!(e, "`output` has 31 elements, the descriptor needs 32");
+    let e = plan.run(&[0.0; 128], &mut [0.0; 32], &mut []).unwrap_err().to_string();
+    assert!(e.contains("`scratch` has 0 floats, the plan needs"), "{e}");
     let e =
         Pool2d::new(&Pool2dDesc::new(PoolKind::Max, 1, 2, (2, 2), 3), Default::default()).err().unwrap().to_string();
     assert!(e.contains("kernel 3"), "{e}");

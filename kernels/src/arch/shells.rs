@@ -35,9 +35,9 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
-        pub(crate) unsafe fn pool_plane(g: &crate::ops::pool::PoolGeometry, input: &[f32], output: &mut [f32]) {
+        pub(crate) unsafe fn pool_plane(g: &crate::ops::pool::PoolGeometry, input: &[f32], scratch: &mut [f32], fresh: bool, output: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::ops::pool::pool_plane::<$simd>(g, input, output) }
+            unsafe { crate::ops::pool::pool_plane::<$simd>(g, input, scratch, fresh, output) }
         }
 
         #[allow(clippy::too_many_arguments)]

@@ -10,21 +10,19 @@
 //! 16-lane vector and ran at a third of the GEMM path's speed. Other strides are scalar.
 //! This row-by-row path is what other strides, and stride 2 with dilation, take.
 //!
-//! At stride 1 the padded plane is read as one long row instead: output `q = oh*wp + ow`
-//! is `sum filter[r][s] * padded[q + r*dh*wp + s*dw]`, a 1-D convolution in which every
-//! vector is full whatever the map's width, four vectors in flight, the filter in registers
-//! for 3x3 and 5x5. The `wp - out_w` columns per row that fall past the output's edge are
-//! computed into a wide buffer and dropped as its rows are copied out. On a 7x7 map that
-//! is 63 computed outputs for 49 instead of 112 (7 rows of a 16-lane vector).
-//! At stride 2 (dilation 1) the padded plane is split into its four (row, column) parity
-//! planes as it is copied, so that output `q = oh*wq + ow` reads tap (r, s) at
-//! `q + (r/2)*wq + s/2` of plane (r%2, s%2): the same 1-D convolution, with plain loads.
+//! At stride 1, and at stride 2 without dilation, the plane is instead read as one long
+//! row (`crate::flat_plane`), so every vector is full whatever the map's width, four vectors
+//! in flight, the filter in registers for 3x3 and 5x5. On a 7x7 map that is 63 computed
+//! outputs for 49 instead of 112 (7 rows of a 16-lane vector). Measured, 1 thread, AVX-512
+//! (`ferrocnn conv ... --groups C --iters 200`, medians, before / after): 144x56x56 s1
+//! 226 / 137 us, s2 104 / 71, 576x14x14 85 / 48, 960x7x7 61 / 44, 96x112x112 s2 284 / 194.
 //!
 //! The epilogue (the channel's scale and shift, the activation, a residual) is applied in
 //! registers as each output vector is stored: no second pass over the plane.
 
 use crate::Activation;
 use crate::arch::simd::Simd;
+use crate::flat_plane::{FlatPlane, Window, copy_row};
 use crate::gemm::epilogue::activate;
 use crate::shape::{Conv2dDesc, Conv2dShape};
 
@@ -69,40 +67,8 @@ impl PlaneEpilogue<'_> {
     }
 }
 
-/// `dst = src` for a short run, in vectors.
-///
-/// # Safety
-/// `S` is available.
-#[inline(always)]
-unsafe fn copy_row<S: Simd>(dst: &mut [f32], src: &[f32]) {
-    let n = dst.len().min(src.len());
-    let mut i = 0;
-    // SAFETY: every access is below `n`, within both slices.
-    unsafe {
-        while i + S::LANES <= n {
-            S::store(dst.as_mut_ptr().add(i), S::load(src.as_ptr().add(i)));
-            i += S::LANES;
-        }
-        if i < n {
-            S::store_partial(dst.as_mut_ptr().add(i), n - i, S::load_partial(src.as_ptr().add(i), n - i));
-        }
-    }
-}
-
-/// The widest vector of any path: the slack and the wide buffer are sized for it.
-const MAX_LANES: usize = 16;
-
-/// The flattened form of a plane (module docs): stride 1 reads one padded plane, stride 2
-/// four parity planes, each `rows x pitch` plus slack.
-#[derive(Debug, Clone, Copy)]
-struct Flat {
-    stride: usize,
-    pitch: usize,
-    /// One (parity) plane with the slack its last vectors read past its end: at most
-    /// `lanes + (kw - 1) * dw` floats at stride 1 and `lanes + kw / 2` at stride 2; only
-    /// dropped lanes use them.
-    plane_len: usize,
-}
+/// Floats a stride-2 row vector reads past its first column's window: `2 * lanes`.
+const ROW_SLACK: usize = 32;
 
 /// Everything the per-plane kernel needs, derived once.
 #[derive(Debug, Clone, Copy)]
@@ -122,26 +88,21 @@ pub(crate) struct DepthwiseGeometry {
     dh: usize,
     dw: usize,
     /// `None`: the row-by-row path (other strides, or stride 2 with dilation).
-    flat: Option<Flat>,
+    flat: Option<FlatPlane>,
 }
 
 impl DepthwiseGeometry {
     pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Self {
         let p = d.padding;
         let (hp, wp) = (d.in_h + p.top + p.bottom, d.in_w + p.left + p.right);
-        let round = crate::aligned::round_up;
-        let flat = match (d.stride_h, d.stride_w, d.dilation_h, d.dilation_w) {
-            (1, 1, ..) => Some(Flat {
-                stride: 1,
-                pitch: wp,
-                plane_len: round(hp * wp + MAX_LANES + (d.kernel_w - 1) * d.dilation_w),
-            }),
-            (2, 2, 1, 1) => {
-                let (rows, pitch) = (hp.div_ceil(2), wp.div_ceil(2));
-                Some(Flat { stride: 2, pitch, plane_len: round(rows * pitch + MAX_LANES + d.kernel_w) })
-            }
-            _ => None,
-        };
+        let flat = FlatPlane::new(&Window {
+            input: (d.in_h, d.in_w),
+            output: (s.out_h, s.out_w),
+            kernel: (d.kernel_h, d.kernel_w),
+            stride: (d.stride_h, d.stride_w),
+            dilation: (d.dilation_h, d.dilation_w),
+            pad_top_left: (p.top, p.left),
+        });
         DepthwiseGeometry {
             w: d.in_w,
             hp,
@@ -160,23 +121,12 @@ impl DepthwiseGeometry {
         }
     }
 
-    /// The padded plane(s) with their slack: a stride-2 row vector reads `2 * lanes`
-    /// floats from its first column.
-    fn padded_len(&self) -> usize {
-        match self.flat {
-            Some(f) => f.stride * f.stride * f.plane_len,
-            None => crate::aligned::round_up(self.hp * self.wp + 2 * MAX_LANES + (self.kw - 1) * self.dw),
-        }
-    }
-
-    /// The flattened path's output rows at the plane's pitch, rounded up to whole vectors.
-    fn wide_len(&self) -> usize {
-        self.flat.map_or(0, |f| crate::aligned::round_up(self.out_h * f.pitch + MAX_LANES))
-    }
-
-    /// Floats of scratch one thread needs: the padded plane(s) and the wide output rows.
+    /// Floats of scratch one thread needs: the flattened plane's, or the padded plane and
+    /// its slack for the row path.
     pub(crate) fn scratch_len(&self) -> usize {
-        self.padded_len() + self.wide_len()
+        self.flat.map_or(crate::aligned::round_up(self.hp * self.wp + ROW_SLACK + (self.kw - 1) * self.dw), |f| {
+            f.scratch_len()
+        })
     }
 }
 
@@ -198,68 +148,34 @@ pub(crate) unsafe fn depthwise_plane<S: Simd>(
     output: &mut [f32],
 ) {
     let (wp, lanes) = (g.wp, S::LANES);
-    let (padded, wide) = padded[..g.scratch_len()].split_at_mut(g.padded_len());
-    if fresh {
-        padded.fill(0.0);
-    }
-    if let Some(f) = g.flat.filter(|f| f.stride == 2) {
-        // SAFETY: `S` is available; the four planes fill `padded`.
-        unsafe { split_parities::<S>(g, f, input, padded) };
-    } else {
-        for (row, src) in padded.chunks_exact_mut(wp).skip(g.pt).zip(input.chunks_exact(g.w)) {
-            // SAFETY: `S` is available.
-            unsafe { copy_row::<S>(&mut row[g.pl..g.pl + g.w], src) };
-        }
-    }
-    let padded = &*padded;
     if let Some(f) = g.flat {
-        let base = padded.as_ptr();
-        // Tap (r, s)'s first float: in the one plane at stride 1, in parity plane
-        // (r%2, s%2) at stride 2.
-        let tap = |r: usize, s: usize| -> *const f32 {
-            let at = match f.stride {
-                1 => r * g.dh * f.pitch + s * g.dw,
-                _ => ((r % 2) * 2 + s % 2) * f.plane_len + (r / 2) * f.pitch + s / 2,
-            };
-            // SAFETY: `at` is inside `padded` for every tap (the plane layout above).
-            unsafe { base.add(at) }
-        };
-        let vectors = (g.out_h * f.pitch).div_ceil(lanes);
-        debug_assert!((0..g.kh * g.kw).all(|t| {
-            let (r, s) = (t / g.kw, t % g.kw);
-            let within = if f.stride == 1 { r * g.dh * f.pitch + s * g.dw } else { (r / 2) * f.pitch + s / 2 };
-            within + vectors * lanes <= f.plane_len
-        }));
-        // SAFETY: `S` is available; vector v of tap (r, s) reads tap(r, s) + v*lanes ..
-        // + lanes, at most rows*pitch + lanes + kw floats past its plane's start, within
-        // its plane_len (for out_h + (kh-1)*dh = rows at stride 1 and out_h + (kh-1)/2 <=
-        // rows at stride 2, with the column offset at most (kw-1)*dw or kw/2); `wide`
-        // holds vectors*lanes floats.
+        // SAFETY: `S` is available (this function's contract); `padded` holds the flat
+        // plane's scratch. Vector v of tap (r, s) reads f.tap(r, s) + v*lanes .. + lanes,
+        // inside its plane (FlatPlane's slack, checked by `reads_fit` in debug builds);
+        // `wide` holds vectors*lanes floats.
         unsafe {
+            let (padded, wide) = f.fill::<S>(input, padded, fresh, 0.0);
+            debug_assert!(f.reads_fit((g.kh, g.kw), lanes));
+            let tap = |r: usize, s: usize| padded.as_ptr().add(f.tap(r, s));
+            let vectors = f.vectors(lanes);
             match (g.kh, g.kw) {
                 (3, 3) => flattened::<S, 3>(tap, filter, vectors, wide),
                 (5, 5) => flattened::<S, 5>(tap, filter, vectors, wide),
                 _ => flattened_any::<S>(g, tap, filter, vectors, wide),
             }
-        }
-        // The wide rows' first out_w columns, through the epilogue, into the output.
-        for (oh, (out_row, wide_row)) in output.chunks_exact_mut(g.out_w).zip(wide.chunks(f.pitch)).enumerate() {
-            let mut ow = 0;
-            while ow < g.out_w {
-                let n = lanes.min(g.out_w - ow);
-                // SAFETY: `S` is available; `ow + n <= out_w` within both rows and the
-                // plane's residual row.
-                unsafe {
-                    let (src, dst) = (wide_row.as_ptr().add(ow), out_row.as_mut_ptr().add(ow));
-                    let x = if n == lanes { S::load(src) } else { S::load_partial(src, n) };
-                    let y = epilogue.apply::<S>(x, oh * g.out_w + ow, n);
-                    if n == lanes { S::store(dst, y) } else { S::store_partial(dst, n, y) }
-                }
-                ow += lanes;
-            }
+            f.write_out::<S>(wide, output, |x, at, n| epilogue.apply::<S>(x, at, n));
         }
         return;
     }
+    let padded = &mut padded[..g.scratch_len()];
+    if fresh {
+        padded.fill(0.0);
+    }
+    for (row, src) in padded.chunks_exact_mut(wp).skip(g.pt).zip(input.chunks_exact(g.w)) {
+        // SAFETY: `S` is available.
+        unsafe { copy_row::<S>(&mut row[g.pl..g.pl + g.w], src) };
+    }
+    let padded = &*padded;
     for oh in 0..g.out_h {
         let out_row = &mut output[oh * g.out_w..(oh + 1) * g.out_w];
         let top = oh * g.sh;
@@ -301,57 +217,6 @@ pub(crate) unsafe fn depthwise_plane<S: Simd>(
                 }
             }
             ow += lanes;
-        }
-    }
-}
-
-/// Copies the input plane into the four parity planes of the padded plane: padded
-/// (row py, column px) goes to plane (py%2, px%2) at (py/2, px/2). Borders stay as they were
-/// (zeroed on a band's first plane).
-///
-/// # Safety
-/// `S` is available; `planes` holds four planes of `f.plane_len`.
-#[inline(always)]
-unsafe fn split_parities<S: Simd>(g: &DepthwiseGeometry, f: Flat, input: &[f32], planes: &mut [f32]) {
-    let lanes = S::LANES;
-    // Input column x lands at padded column x + pl: evens in parity pl%2 from column pl/2,
-    // odds in parity (pl+1)%2 from column (pl+1)/2.
-    let (even_parity, even_col) = (g.pl % 2, g.pl / 2);
-    let (odd_parity, odd_col) = ((g.pl + 1) % 2, g.pl.div_ceil(2));
-    for (y, src) in input.chunks_exact(g.w).enumerate() {
-        let py = y + g.pt;
-        let row = |parity: usize, col: usize| ((py % 2) * 2 + parity) * f.plane_len + (py / 2) * f.pitch + col;
-        let (even, odd) = (row(even_parity, even_col), row(odd_parity, odd_col));
-        // SAFETY: `S` is available. Row `py / 2 < rows` of each parity plane holds the row's
-        // ceil(w/2) evens from `even_col` and floor(w/2) odds from `odd_col`, within
-        // `pitch`; every read is below `w`.
-        unsafe {
-            let (dst, s) = (planes.as_mut_ptr(), src.as_ptr());
-            let mut x = 0;
-            while x + 2 * lanes <= g.w {
-                let [e, o] = S::deinterleave::<2>([S::load(s.add(x)), S::load(s.add(x + lanes))]);
-                S::store(dst.add(even + x / 2), e);
-                S::store(dst.add(odd + x / 2), o);
-                x += 2 * lanes;
-            }
-            let rest = g.w - x;
-            if rest > lanes {
-                // x is even here: the rest's evens and odds, with partial vectors. Up to
-                // one vector's worth, scalar moves measured faster (96x112x112 s2: 178 us
-                // against 210 with this for its 16-float rest; 144x56x56 s2, a 24-float
-                // rest: 66 us against 105 scalar).
-                let first = S::load(s.add(x));
-                let second = S::load_partial(s.add(x + lanes), rest - lanes);
-                let [e, o] = S::deinterleave::<2>([first, second]);
-                S::store_partial(dst.add(even + x / 2), rest.div_ceil(2), e);
-                S::store_partial(dst.add(odd + x / 2), rest / 2, o);
-                x = g.w;
-            }
-            while x < g.w {
-                let at = if x % 2 == 0 { even } else { odd } + x / 2;
-                *dst.add(at) = *s.add(x);
-                x += 1;
-            }
         }
     }
 }

@@ -197,7 +197,7 @@ fn run_step(step: &Step, batch: usize, split: &Split, out: &mut [f32], scratch: 
     match &step.plan {
         Plan::Conv(c) => c.run_into(split.read(s.input), s.second.map(|v| split.read(v)), out, s.slice, scratch)?,
         Plan::Linear(l) => l.run(batch, split.read(s.input), out, scratch)?,
-        Plan::Pool(p) => p.run(split.read(s.input), out)?,
+        Plan::Pool(p) => p.run(split.read(s.input), out, scratch)?,
         Plan::GlobalPool(p) => p.run(split.read(s.input), out)?,
         Plan::AdaptivePool(p) => p.run(split.read(s.input), out)?,
         Plan::Lrn(l) => l.run(split.read(s.input), out)?,
@@ -282,6 +282,7 @@ impl Program {
             scratch_len = scratch_len.max(match &plan {
                 Plan::Conv(c) => c.scratch_len(),
                 Plan::Linear(l) => l.scratch_len(batch)?,
+                Plan::Pool(p) => p.scratch_len(),
                 _ => 0,
             });
             steps.push(Step { layout: s, plan });
