@@ -120,8 +120,9 @@ pub fn bench(args: &Args) -> Result<(), String> {
             100.0 * gflops / peak
         );
         if let Some(mb) = peak_rss {
+            let with_check = if check.is_some() { "; --check's reference pass holds every layer's value" } else { "" };
             println!(
-                "  peak resident memory {mb:.1} MB (weights {weight_mb:.1} MB, activations {:.1} MB)",
+                "  peak resident memory {mb:.1} MB (weights {weight_mb:.1} MB, activations {:.1} MB{with_check})",
                 program.activation_bytes() as f64 / 1e6
             );
         }
