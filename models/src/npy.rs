@@ -86,12 +86,13 @@ pub fn read(bytes: &[u8]) -> Result<Array, NpyError> {
     Ok(Array { shape, data })
 }
 
-/// The `.npy` bytes (version 1.0) of a float32 array of `shape`.
-///
-/// # Panics
-/// If `data.len()` is not the product of `shape`: a caller's bug, not an input error.
-pub fn write(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    assert_eq!(shape.iter().product::<usize>(), data.len(), "npy::write: shape {shape:?} vs {} floats", data.len());
+/// The `.npy` bytes (version 1.0) of a float32 array of `shape`; `Err` if `data` does not
+/// hold the shape's element count.
+pub fn write(shape: &[usize], data: &[f32]) -> Result<Vec<u8>, NpyError> {
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count != Some(data.len()) {
+        return error(format!("shape {shape:?} does not hold the {} floats given", data.len()));
+    }
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
@@ -99,13 +100,16 @@ pub fn write(shape: &[usize], data: &[f32]) -> Vec<u8> {
     let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
+    let Ok(header_len) = u16::try_from(header.len()) else {
+        return error(format!("a {}-dimensional shape's header does not fit format 1.0", shape.len()));
+    };
     let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len() + data.len() * 4);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(&header_len.to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    out
+    Ok(out)
 }
 
 /// The text of `key`'s value in the header's Python dict literal, up to its comma or brace
@@ -149,7 +153,7 @@ mod tests {
         for shape in [vec![], vec![3], vec![1, 1000], vec![2, 3, 4, 5]] {
             let n: usize = shape.iter().product();
             let data: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 1.0).collect();
-            let bytes = write(&shape, &data);
+            let bytes = write(&shape, &data).unwrap();
             // numpy's alignment: the data starts on a 64-byte boundary.
             assert_eq!((bytes.len() - 4 * n) % 64, 0);
             assert_eq!(read(&bytes), Ok(Array { shape, data }));
@@ -168,7 +172,8 @@ mod tests {
 
     #[test]
     fn refuses_with_the_reason() {
-        let good = write(&[2, 2], &[1.0; 4]);
+        let good = write(&[2, 2], &[1.0; 4]).unwrap();
+        assert!(write(&[2, 3], &[1.0; 4]).unwrap_err().0.contains("does not hold the 4 floats"));
         let message = |bytes: &[u8]| read(bytes).unwrap_err().0;
         assert!(message(&good[..good.len() - 1]).contains("needs 4 floats (16 bytes) but the file holds 15"));
         assert!(message(b"PK\x03\x04").contains("not a .npy file"));

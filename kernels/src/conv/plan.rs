@@ -374,28 +374,32 @@ impl Conv2d {
             let first = (n * slice.total + slice.first) * pixels;
             let out = &mut output[first..first + d.out_channels * pixels];
             let res = residual.map(|r| &r[first..first + d.out_channels * pixels]);
-            // One band of planes per thread, each with its own padded-plane scratch.
-            let per_band = d.out_channels.div_ceil(self.threads);
-            let buffers = align_scratch(scratch)[..self.threads * g.scratch_len()].par_chunks_mut(g.scratch_len());
-            out.par_chunks_mut(per_band * pixels).zip(buffers).enumerate().for_each(|(band, (planes, padded))| {
-                for (i, o) in planes.chunks_exact_mut(pixels).enumerate() {
-                    let k = band * per_band + i;
-                    let c = k / multiplier;
-                    let epilogue = PlaneEpilogue {
-                        scale: e.scale().map_or(1.0, |s| s[k]),
-                        shift: e.shift().map_or(0.0, |s| s[k]),
-                        residual: res.map(|r| &r[k * pixels..(k + 1) * pixels]),
-                        activation: e.activation(),
-                    };
-                    // SAFETY: the table passed the CPU check; plane `c` of the image and
-                    // filter `k` exist (k < out_channels = in_channels * multiplier);
-                    // `padded` holds the geometry's scratch length.
-                    unsafe {
-                        let filter = &filters[k * taps..(k + 1) * taps];
-                        kernel(g, &image[c * plane..(c + 1) * plane], filter, padded, i == 0, &epilogue, o)
-                    };
-                }
-            });
+            crate::tasks::plane_bands(
+                out,
+                pixels,
+                self.threads,
+                align_scratch(scratch),
+                g.scratch_len(),
+                |first, planes, padded| {
+                    for (i, o) in planes.chunks_exact_mut(pixels).enumerate() {
+                        let k = first + i;
+                        let c = k / multiplier;
+                        let epilogue = PlaneEpilogue {
+                            scale: e.scale().map_or(1.0, |s| s[k]),
+                            shift: e.shift().map_or(0.0, |s| s[k]),
+                            residual: res.map(|r| &r[k * pixels..(k + 1) * pixels]),
+                            activation: e.activation(),
+                        };
+                        // SAFETY: the table passed the CPU check; plane `c` of the image and
+                        // filter `k` exist (k < out_channels = in_channels * multiplier);
+                        // `padded` holds the geometry's scratch length.
+                        unsafe {
+                            let filter = &filters[k * taps..(k + 1) * taps];
+                            kernel(g, &image[c * plane..(c + 1) * plane], filter, padded, i == 0, &epilogue, o)
+                        };
+                    }
+                },
+            );
         }
     }
 

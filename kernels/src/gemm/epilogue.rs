@@ -35,24 +35,44 @@ pub(crate) unsafe fn epilogue<S: Simd>(t: &EpilogueTile) {
             let (scale, shift) = (S::splat(scale), S::splat(shift));
             let row = t.c.add(r * t.ldc);
             let res = if t.residual.is_null() { core::ptr::null() } else { t.residual.add(r * t.ldc) };
+            let at = |p: usize| if res.is_null() { res } else { res.add(p) };
             let mut p = 0;
             while p + S::LANES <= t.cols {
-                let mut y = S::mul_add(S::load(row.add(p)), scale, shift);
-                if !res.is_null() {
-                    y = S::add(y, S::load(res.add(p)));
-                }
-                S::store(row.add(p), activate::<S>(y, t.activation));
+                S::store(row.add(p), finish::<S>(S::load(row.add(p)), scale, shift, at(p), S::LANES, t.activation));
                 p += S::LANES;
             }
             let tail = t.cols - p;
             if tail > 0 {
-                let mut y = S::mul_add(S::load_partial(row.add(p), tail), scale, shift);
-                if !res.is_null() {
-                    y = S::add(y, S::load_partial(res.add(p), tail));
-                }
-                S::store_partial(row.add(p), tail, activate::<S>(y, t.activation));
+                let y = finish::<S>(S::load_partial(row.add(p), tail), scale, shift, at(p), tail, t.activation);
+                S::store_partial(row.add(p), tail, y);
             }
         }
+    }
+}
+
+/// `activation(x * scale + shift + residual)` on the first `count` lanes (all of them when
+/// `count` is the vector's width), `residual` pointing at those lanes' residual or null:
+/// the epilogue's arithmetic, shared by this tile epilogue and the kernels that apply it
+/// in registers as they store (Winograd's output transform, depthwise).
+///
+/// # Safety
+/// `S` is available; a non-null `residual` is readable for `count` floats.
+#[inline(always)]
+pub(crate) unsafe fn finish<S: Simd>(
+    x: S::V,
+    scale: S::V,
+    shift: S::V,
+    residual: *const f32,
+    count: usize,
+    activation: Activation,
+) -> S::V {
+    // SAFETY: `S` is available; the residual read is `count` floats (caller's contract).
+    unsafe {
+        let mut y = S::mul_add(x, scale, shift);
+        if !residual.is_null() {
+            y = S::add(y, if count == S::LANES { S::load(residual) } else { S::load_partial(residual, count) });
+        }
+        activate::<S>(y, activation)
     }
 }
 

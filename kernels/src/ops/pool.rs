@@ -13,17 +13,23 @@
 //! Max pooling at stride 1, and at stride 2 without dilation, instead reads the plane as
 //! one long row (`crate::flat_plane`, borders -inf), so small maps fill whole vectors too:
 //! on 14x14 maps, whose 12 interior columns fit no 16-lane vector, every output had taken
-//! the scalar path (GoogLeNet's 3x3 s1 pools over 480-528 x 14x14: 0.9 ms each, 1 thread).
+//! the scalar path (GoogLeNet's 3x3 s1 pools over 480-528 x 14x14: 0.9 ms each before,
+//! 0.05-0.07 ms after, 1 thread, `ferrocnn bench googlenet --threads 1 --per-layer`). On
+//! wide maps it is neither faster nor slower: ResNet's 3x3 s2 p1 pool over 64x112x112,
+//! 0.23 ms before and after (three interleaved runs of `ferrocnn bench resnet18 --threads 1
+//! --per-layer`). Average pooling keeps the row path.
 //!
-//! Measured (64x112x112, 3x3 s2 p1 max, AVX-512, a throwaway timing loop, median of 200):
-//! 15.9 GB/s on 1 thread, 31.8 on 2 (input + output bytes); before the overlapped last
-//! vector and the arithmetic scalar path, 3.7. Global average over 2048x7x7: 62 GB/s.
+//! The row path, measured before the flattened one took max pooling's wide maps
+//! (64x112x112, 3x3 s2 p1 max, AVX-512, a throwaway timing loop, median of 200): 15.9 GB/s
+//! on 1 thread, 31.8 on 2 (input + output bytes); before the overlapped last vector and the
+//! arithmetic scalar path, 3.7. Global average over 2048x7x7: 62 GB/s.
 
 use crate::arch::simd::Simd;
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::error::{Result, check_len, checked_product, invalid};
-use crate::flat_plane::{FlatPlane, Window};
-use crate::shape::{Pool2dDesc, Pool2dShape, PoolKind};
+use crate::flat_plane::FlatPlane;
+use crate::shape::{Pool2dDesc, Pool2dShape, PoolKind, Window2d};
+use crate::tasks::plane_bands;
 use rayon::prelude::*;
 
 /// Everything the per-plane kernel needs, derived once.
@@ -31,64 +37,33 @@ use rayon::prelude::*;
 pub(crate) struct PoolGeometry {
     kind: PoolKind,
     count_include_pad: bool,
-    h: usize,
-    w: usize,
-    out_h: usize,
-    out_w: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
-    pb: usize,
-    pr: usize,
+    win: Window2d,
     /// Columns `interior.0 .. interior.1` read only inside the row.
     interior: (usize, usize),
-    /// Max pooling's flattened form, where the window allows it.
+    /// Max pooling's flattened form, for the 2x2 and 3x3 windows of the zoo where the
+    /// stride allows it.
     flat: Option<FlatPlane>,
 }
 
 impl PoolGeometry {
     fn new(d: &Pool2dDesc, s: &Pool2dShape) -> Self {
-        let p = d.padding;
+        let win = d.window(s);
         // ow*sw - pl >= 0  and  ow*sw - pl + (kw-1)*dw <= w-1.
-        let lo = p.left.div_ceil(d.stride_w);
-        let span = (d.kernel_w - 1) * d.dilation_w;
-        let hi = if d.in_w + p.left > span { (d.in_w - 1 + p.left - span) / d.stride_w + 1 } else { 0 };
-        let hi = hi.min(s.out_w);
+        let pl = win.padding.left;
+        let lo = pl.div_ceil(win.sw);
+        let span = (win.kw - 1) * win.dw;
+        let hi = if win.w + pl > span { (win.w - 1 + pl - span) / win.sw + 1 } else { 0 };
+        let hi = hi.min(win.out_w);
         PoolGeometry {
             kind: d.kind,
             count_include_pad: d.count_include_pad,
-            h: d.in_h,
-            w: d.in_w,
-            out_h: s.out_h,
-            out_w: s.out_w,
-            kh: d.kernel_h,
-            kw: d.kernel_w,
-            sh: d.stride_h,
-            sw: d.stride_w,
-            dh: d.dilation_h,
-            dw: d.dilation_w,
-            pt: p.top,
-            pl: p.left,
-            pb: p.bottom,
-            pr: p.right,
+            win,
             interior: (lo.min(hi), hi),
-            flat: (d.kind == PoolKind::Max)
-                .then(|| {
-                    FlatPlane::new(&Window {
-                        input: (d.in_h, d.in_w),
-                        output: (s.out_h, s.out_w),
-                        kernel: (d.kernel_h, d.kernel_w),
-                        stride: (d.stride_h, d.stride_w),
-                        dilation: (d.dilation_h, d.dilation_w),
-                        pad_top_left: (p.top, p.left),
-                    })
-                })
-                .flatten(),
+            flat: if d.kind == PoolKind::Max && matches!((win.kh, win.kw), (2, 2) | (3, 3)) {
+                FlatPlane::new(&win)
+            } else {
+                None
+            },
         }
     }
 
@@ -100,16 +75,16 @@ impl PoolGeometry {
     /// Output row `oh`'s window: its first padded row and the taps `r0..r1` inside the input.
     #[inline(always)]
     fn row_window(&self, oh: usize) -> (isize, usize, usize) {
-        let h0 = (oh * self.sh) as isize - self.pt as isize;
-        let (r0, r1) = Self::taps(h0, self.dh, self.kh, self.h);
+        let h0 = (oh * self.win.sh) as isize - self.win.padding.top as isize;
+        let (r0, r1) = Self::taps(h0, self.win.dh, self.win.kh, self.win.h);
         (h0, r0, r1)
     }
 
     /// Output column `ow`'s window, as [`PoolGeometry::row_window`].
     #[inline(always)]
     fn col_window(&self, ow: usize) -> (isize, usize, usize) {
-        let w0 = (ow * self.sw) as isize - self.pl as isize;
-        let (s0, s1) = Self::taps(w0, self.dw, self.kw, self.w);
+        let w0 = (ow * self.win.sw) as isize - self.win.padding.left as isize;
+        let (s0, s1) = Self::taps(w0, self.win.dw, self.win.kw, self.win.w);
         (w0, s0, s1)
     }
 
@@ -140,7 +115,7 @@ impl PoolGeometry {
         let (h0, r0, r1) = self.row_window(oh);
         let (w0, s0, s1) = self.col_window(ow);
         let at = |r: usize, s: usize| {
-            plane[(h0 + (r * self.dh) as isize) as usize * self.w + (w0 + (s * self.dw) as isize) as usize]
+            plane[(h0 + (r * self.win.dh) as isize) as usize * self.win.w + (w0 + (s * self.win.dw) as isize) as usize]
         };
         match self.kind {
             PoolKind::Max => {
@@ -162,8 +137,8 @@ impl PoolGeometry {
                         sum += at(r, s);
                     }
                 }
-                let rows = self.counted(h0, self.kh, self.h + self.pb, (r0, r1));
-                let cols = self.counted(w0, self.kw, self.w + self.pr, (s0, s1));
+                let rows = self.counted(h0, self.win.kh, self.win.h + self.win.padding.bottom, (r0, r1));
+                let cols = self.counted(w0, self.win.kw, self.win.w + self.win.padding.right, (s0, s1));
                 sum / (rows * cols).max(1) as f32
             }
         }
@@ -185,28 +160,14 @@ pub(crate) unsafe fn pool_plane<S: Simd>(
 ) {
     let lanes = S::LANES;
     if let Some(f) = g.flat {
-        // SAFETY: `S` is available; `scratch` holds the flat plane's scratch. Vector v of
-        // tap (r, s) reads f.tap(r, s) + v*lanes .. + lanes inside its plane (FlatPlane's
-        // slack, checked by `reads_fit` in debug builds); `wide` holds vectors*lanes floats.
+        // SAFETY: `S` is available; `scratch` holds the flat plane's scratch.
         unsafe {
+            let max = |acc, x, _| S::max(acc, x);
             let (padded, wide) = f.fill::<S>(input, scratch, fresh, f32::NEG_INFINITY);
-            debug_assert!(f.reads_fit((g.kh, g.kw), lanes));
-            let taps: usize = g.kh * g.kw;
-            let (src, dst) = (padded.as_ptr(), wide.as_mut_ptr());
-            let (vectors, mut v) = (f.vectors(lanes), 0);
-            while v < vectors {
-                let group = (vectors - v).min(4);
-                let mut acc = [S::splat(f32::NEG_INFINITY); 4];
-                for t in 0..taps {
-                    let p = src.add(f.tap(t / g.kw, t % g.kw) + v * lanes);
-                    for (i, a) in acc.iter_mut().enumerate().take(group) {
-                        *a = S::max(*a, S::load(p.add(i * lanes)));
-                    }
-                }
-                for (i, a) in acc.into_iter().enumerate().take(group) {
-                    S::store(dst.add((v + i) * lanes), a);
-                }
-                v += group;
+            let init = S::splat(f32::NEG_INFINITY);
+            match g.win.kh {
+                2 => f.sweep::<S, 2>(padded, wide, init, max),
+                _ => f.sweep::<S, 3>(padded, wide, init, max),
             }
             f.write_out::<S>(wide, output, |x, _, _| x);
         }
@@ -214,16 +175,19 @@ pub(crate) unsafe fn pool_plane<S: Simd>(
     }
     let (lo, hi) = g.interior;
     // A vector of outputs from column `ow` reads up to (not including) this input column.
-    let extra = if g.sw == 2 { 2 * lanes } else { lanes };
-    let reads_to = |ow: usize| ow * g.sw + (g.kw - 1) * g.dw + extra - g.pl;
-    let fits = |ow: usize| g.sw <= 2 && ow >= lo && ow + lanes <= hi && reads_to(ow) <= g.w;
+    let extra = if g.win.sw == 2 { 2 * lanes } else { lanes };
+    let reads_to = |ow: usize| ow * g.win.sw + (g.win.kw - 1) * g.win.dw + extra - g.win.padding.left;
+    let fits = |ow: usize| g.win.sw <= 2 && ow >= lo && ow + lanes <= hi && reads_to(ow) <= g.win.w;
     // The rightmost vector start whose reads stay inside the row.
-    let last = ((g.w + g.pl).saturating_sub((g.kw - 1) * g.dw + extra) / g.sw).min(hi.saturating_sub(lanes));
-    for oh in 0..g.out_h {
-        let out_row = &mut output[oh * g.out_w..(oh + 1) * g.out_w];
+    let last = ((g.win.w + g.win.padding.left).saturating_sub((g.win.kw - 1) * g.win.dw + extra) / g.win.sw)
+        .min(hi.saturating_sub(lanes));
+    for oh in 0..g.win.out_h {
+        let out_row = &mut output[oh * g.win.out_w..(oh + 1) * g.win.out_w];
         let window = g.row_window(oh);
         // Interior columns have all kw taps inside the input and the padded input alike.
-        let reciprocal = 1.0 / (g.counted(window.0, g.kh, g.h + g.pb, (window.1, window.2)) * g.kw).max(1) as f32;
+        let reciprocal = 1.0
+            / (g.counted(window.0, g.win.kh, g.win.h + g.win.padding.bottom, (window.1, window.2)) * g.win.kw).max(1)
+                as f32;
         let mut ow = lo;
         while fits(ow) {
             // SAFETY: `S` is available; `fits` keeps every read inside the row.
@@ -237,7 +201,7 @@ pub(crate) unsafe fn pool_plane<S: Simd>(
             unsafe { pool_vector::<S>(g, input, window, reciprocal, out_row, last) };
             ow = last + lanes;
         }
-        for c in (0..lo).chain(ow..g.out_w) {
+        for c in (0..lo).chain(ow..g.win.out_w) {
             out_row[c] = g.scalar(input, oh, c);
         }
     }
@@ -264,11 +228,11 @@ unsafe fn pool_vector<S: Simd>(
             PoolKind::Avg => S::zero(),
         };
         for r in r0..r1 {
-            let ih = (h0 + (r * g.dh) as isize) as usize;
-            let row = input[ih * g.w..(ih + 1) * g.w].as_ptr();
-            for s in 0..g.kw {
-                let p = row.add(ow * g.sw - g.pl + s * g.dw);
-                let v = if g.sw == 1 { S::load(p) } else { S::load_even(p) };
+            let ih = (h0 + (r * g.win.dh) as isize) as usize;
+            let row = input[ih * g.win.w..(ih + 1) * g.win.w].as_ptr();
+            for s in 0..g.win.kw {
+                let p = row.add(ow * g.win.sw - g.win.padding.left + s * g.win.dw);
+                let v = if g.win.sw == 1 { S::load(p) } else { S::load_even(p) };
                 acc = match g.kind {
                     PoolKind::Max => S::max(acc, v),
                     PoolKind::Avg => S::add(acc, v),
@@ -348,31 +312,16 @@ impl Pool2d {
             return invalid!("pool2d: `scratch` has {} floats, the plan needs {}", scratch.len(), self.scratch_len());
         }
         let (in_plane, out_plane) = (self.desc.in_h * self.desc.in_w, self.shape.out_h * self.shape.out_w);
-        let kernel = self.kernels.pool_plane;
-        let g = &self.geometry;
-        let per_thread = g.scratch_len();
-        if per_thread == 0 {
-            output
-                .par_chunks_mut(out_plane)
-                .zip(input.par_chunks(in_plane))
-                .with_min_len(crate::tasks::units_per_task(out_plane))
-                // SAFETY: the table passed the CPU check; each chunk is one whole plane.
-                .for_each(|(out, inp)| unsafe { kernel(g, inp, &mut [], false, out) });
-            return Ok(());
-        }
-        // One band of planes per thread, each with its own padded-plane scratch.
-        let planes = output.len() / out_plane;
-        let per_band = planes.div_ceil(self.threads);
-        let buffers = crate::aligned::align_scratch(scratch)[..self.threads * per_thread].par_chunks_mut(per_thread);
-        output.par_chunks_mut(per_band * out_plane).zip(input.par_chunks(per_band * in_plane)).zip(buffers).for_each(
-            |((outs, ins), buffer)| {
-                for (i, (out, inp)) in outs.chunks_exact_mut(out_plane).zip(ins.chunks_exact(in_plane)).enumerate() {
-                    // SAFETY: the table passed the CPU check; one whole plane each, and the
-                    // thread's scratch of the geometry's length.
-                    unsafe { kernel(g, inp, buffer, i == 0, out) };
-                }
-            },
-        );
+        let (kernel, g) = (self.kernels.pool_plane, &self.geometry);
+        let scratch = crate::aligned::align_scratch(scratch);
+        plane_bands(output, out_plane, self.threads, scratch, g.scratch_len(), |first, planes, buffer| {
+            for (i, out) in planes.chunks_exact_mut(out_plane).enumerate() {
+                let inp = &input[(first + i) * in_plane..(first + i + 1) * in_plane];
+                // SAFETY: the table passed the CPU check; one whole plane each, and the
+                // band's scratch of the geometry's length.
+                unsafe { kernel(g, inp, buffer, i == 0, out) };
+            }
+        });
         Ok(())
     }
 }

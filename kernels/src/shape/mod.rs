@@ -3,10 +3,12 @@
 mod conv2d;
 mod padding;
 mod pool2d;
+mod window;
 
 pub use conv2d::{Conv2dDesc, Conv2dShape};
 pub use padding::Padding2d;
 pub use pool2d::{Pool2dDesc, Pool2dShape, PoolKind};
+pub(crate) use window::Window2d;
 
 /// Largest element count any one tensor may have: 2^40 floats (4 TiB). Larger requests are
 /// certainly mistakes, and refusing them early keeps every index computation far from overflow.

@@ -14,7 +14,7 @@
 
 use crate::arch::simd::Simd;
 use crate::epilogue::Activation;
-use crate::gemm::epilogue::activate;
+use crate::gemm::epilogue::finish;
 
 /// The 1D transforms of F(M, 3): `alpha = A = M + 2` inputs.
 pub(crate) trait Tile<const M: usize, const A: usize> {
@@ -274,7 +274,6 @@ pub(crate) unsafe fn output_transform<S: Simd, T: Tile<M, A>, const M: usize, co
     // SAFETY: tile (ty, tx) reads entry t - t0 of its M rows and writes output rows
     // ty*M + j < out_h, columns tx*M + j' < out_w, of its channel's plane.
     unsafe {
-        let fused = !job.scale.is_null() || !job.shift.is_null();
         for k in 0..job.channels {
             let out = job.out.add(k * job.plane);
             let residual = if job.residual.is_null() { job.residual } else { job.residual.add(k * job.plane) };
@@ -303,13 +302,9 @@ pub(crate) unsafe fn output_transform<S: Simd, T: Tile<M, A>, const M: usize, co
                         if count == 0 {
                             break;
                         }
-                        let mut y = if fused { S::mul_add(value, scale, shift) } else { value };
                         let p = at + q * S::LANES;
-                        if !residual.is_null() {
-                            let r = residual.add(p);
-                            y = S::add(y, if count == S::LANES { S::load(r) } else { S::load_partial(r, count) });
-                        }
-                        let y = activate::<S>(y, job.activation);
+                        let r = if residual.is_null() { residual } else { residual.add(p) };
+                        let y = finish::<S>(value, scale, shift, r, count, job.activation);
                         if count == S::LANES { S::store(out.add(p), y) } else { S::store_partial(out.add(p), count, y) }
                     }
                 }
