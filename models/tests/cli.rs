@@ -112,11 +112,12 @@ fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
 fn zoo_commands_list_summarise_bench_and_check() {
     let (code, out, err) = ferrocnn("list", None);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("resnet50") && out.contains("25557032"), "{out}");
+    assert!(out.contains("resnet50") && out.contains("25,557,032"), "{out}");
 
     let (code, out, err) = ferrocnn("summary --model lenet5", None);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("fc3") && out.contains("61,706"), "{out}");
+    assert!(out.contains("fc3"), "{out}");
+    assert_eq!(out.lines().last(), Some("Total params: 61,706"), "{out}");
 
     let (code, out, err) = ferrocnn("bench --model small-resnet --batch 2 --iters 2 --layers --check --json", None);
     assert_eq!(code, 0, "{err}");
@@ -129,6 +130,147 @@ fn zoo_commands_list_summarise_bench_and_check() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown model `resnet51`") && err.contains("resnet50"), "{err}");
     let (code, _, err) = ferrocnn("bench --model lenet5 --weights /nonexistent.safetensors", None);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "a file that cannot be read is a failure, not a usage error");
     assert!(err.contains("/nonexistent.safetensors"), "{err}");
+
+    let (code, out, err) = ferrocnn("bench lenet5 --seconds 0.2 --json", None);
+    assert_eq!(code, 0, "{err}");
+    assert!(json_field(&out, "median_ms").parse::<f64>().unwrap() > 0.0, "{out}");
+    let (code, _, err) = ferrocnn("bench lenet5 --seconds 0.2 --iters 3", None);
+    assert_eq!(code, 2);
+    assert!(err.contains("--iters and --seconds"), "{err}");
+    let (code, _, err) = ferrocnn("bench lenet5 --seconds soon", None);
+    assert_eq!(code, 2);
+    assert!(err.contains("--seconds: expected a positive number of seconds, got `soon`"), "{err}");
+}
+
+/// A directory of its own under the system's temporary directory, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("ferrocnn-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn run_reads_npy_and_safetensors_and_writes_the_logits() {
+    use ferrocnn_models::nn::{Model, Weights};
+    use ferrocnn_models::npy;
+    let dir = TempDir::new("run");
+    let graph = ferrocnn_models::zoo::graph("lenet5").unwrap();
+    let weights = Weights::random(&graph, 3);
+    std::fs::write(dir.file("w.safetensors"), weights.to_safetensors(&graph).unwrap()).unwrap();
+    let images = ferrocnn_models::cli::random_data(2 * 32 * 32, 5);
+    std::fs::write(dir.file("x.npy"), npy::write(&[2, 1, 32, 32], &images).unwrap()).unwrap();
+
+    let args = format!(
+        "run lenet5 --weights {} --input {} --output {} --top 3 --threads 1",
+        dir.file("w.safetensors"),
+        dir.file("x.npy"),
+        dir.file("y.npy")
+    );
+    let (code, out, err) = ferrocnn(&args, None);
+    assert_eq!(code, 0, "{err}");
+    let logits = npy::read(&std::fs::read(dir.file("y.npy")).unwrap()).unwrap();
+    assert_eq!(logits.shape, vec![2, 10]);
+    let mut model = Model::new(graph, weights);
+    model.set_options(ferrocnn_models::kernels::PlanOptions { threads: 1, ..model.options() });
+    let want = model.forward(&images, 2).unwrap();
+    // Same weights, same plan, same thread count: the same bits.
+    assert_eq!(logits.data, want, "the file holds the forward pass's output");
+
+    // `--top 3`: per image a header, a column header and three ranks, best first.
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2 * 5, "{out}");
+    for (image, scores) in want.chunks(10).enumerate() {
+        let best = (0..10).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap();
+        let rank1: Vec<&str> = lines[image * 5 + 2].split_whitespace().collect();
+        assert_eq!(lines[image * 5], format!("image {image}:"));
+        assert_eq!((rank1[0], rank1[1]), ("1", best.to_string().as_str()), "{out}");
+    }
+
+    // One image as C x H x W is a batch of one.
+    std::fs::write(dir.file("one.npy"), npy::write(&[1, 32, 32], &images[..1024]).unwrap()).unwrap();
+    let args = format!("run lenet5 --weights {} --input {} --top 1", dir.file("w.safetensors"), dir.file("one.npy"));
+    let (code, out, err) = ferrocnn(&args, None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+}
+
+#[test]
+fn run_refuses_bad_files_with_one_clear_error_and_writes_nothing() {
+    use ferrocnn_models::nn::Weights;
+    use ferrocnn_models::npy;
+    let dir = TempDir::new("run-errors");
+    let lenet = ferrocnn_models::zoo::graph("lenet5").unwrap();
+    let mnist = ferrocnn_models::zoo::graph("mnist-cnn").unwrap();
+    let good = Weights::random(&lenet, 3).to_safetensors(&lenet).unwrap();
+    std::fs::write(dir.file("good.safetensors"), &good).unwrap();
+    std::fs::write(dir.file("other.safetensors"), Weights::random(&mnist, 3).to_safetensors(&mnist).unwrap()).unwrap();
+    std::fs::write(dir.file("truncated.safetensors"), &good[..good.len() - 100]).unwrap();
+    let image = ferrocnn_models::cli::random_data(32 * 32, 5);
+    std::fs::write(dir.file("x.npy"), npy::write(&[1, 1, 32, 32], &image).unwrap()).unwrap();
+    std::fs::write(dir.file("wrong_shape.npy"), npy::write(&[1, 3, 32, 32], &[0.5; 3072]).unwrap()).unwrap();
+    let mut float64 = npy::write(&[1, 1, 32, 32], &image).unwrap();
+    let descr = float64.windows(5).position(|w| w == b"'<f4'").unwrap();
+    float64[descr + 3] = b'8';
+    std::fs::write(dir.file("float64.npy"), float64).unwrap();
+    let mut nan = image.clone();
+    nan[40] = f32::NAN;
+    std::fs::write(dir.file("nan.npy"), npy::write(&[1, 1, 32, 32], &nan).unwrap()).unwrap();
+    std::fs::write(dir.file("garbage.npy"), b"not an array").unwrap();
+
+    for (weights, input, needles) in [
+        ("other.safetensors", "x.npy", &["other.safetensors", "conv1.weight", "[6, 1, 5, 5]"][..]),
+        ("truncated.safetensors", "x.npy", &["truncated.safetensors", "not a valid safetensors file"]),
+        ("missing.safetensors", "x.npy", &["missing.safetensors", "No such file"]),
+        ("good.safetensors", "wrong_shape.npy", &["wrong_shape.npy", "[1, 3, 32, 32]", "N x 1x32x32"]),
+        ("good.safetensors", "float64.npy", &["float64.npy", "'<f8'", "float32"]),
+        ("good.safetensors", "nan.npy", &["nan.npy", "NaN at [0, 0, 1, 8]"]),
+        ("good.safetensors", "garbage.npy", &["garbage.npy", "not a .npy file"]),
+        ("good.safetensors", "missing.npy", &["missing.npy", "No such file"]),
+    ] {
+        // An earlier result at the output path must survive a failed run untouched.
+        std::fs::write(dir.file("y.npy"), b"earlier").unwrap();
+        let args = format!(
+            "run lenet5 --weights {} --input {} --output {}",
+            dir.file(weights),
+            dir.file(input),
+            dir.file("y.npy")
+        );
+        let (code, out, err) = ferrocnn(&args, None);
+        assert_eq!(code, 1, "{weights} {input}: {err}");
+        assert!(out.is_empty(), "{out}");
+        for needle in needles {
+            assert!(err.contains(needle), "{weights} {input}: `{needle}` not in {err}");
+        }
+        assert_eq!(std::fs::read(dir.file("y.npy")).unwrap(), b"earlier");
+    }
+    let entries = std::fs::read_dir(&dir.0).unwrap().count();
+    assert_eq!(entries, 9, "the 8 inputs and y.npy; no temporary file left behind");
+
+    for (args, needle) in [
+        ("run lenet5 --weights w --input x.npy", "nothing to do"),
+        ("run lenet5 --weights w --input x.npy --top 0", "--top: must be at least 1"),
+        ("run lenet5 --input x.npy --top 1", "--weights: required"),
+        ("run lenet6 --weights w --input x.npy --top 1", "unknown model `lenet6`"),
+    ] {
+        let (code, _, err) = ferrocnn(args, None);
+        assert_eq!(code, 2, "{args}: {err}");
+        assert!(err.contains(needle), "{args}: {err}");
+    }
 }

@@ -166,7 +166,9 @@ fn planned_activations_reuse_memory() {
         s.unshared_activation_bytes
     );
     let text = s.to_string();
-    assert!(text.contains("layer1.1.downsample.0") && text.contains("parameters:"), "{text}");
+    assert!(text.contains("layer1.1.downsample.0"), "{text}");
+    let total = text.lines().last().unwrap().strip_prefix("Total params: ").expect("the last line");
+    assert_eq!(total.replace(',', "").parse::<u64>(), Ok(Mixed::PARAMS), "{text}");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(message) = ferrocnn_models::cli::main(&argv) {
-        eprintln!("ferrocnn: {}", message.lines().next().unwrap_or_default());
-        std::process::exit(2);
+    if let Err(failure) = ferrocnn_models::cli::main(&argv) {
+        eprintln!("ferrocnn: {}", failure.message());
+        std::process::exit(failure.exit_code());
     }
 }

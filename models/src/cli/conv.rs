@@ -1,5 +1,5 @@
 use super::args::{Args, parse_dims, parse_usize};
-use super::timing::time;
+use super::timing::{Budget, time};
 use super::{pool, random_data};
 use ferrocnn_kernels::{Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference};
 
@@ -38,7 +38,9 @@ pub fn run(args: &Args) -> Result<(), String> {
     let mut output = vec![0.0f32; shape.output_len];
     let mut scratch = vec![0.0f32; plan.scratch_len()];
     let timing = pool.install(|| {
-        time(iters, || plan.run(&input, None, &mut output, &mut scratch).expect("lengths come from the plan's shape"))
+        time(Budget::Runs(iters), || {
+            plan.run(&input, None, &mut output, &mut scratch).expect("lengths come from the plan's shape")
+        })
     });
     let flops = desc.flops().map_err(|e| format!("conv: {e}"))? as f64;
     let gflops = flops / (timing.median_ms * 1e6);

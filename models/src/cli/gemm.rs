@@ -1,5 +1,5 @@
 use super::args::Args;
-use super::timing::time;
+use super::timing::{Budget, time};
 use super::{pool, random_data};
 use ferrocnn_kernels::{Epilogue, PlanOptions, dispatch::active_isa, sgemm};
 
@@ -19,7 +19,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     // Validate once, outside the timing, so a bad shape is a clean error.
     sgemm(m, n, k, &a, &b, &mut c, &epilogue, None, options).map_err(|e| format!("gemm: {e}"))?;
     let timing = pool.install(|| {
-        time(iters, || {
+        time(Budget::Runs(iters), || {
             sgemm(m, n, k, &a, &b, &mut c, &epilogue, None, options).expect("validated above");
         })
     });

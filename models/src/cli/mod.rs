@@ -5,6 +5,7 @@ mod conv;
 mod gemm;
 mod model;
 mod peak;
+mod run;
 pub mod timing;
 
 use args::Args;
@@ -24,38 +25,77 @@ commands:
   list   the model zoo: parameters, GFLOPs per image, input shape
   summary MODEL [--weights FILE]
          every layer of a model: kind, output shape, parameters, MFLOPs; memory
-  bench  MODEL [--weights FILE] [--batch B] [--threads T] [--iters I] [--algo A] [--per-layer]
-         [--check] [--json]
+  bench  MODEL [--weights FILE] [--batch B] [--threads T] [--iters I | --seconds S] [--algo A]
+         [--per-layer] [--check] [--json]
          time a model's forward pass (random weights unless a safetensors file is given):
          latency, GFLOP/s, percent of peak, peak resident memory; --algo: the convolution
          algorithm wherever it applies (auto elsewhere); --per-layer: time and algorithm of
          every fused step; --check: every step against the reference
          (`--model NAME` works in place of MODEL)
 
+  run    MODEL --weights FILE.safetensors --input FILE.npy [--output FILE.npy] [--top K]
+         [--threads T]
+         inference on real data: float32 NCHW (or CHW) in, the model's output per image out;
+         --top K prints each image's K best classes with their scores
+
   peak   [--threads T] [--seconds S] [--json]
          measure the fp32 FMA peak of each instruction-set path (the denominator of percent-of-peak figures)
 
-environment: FERROCNN_ISA=portable|avx2|avx512 forces an instruction-set path.";
+environment: FERROCNN_ISA=portable|avx2|avx512 forces an instruction-set path.
+exit status: 0 done, 1 the work failed (a file missing, damaged or of the wrong shape), 2 usage.";
 
-/// Runs the command line `argv` (without the program name). `Err` is a usage error: the
-/// caller prints it on one line and exits with code 2.
-pub fn main(argv: &[String]) -> Result<(), String> {
+/// Why a command did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The arguments are wrong: printed on one line, exit code 2.
+    Usage(String),
+    /// The arguments are fine but the work failed (a file missing, damaged or of the wrong
+    /// shape): printed whole, exit code 1.
+    Failed(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Failed(_) => 1,
+        }
+    }
+
+    /// The message as the command prints it.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) => m.lines().next().unwrap_or_default(),
+            Failure::Failed(m) => m,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Usage(message)
+    }
+}
+
+/// Runs the command line `argv` (without the program name).
+pub fn main(argv: &[String]) -> Result<(), Failure> {
     let Some((command, rest)) = argv.split_first() else {
-        return Err(format!("no command given\n{USAGE}"));
+        return Err(Failure::Usage(format!("no command given\n{USAGE}")));
     };
     let args = Args::parse(rest)?;
     match command.as_str() {
-        "gemm" => gemm::run(&args),
-        "conv" => conv::run(&args),
-        "peak" => peak::run(&args),
-        "list" => model::list(&args),
+        "gemm" => Ok(gemm::run(&args)?),
+        "conv" => Ok(conv::run(&args)?),
+        "peak" => Ok(peak::run(&args)?),
+        "list" => Ok(model::list(&args)?),
         "summary" => model::summary(&args),
         "bench" => model::bench(&args),
+        "run" => run::run(&args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
         }
-        other => Err(format!("unknown command `{other}`; try `ferrocnn help`")),
+        other => Err(Failure::Usage(format!("unknown command `{other}`; try `ferrocnn help`"))),
     }
 }
 

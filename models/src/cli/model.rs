@@ -1,8 +1,8 @@
 //! `ferrocnn list | summary | bench`: the model zoo from the command line.
 
 use super::args::Args;
-use super::timing::time;
-use super::{pool, random_data};
+use super::timing::{Budget, time};
+use super::{Failure, pool, random_data};
 use crate::nn::{Graph, Model, Program, ReferenceReport};
 use crate::zoo::{MODELS, graph};
 use ferrocnn_kernels::PlanOptions;
@@ -13,21 +13,34 @@ use std::time::Instant;
 /// Relative to each step's largest reference value; see `bench` for the measurements.
 const CHECK_TOLERANCE: f32 = 1e-3;
 
-/// The model named by the first positional argument or `--model`.
-fn model_named(args: &Args) -> Result<Model, String> {
+/// The zoo graph named by the first positional argument or `--model`.
+pub(super) fn graph_named(args: &Args) -> Result<Graph, String> {
     let name = match (args.positional(0), args.str("--model")) {
         (Some(a), Some(b)) if a != b => return Err(format!("the model is given twice: `{a}` and --model `{b}`")),
         (Some(name), _) | (None, Some(name)) => name,
         (None, None) => return Err("which model? e.g. `ferrocnn bench resnet50`; `ferrocnn list` names them".into()),
     };
-    let graph = graph(name).ok_or_else(|| {
+    graph(name).ok_or_else(|| {
         let names: Vec<&str> = MODELS.iter().map(|(n, ..)| *n).collect();
         format!("--model: unknown model `{name}`; one of: {}", names.join(", "))
-    })?;
+    })
+}
+
+/// [`graph_named`] with the weights of `--weights FILE`, or seeded random ones.
+fn model_named(args: &Args) -> Result<Model, Failure> {
+    let graph = graph_named(args)?;
     match args.str("--weights") {
-        Some(path) => Model::from_safetensors(graph, path.as_ref()).map_err(|e| format!("--weights: {e}")),
+        Some(path) => load_weights(graph, path),
         None => Ok(Model::random(graph, 1)),
     }
+}
+
+/// The model with the weights of safetensors file `path`; the error names the file.
+pub(super) fn load_weights(graph: Graph, path: &str) -> Result<Model, Failure> {
+    Model::from_safetensors(graph, path.as_ref()).map_err(|e| match e {
+        crate::nn::Error::Io { .. } => Failure::Failed(format!("--weights {e}")),
+        e => Failure::Failed(format!("--weights {path}: {e}")),
+    })
 }
 
 pub fn list(args: &Args) -> Result<(), String> {
@@ -35,12 +48,13 @@ pub fn list(args: &Args) -> Result<(), String> {
     println!("{:14} {:>13} {:>9}  input", "model", "parameters", "GFLOPs");
     for (name, graph, _) in MODELS {
         let input = graph.input();
-        println!("{name:14} {:>13} {:>9.2}  {input}", graph.params(), graph.flops() as f64 / 1e9);
+        let params = crate::nn::thousands(graph.params());
+        println!("{name:14} {params:>13} {:>9.2}  {input}", graph.flops() as f64 / 1e9);
     }
     Ok(())
 }
 
-pub fn summary(args: &Args) -> Result<(), String> {
+pub fn summary(args: &Args) -> Result<(), Failure> {
     args.allow(&["--model", "--weights"], 1)?;
     println!("{}", model_named(args)?.summary());
     Ok(())
@@ -48,15 +62,15 @@ pub fn summary(args: &Args) -> Result<(), String> {
 
 /// Times `forward` on random input; optionally per layer (`--per-layer`) and against the
 /// reference run layer by layer (`--check`, batch 1).
-pub fn bench(args: &Args) -> Result<(), String> {
-    let known = ["--model", "--weights", "--batch", "--threads", "--iters", "--algo", "--json"];
+pub fn bench(args: &Args) -> Result<(), Failure> {
+    let known = ["--model", "--weights", "--batch", "--threads", "--iters", "--seconds", "--algo", "--json"];
     args.allow(&[&known[..], &["--layers", "--per-layer", "--check"]].concat(), 1)?;
     let mut model = model_named(args)?;
     let batch = args.usize_or("--batch", 1)?;
     if batch == 0 {
-        return Err("--batch: must be at least 1, got 0".into());
+        return Err(Failure::Usage("--batch: must be at least 1, got 0".into()));
     }
-    let iters = args.usize_or("--iters", 10)?;
+    let budget = budget(args)?;
     let (pool, threads) = pool(args)?;
     let graph = *model.graph();
     super::check_memory("bench", (batch * graph.input().len()) as u128 + model.weights().bytes() as u128 / 2)?;
@@ -66,7 +80,7 @@ pub fn bench(args: &Args) -> Result<(), String> {
         model.set_conv_algo(super::conv::algo_named(name)?);
     }
     let input = random_data(batch * graph.input().len(), 7);
-    let err = |e: crate::nn::Error| format!("bench: {e}");
+    let err = |e: crate::nn::Error| Failure::Failed(format!("bench: {e}"));
     let check = if args.flag("--check") {
         let x = &input[..graph.input().len()];
         // Each step reads the program's own (rounded) inputs, so errors compound with depth.
@@ -84,12 +98,12 @@ pub fn bench(args: &Args) -> Result<(), String> {
     let mut program = pool.install(|| model.into_program(batch)).map_err(err)?;
     let compile_ms = compile.elapsed().as_secs_f64() * 1e3;
     let timing = pool.install(|| {
-        time(iters, || {
+        time(budget, || {
             program.run(&input).expect("input sized from the graph");
         })
     });
     let peak_rss = super::peak_rss_mb();
-    let peak = fma_peak_gflops(isa, 0.3).map_err(|e| format!("bench: {e}"))? * threads as f64;
+    let peak = fma_peak_gflops(isa, 0.3).map_err(|e| Failure::Failed(format!("bench: {e}")))? * threads as f64;
     let flops = graph.flops() as f64 * batch as f64;
     let gflops = flops / (timing.median_ms * 1e6);
     let rss_json = peak_rss.map_or("null".to_string(), |mb| format!("{mb:.1}"));
@@ -128,12 +142,24 @@ pub fn bench(args: &Args) -> Result<(), String> {
         }
     }
     if args.flag("--layers") || args.flag("--per-layer") {
-        print_layers(&graph, &mut program, &pool, &input, batch, iters)?;
+        print_layers(&graph, &mut program, &pool, &input, batch, timing.iters).map_err(Failure::Failed)?;
     }
     if let Some(report) = check {
         print_check(&report);
     }
     Ok(())
+}
+
+/// `--iters I` (default 10) or `--seconds S`, not both.
+fn budget(args: &Args) -> Result<Budget, String> {
+    match (args.str("--iters"), args.str("--seconds")) {
+        (Some(_), Some(_)) => Err("--iters and --seconds: give one or the other".into()),
+        (_, Some(s)) => match s.parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(Budget::Seconds(seconds)),
+            _ => Err(format!("--seconds: expected a positive number of seconds, got `{s}`")),
+        },
+        _ => Ok(Budget::Runs(args.usize_or("--iters", 10)?)),
+    }
 }
 
 fn model_algo(args: &Args) -> &str {

@@ -36,6 +36,7 @@ mod model;
 mod program;
 mod reference;
 mod summary;
+pub(crate) use summary::thousands;
 mod weights;
 
 pub use error::{Error, WeightProblem};

@@ -59,7 +59,7 @@ impl Summary {
     }
 }
 
-fn thousands(v: u64) -> String {
+pub(crate) fn thousands(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -99,14 +99,28 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f, "{line}")?;
-        writeln!(f, "parameters:  {}", thousands(self.params))?;
         writeln!(f, "GFLOPs:      {:.3} per image (2 per multiply-add)", self.flops as f64 / 1e9)?;
         writeln!(f, "weights:     {}", megabytes(self.weight_bytes))?;
-        write!(
+        writeln!(
             f,
             "activations: {} per image, planned ({} if every layer kept its output)",
             megabytes(self.activation_bytes),
             megabytes(self.unshared_activation_bytes)
-        )
+        )?;
+        // Last, and spelled as torchsummary prints it, for scripts that grep for it.
+        write!(f, "Total params: {}", thousands(self.params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        let cases = [(0, "0"), (999, "999"), (1000, "1,000"), (61_706, "61,706"), (25_557_032, "25,557,032")];
+        for (value, text) in cases {
+            assert_eq!(thousands(value), text);
+        }
     }
 }
