@@ -124,6 +124,8 @@ pub(crate) struct KernelTable {
     pub activation: unsafe fn(crate::Activation, &mut [f32]),
     pub add: unsafe fn(crate::Activation, &[f32], &[f32], &mut [f32]),
     pub scale: unsafe fn(&mut [f32], f32),
+    /// One plane of a standalone batch-norm ([`crate::ops::BatchNorm2d`]).
+    pub affine: unsafe fn(&mut [f32], f32, f32, crate::Activation),
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
@@ -152,6 +154,7 @@ macro_rules! kernel_table {
             activation: $($folder)::+::shells::activation,
             add: $($folder)::+::shells::add,
             scale: $($folder)::+::shells::scale,
+            affine: $($folder)::+::shells::affine,
             softmax: $($folder)::+::shells::softmax,
             gemv: $($folder)::+::shells::gemv,
             lrn: $($folder)::+::shells::lrn,

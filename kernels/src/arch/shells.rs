@@ -80,6 +80,15 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
+        pub(crate) unsafe fn affine(plane: &mut [f32], scale: f32, shift: f32, act: crate::epilogue::Activation) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::ops::batch_norm::affine_body::<$simd>(plane, scale, shift, act) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
         pub(crate) unsafe fn softmax(row: &mut [f32]) {
             // SAFETY: forwarded contract.
             unsafe { crate::ops::elementwise::softmax_body::<$simd>(row) }

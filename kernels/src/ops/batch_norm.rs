@@ -11,8 +11,15 @@
 //!
 //! Either fold into the weights ([`fold_batch_norm`]) or keep the weights and put `s` and
 //! the shift in the conv's epilogue ([`BatchNorm::scale_shift`]); both cost nothing at run time.
+//! Where no convolution precedes it (after a concat or an add), [`BatchNorm2d`] applies it
+//! as a standalone pass, with an activation fused.
 
-use crate::error::{Result, check_len, invalid};
+use crate::arch::simd::Simd;
+use crate::dispatch::{KernelTable, PlanOptions, table};
+use crate::epilogue::Activation;
+use crate::error::{Result, check_len, checked_product, invalid};
+use crate::gemm::epilogue::activate;
+use rayon::prelude::*;
 
 /// One batch-norm layer's inference parameters, PyTorch's names: `weight` = gamma,
 /// `bias` = beta, `running_mean`, `running_var`, `eps`.
@@ -83,6 +90,81 @@ pub fn fold_batch_norm(
     let folded =
         weights.chunks_exact(per_filter).zip(&scale).flat_map(|(w, &s)| w.iter().map(move |&v| v * s)).collect();
     Ok((folded, shift))
+}
+
+/// `plane[i] = act(plane[i] * scale + shift)`.
+///
+/// # Safety
+/// `S` is available.
+#[inline(always)]
+pub(crate) unsafe fn affine_body<S: Simd>(plane: &mut [f32], scale: f32, shift: f32, act: Activation) {
+    let whole = plane.len() / S::LANES * S::LANES;
+    // SAFETY: `S` is available; loads and stores stay inside `plane[..whole]` and the tail.
+    unsafe {
+        let (a, b) = (S::splat(scale), S::splat(shift));
+        for chunk in plane[..whole].chunks_exact_mut(S::LANES) {
+            let v = S::mul_add(S::load(chunk.as_ptr()), a, b);
+            S::store(chunk.as_mut_ptr(), activate::<S>(v, act));
+        }
+        let tail = &mut plane[whole..];
+        if !tail.is_empty() {
+            let v = S::mul_add(S::load_partial(tail.as_ptr(), tail.len()), a, b);
+            S::store_partial(tail.as_mut_ptr(), tail.len(), activate::<S>(v, act));
+        }
+    }
+}
+
+/// Inference batch-norm over NCHW in place, an activation fused: one pass, each plane
+/// `act(x * s[c] + t[c])` with `s`, `t` computed once from the statistics.
+pub struct BatchNorm2d {
+    channels: usize,
+    planes: usize,
+    hw: usize,
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+    activation: Activation,
+    kernels: &'static KernelTable,
+}
+
+impl BatchNorm2d {
+    pub fn new(
+        batch: usize,
+        channels: usize,
+        hw: usize,
+        bn: &BatchNorm,
+        activation: Activation,
+        options: PlanOptions,
+    ) -> Result<Self> {
+        if batch == 0 || channels == 0 || hw == 0 {
+            return invalid!("batch_norm: `batch` {batch}, `channels` {channels} and `hw` {hw} must be at least 1");
+        }
+        let planes = checked_product("batch_norm N*C", &[batch, channels])?;
+        checked_product("batch_norm N*C*H*W", &[planes, hw])?;
+        bn.validate(channels)?;
+        crate::Epilogue::new().activation(activation).validate(channels)?;
+        let (scale, shift) = bn.scale_shift(None)?;
+        Ok(BatchNorm2d { channels, planes, hw, scale, shift, activation, kernels: table(options.isa)? })
+    }
+
+    /// Elements `run` takes: N x C x H x W.
+    pub fn len(&self) -> usize {
+        self.planes * self.hw
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub fn run(&self, data: &mut [f32]) -> Result<()> {
+        check_len("data", data.len(), self.len())?;
+        let (kernel, act, c) = (self.kernels.affine, self.activation, self.channels);
+        data.par_chunks_mut(self.hw)
+            .enumerate()
+            .with_min_len(crate::tasks::units_per_task(self.hw))
+            // SAFETY: the table passed the CPU check.
+            .for_each(|(i, plane)| unsafe { kernel(plane, self.scale[i % c], self.shift[i % c], act) });
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Layer operators besides convolution: pooling, elementwise layers, softmax, and folding
 //! batch-norm into a convolution.
 
-mod batch_norm;
+pub(crate) mod batch_norm;
 pub(crate) mod elementwise;
 pub(crate) mod linear;
 pub(crate) mod lrn;
 pub(crate) mod pool;
 
-pub use batch_norm::{BatchNorm, fold_batch_norm};
+pub use batch_norm::{BatchNorm, BatchNorm2d, fold_batch_norm};
 pub use elementwise::{Activate, Add, ChannelScale, Softmax};
 pub use linear::Linear;
 pub use lrn::Lrn;

@@ -7,7 +7,7 @@ use super::graph::{Graph, Op};
 use super::layout::{Kind, Layout, StepLayout, Val};
 use super::weights::Weights;
 use ferrocnn_kernels::ops::{
-    Activate, AdaptiveAvgPool2d, Add, BatchNorm, ChannelScale, GlobalPool2d, Linear, Lrn, Pool2d, Softmax,
+    Activate, AdaptiveAvgPool2d, Add, BatchNorm, BatchNorm2d, ChannelScale, GlobalPool2d, Linear, Lrn, Pool2d, Softmax,
     fold_batch_norm,
 };
 use ferrocnn_kernels::{Algo, Conv2d, Epilogue, PlanOptions};
@@ -23,12 +23,8 @@ enum Plan {
     Add(Add),
     Activate(Activate),
     Scale(ChannelScale),
-    /// A batch-norm with nothing to fold into: per-channel `x * scale + shift`.
-    Affine {
-        scale: Vec<f32>,
-        shift: Vec<f32>,
-        hw: usize,
-    },
+    /// A batch-norm with nothing to fold into.
+    BatchNorm(BatchNorm2d),
     Softmax(Softmax),
     /// `channels x hw` per image into the output's channel slice.
     Copy {
@@ -150,8 +146,8 @@ fn plan_step(
         Kind::Activate => Plan::Activate(Activate::new(s.activation, options)?),
         Kind::Scale => Plan::Scale(ChannelScale::new(batch, x().channels, x().pixels(), options)?),
         Kind::BatchNorm => {
-            let (scale, shift) = batch_norm_of(graph, weights, s.head).scale_shift(None)?;
-            Plan::Affine { scale, shift, hw: x().pixels() }
+            let bn = batch_norm_of(graph, weights, s.head);
+            Plan::BatchNorm(BatchNorm2d::new(batch, x().channels, x().pixels(), &bn, s.activation, options)?)
         }
         Kind::Softmax => Plan::Softmax(Softmax::new(batch, x().len(), options)?),
         Kind::Copy => Plan::Copy { channels: node.shape.channels, hw: graph.nodes[s.tail].shape.pixels() },
@@ -210,12 +206,9 @@ fn run_step(step: &Step, batch: usize, split: &Split, out: &mut [f32], scratch: 
             copy_in(out);
             c.run(out, second())?;
         }
-        Plan::Affine { scale, shift, hw } => {
+        Plan::BatchNorm(bn) => {
             copy_in(out);
-            for (i, plane) in out.chunks_exact_mut(*hw).enumerate() {
-                let (a, b) = (scale[i % scale.len()], shift[i % shift.len()]);
-                plane.iter_mut().for_each(|v| *v = *v * a + b);
-            }
+            bn.run(out)?;
         }
         Plan::Softmax(sm) => {
             copy_in(out);
