@@ -4,11 +4,13 @@
 //! - [`gemm`]: packed, cache-blocked SGEMM with a fused epilogue.
 //! - [`conv`]: convolution plans (im2col packed straight into GEMM panels, 1x1 as GEMM).
 //! - [`dispatch`]: which instruction set runs (`FERROCNN_ISA=portable|avx2|avx512`).
+//! - [`capi`]: the C ABI (`include/ferrocnn.h`), for linking the kernels into other engines.
 //!
 //! Tensors are f32, NCHW, contiguous; conv weights OIHW, as in PyTorch.
 
 mod aligned;
 mod arch;
+pub mod capi;
 pub mod conv;
 pub mod dispatch;
 mod epilogue;

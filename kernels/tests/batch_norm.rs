@@ -37,7 +37,9 @@ fn check(batch: usize, channels: usize, hw: usize, act: Activation) {
 
 #[test]
 fn edges_and_activations() {
-    for act in [Activation::Identity, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.2), Activation::Sigmoid] {
+    for act in
+        [Activation::Identity, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.2), Activation::Sigmoid]
+    {
         for (batch, channels, hw) in [(1, 1, 1), (1, 3, 7), (2, 5, 16), (1, 2, 17), (2, 64, 49), (1, 4, 20_000)] {
             check(batch, channels, hw, act);
         }
