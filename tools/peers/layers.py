@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Single convolution layers, ONNX Runtime (CPU provider, all graph optimisations) against
-`ferrocnn conv`, on 1 and 2 threads, timed alternately round by round so host drift hits
+"""The per-layer peer comparison: the conv, depthwise and GEMM shapes of the criterion
+benches, ONNX Runtime (CPU provider, all graph optimisations) against `ferrocnn conv` and
+`ferrocnn gemm`, on 1 and 2 threads, timed alternately round by round so host drift hits
 both alike. Prints median ms, GFLOP/s and the speed ratio (ORT time / ferrocnn time).
+The whole-network version is models.py beside it.
 
-    pip install -r tools/layers_vs_ort/requirements.txt
+    pip install -r tools/peers/requirements.txt
     cargo build --release -p ferrocnn-models
-    python3 tools/layers_vs_ort/compare.py [--rounds 5] [--only depthwise]
+    python3 tools/peers/layers.py [--rounds 5] [--only depthwise]
+
+GEMMs feed both operands as inputs to ORT's MatMul, so neither side may pre-pack B
+(`ferrocnn gemm` packs both per call).
 
 Development-time only: it needs PyPI; the test suite never runs it.
 """
@@ -30,6 +35,40 @@ LAYERS = [
     ("depthwise 960x7 s1", 960, 7, 960, 3, 1, 1, 960),
 ]
 
+# name, M, N, K: benches/src/lib.rs GEMM_SHAPES
+GEMMS = [
+    ("gemm 128^3", 128, 128, 128),
+    ("gemm 256^3", 256, 256, 256),
+    ("gemm 512^3", 512, 512, 512),
+    ("gemm 1024^3", 1024, 1024, 1024),
+    ("gemm 64x3136x576 (resnet 3x3 as im2col)", 64, 3136, 576),
+]
+
+
+def session_of(graph, threads):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def ort_gemm(m, n, k, threads):
+    rng = np.random.default_rng(0)
+    node = helper.make_node("MatMul", ["a", "b"], ["c"])
+    graph = helper.make_graph([node], "gemm", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k]),
+                                               helper.make_tensor_value_info("b", TensorProto.FLOAT, [k, n])],
+                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, None)])
+    feed = {"a": rng.standard_normal((m, k)).astype(np.float32), "b": rng.standard_normal((k, n)).astype(np.float32)}
+    return session_of(graph, threads), feed
+
+
+def ours_gemm(binary, m, n, k, threads, iters):
+    out = subprocess.run([binary, "gemm", "--m", str(m), "--n", str(n), "--k", str(k), "--threads", str(threads),
+                          "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["median_ms"]
+
 
 def ort_session(c, hw, k, kernel, stride, pad, groups, threads):
     rng = np.random.default_rng(0)
@@ -38,14 +77,8 @@ def ort_session(c, hw, k, kernel, stride, pad, groups, threads):
                             pads=[pad] * 4, group=groups)
     graph = helper.make_graph([node], "layer", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [numpy_helper.from_array(w, "w")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
-    return session, {"x": x}
+    return session_of(graph, threads), {"x": x}
 
 
 def time_ort(session, feed, iters):
@@ -76,17 +109,25 @@ def main():
     print(f"onnxruntime {ort.__version__}; medians of {a.rounds} alternating rounds\n")
     print("| layer | threads | ORT ms | ferrocnn ms | ORT GFLOP/s | ferrocnn GFLOP/s | speed vs ORT |")
     print("|---|---|---|---|---|---|---|")
+    cases = []
     for name, c, hw, k, kernel, stride, pad, groups in LAYERS:
-        if a.only not in name:
-            continue
         out_hw = (hw + 2 * pad - kernel) // stride + 1
         flops = 2 * k * (c // groups) * kernel * kernel * out_hw * out_hw
+        shape = (c, hw, k, kernel, stride, pad, groups)
+        cases.append((name, flops, lambda t, s=shape: ort_session(*s, t),
+                      lambda t, s=shape: time_ours(a.binary, *s, t, a.iters)))
+    for name, m, n, k in GEMMS:
+        cases.append((name, 2 * m * n * k, lambda t, s=(m, n, k): ort_gemm(*s, t),
+                      lambda t, s=(m, n, k): ours_gemm(a.binary, *s, t, a.iters)))
+    for name, flops, make_ort, run_ours in cases:
+        if a.only not in name:
+            continue
         for threads in (1, 2):
-            session, feed = ort_session(c, hw, k, kernel, stride, pad, groups, threads)
+            session, feed = make_ort(threads)
             theirs, ours = [], []
             for _ in range(a.rounds):
                 theirs.append(time_ort(session, feed, a.iters))
-                ours.append(time_ours(a.binary, c, hw, k, kernel, stride, pad, groups, threads, a.iters))
+                ours.append(run_ours(threads))
             t, o = statistics.median(theirs), statistics.median(ours)
             print(f"| {name} | {threads} | {t:.3f} | {o:.3f} | {flops / t / 1e6:.1f} | {flops / o / 1e6:.1f} | {t / o:.2f}x |",
                   flush=True)
