@@ -274,3 +274,18 @@ fn run_refuses_bad_files_with_one_clear_error_and_writes_nothing() {
         assert!(err.contains(needle), "{args}: {err}");
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    // `ferrocnn list | head -1`: the reader goes away before the command has written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocnn"))
+        .arg("list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
