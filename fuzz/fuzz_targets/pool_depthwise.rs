@@ -1,6 +1,7 @@
 //! Pooling and depthwise descriptors and data from arbitrary bytes: every ISA either returns
-//! `Err` exactly when the reference does, or matches it (pooling: max exactly, average
-//! within a few ulps; depthwise, with a fused epilogue: within the dot-product bound).
+//! `Err` exactly when the descriptor is invalid, or matches the reference (pooling: max
+//! exactly, average within a few ulps; depthwise, with a fused epilogue: within the
+//! dot-product bound).
 #![no_main]
 
 use ferrocnn_kernels::dispatch::supported_isas;
@@ -37,16 +38,16 @@ fn pool(h: &[u8], padding: Padding2d, threads: usize, value: impl Fn(usize) -> f
     (desc.kernel_h, desc.kernel_w) = (b(4, 8), b(5, 8));
     (desc.stride_h, desc.stride_w) = (b(6, 4), b(7, 4));
     (desc.dilation_h, desc.dilation_w) = (b(8, 2), b(9, 2));
-    let want = reference::pool2d(&desc, &(0..input_len(&desc)).map(&value).collect::<Vec<_>>());
-    let Ok(want) = want else {
+    let Ok(shape) = desc.validate() else {
         for isa in supported_isas() {
             assert!(Pool2d::new(&desc, PlanOptions { isa, threads }).is_err(), "{desc:?} accepted on {isa}");
         }
         return;
     };
-    let input: Vec<f32> = (0..input_len(&desc)).map(&value).collect();
+    let input: Vec<f32> = (0..shape.input_len).map(&value).collect();
+    let want = reference::pool2d(&desc, &input).unwrap();
     for isa in supported_isas() {
-        let plan = Pool2d::new(&desc, PlanOptions { isa, threads }).expect("the reference accepted it");
+        let plan = Pool2d::new(&desc, PlanOptions { isa, threads }).expect("a valid descriptor");
         let mut out = vec![f32::NAN; want.len()];
         let mut scratch = vec![0.0; plan.scratch_len()];
         plan.run(&input, &mut out, &mut scratch).unwrap();
@@ -58,10 +59,6 @@ fn pool(h: &[u8], padding: Padding2d, threads: usize, value: impl Fn(usize) -> f
             assert!(got == w || (got - w).abs() <= bound, "{desc:?} {isa} [{i}]: {got} vs {w}");
         }
     }
-}
-
-fn input_len(desc: &Pool2dDesc) -> usize {
-    desc.batch * desc.channels * desc.in_h * desc.in_w
 }
 
 fn depthwise(h: &[u8], padding: Padding2d, threads: usize, value: impl Fn(usize) -> f32) {

@@ -36,6 +36,16 @@ impl Activation {
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         }
     }
+
+    /// Refuses a LeakyReLU slope that is not finite; `layer` names the caller in the error.
+    pub fn validate(self, layer: &str) -> Result<()> {
+        match self {
+            Activation::LeakyRelu(slope) if !slope.is_finite() => {
+                invalid!("{layer}: LeakyRelu slope must be finite, got {slope}")
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `y = activation(acc * scale[c] + shift[c] + residual)`, `c` the output channel.
@@ -83,12 +93,7 @@ impl Epilogue {
         if let Some(shift) = &self.shift {
             check_len("epilogue shift", shift.len(), channels)?;
         }
-        if let Activation::LeakyRelu(slope) = self.activation
-            && !slope.is_finite()
-        {
-            return invalid!("epilogue: LeakyRelu slope must be finite, got {slope}");
-        }
-        Ok(())
+        self.activation.validate("epilogue")
     }
 
     /// Folds a bias (applied before the scale) into the shift: (acc + b) * s + t.

@@ -164,12 +164,13 @@ fn header_structs(h: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// Opaque plan types: Rust structs without `#[repr(C)]`; header `typedef struct X X;`.
+/// Opaque plan types: Rust `pub type ferrocnn_x = Planned<...>`; header `typedef struct X X;`.
 fn opaque_types(src: &str, h: &str) -> (Vec<String>, Vec<String>) {
     let rust = src
-        .match_indices("pub struct ferrocnn_")
-        .filter(|(at, _)| !src[..*at].trim_end().ends_with("#[derive(Debug, Clone, Copy)]"))
-        .map(|(at, _)| src[at + "pub struct ".len()..].split([' ', '{']).next().unwrap().to_string())
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub type ferrocnn_"))
+        .filter_map(|rest| rest.split_once(" = Planned<"))
+        .map(|(name, _)| format!("ferrocnn_{name}"))
         .collect();
     let header = h
         .match_indices("typedef struct ")
@@ -183,8 +184,8 @@ fn opaque_types(src: &str, h: &str) -> (Vec<String>, Vec<String>) {
     (rust, header)
 }
 
-/// `pub const FERROCNN_X: T = V;` and `pub type ferrocnn_x = T;` of the Rust side, as the
-/// header's `#define` and `typedef` lines.
+/// `pub const FERROCNN_X: T = V;` and `pub type ferrocnn_x = T;` (other than the opaque
+/// plan types) of the Rust side, as the header's `#define` and `typedef` lines.
 fn rust_constants(src: &str) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut defines = BTreeMap::new();
     let mut typedefs = BTreeMap::new();
@@ -194,7 +195,9 @@ fn rust_constants(src: &str) -> (BTreeMap<String, String>, BTreeMap<String, Stri
             let value = value.split_once('=').unwrap().1.trim().trim_end_matches(';');
             defines.insert(format!("FERROCNN_{name}"), value.to_string());
         }
-        if let Some(rest) = line.strip_prefix("pub type ferrocnn_") {
+        if let Some(rest) = line.strip_prefix("pub type ferrocnn_")
+            && !rest.contains("Planned<")
+        {
             let (name, ty) = rest.split_once('=').unwrap();
             typedefs.insert(format!("ferrocnn_{}", name.trim()), c_type(ty.trim_end_matches(';')));
         }
@@ -388,6 +391,25 @@ mod boundary {
                 assert!((g - w).abs() <= 1e-5, "{g} vs {w}");
             }
             ferrocnn_conv2d_destroy(plan);
+        }
+    }
+
+    #[test]
+    fn algo_codes_index_algo_all() {
+        let codes = [
+            (FERROCNN_ALGO_AUTO, Algo::Auto),
+            (FERROCNN_ALGO_REFERENCE, Algo::Reference),
+            (FERROCNN_ALGO_IM2COL, Algo::Im2col),
+            (FERROCNN_ALGO_GEMM1X1, Algo::Gemm1x1),
+            (FERROCNN_ALGO_DEPTHWISE, Algo::Depthwise),
+            (FERROCNN_ALGO_WINOGRAD_F2, Algo::WinogradF2),
+            (FERROCNN_ALGO_WINOGRAD_F4, Algo::WinogradF4),
+            (FERROCNN_ALGO_WINOGRAD_F6, Algo::WinogradF6),
+            (FERROCNN_ALGO_TUNE, Algo::Tune),
+        ];
+        assert_eq!(codes.len(), Algo::ALL.len());
+        for (code, algo) in codes {
+            assert_eq!(Algo::ALL[code as usize], algo, "the C code of {algo} is its index in Algo::ALL");
         }
     }
 

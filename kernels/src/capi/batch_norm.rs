@@ -2,15 +2,11 @@
 //! right after a convolution is better folded into its epilogue (`scale`, `shift`).
 
 use super::buffers;
-use super::{activation, create, destroy, ferrocnn_activation, ferrocnn_status, guard, runtime};
+use super::{Planned, activation, create, destroy, ferrocnn_activation, ferrocnn_status, guard};
 use crate::ops::{BatchNorm, BatchNorm2d};
-use std::sync::Arc;
 
 /// A batch-norm layer planned once.
-pub struct ferrocnn_batch_norm {
-    plan: BatchNorm2d,
-    pool: Arc<rayon::ThreadPool>,
-}
+pub type ferrocnn_batch_norm = Planned<BatchNorm2d>;
 
 /// Plans `y = activation((x - mean) / sqrt(var + eps) * gamma + beta)` per channel over
 /// batch x channels x hw. Each statistic is `channels` floats. On failure `*plan` is NULL.
@@ -43,8 +39,7 @@ pub unsafe extern "C" fn ferrocnn_batch_norm_create(
                 eps,
             };
             let act = activation("activation_kind", activation_kind, leaky_relu_slope)?;
-            let (options, pool) = runtime()?;
-            Ok(ferrocnn_batch_norm { plan: BatchNorm2d::new(batch, channels, hw, &bn, act, options)?, pool })
+            Planned::new(|options| BatchNorm2d::new(batch, channels, hw, &bn, act, options))
         })
     }
 }
@@ -59,13 +54,10 @@ pub unsafe extern "C" fn ferrocnn_batch_norm_run(
     data: *mut f32,
     len: usize,
 ) -> ferrocnn_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        unsafe {
-            let p = buffers::plan(plan)?;
-            let data = buffers::output("data", data, len)?;
-            p.pool.install(|| p.plan.run(data))
-        }
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        let data = buffers::output("data", data, len)?;
+        buffers::plan(plan)?.run(|p| p.run(data))
     })
 }
 

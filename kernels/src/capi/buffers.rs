@@ -66,7 +66,7 @@ pub(super) type Raw = (&'static str, *const f32, usize);
 
 /// Refuses any two of `buffers` that share memory when at least one is written: Rust's
 /// references (and the kernels' assumptions) need a written buffer to be alone.
-pub(super) fn disjoint(written: &[Raw], read: &[Raw]) -> Result<(), Error> {
+fn disjoint(written: &[Raw], read: &[Raw]) -> Result<(), Error> {
     let range = |&(_, p, n): &Raw| (p as usize, p as usize + n * 4);
     for (i, w) in written.iter().enumerate() {
         for other in written[i + 1..].iter().chain(read) {
@@ -80,6 +80,22 @@ pub(super) fn disjoint(written: &[Raw], read: &[Raw]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A run's `output` and `scratch`, refused if they overlap each other or any of `read`.
+///
+/// # Safety
+/// As for [`output`], for both.
+pub(super) unsafe fn written<'a>(
+    (output_ptr, output_len): (*mut f32, usize),
+    (scratch_ptr, scratch_len): (*mut f32, usize),
+    read: &[Raw],
+) -> Result<(&'a mut [f32], &'a mut [f32]), Error> {
+    let written: [Raw; 2] =
+        [("output", output_ptr.cast_const(), output_len), ("scratch", scratch_ptr.cast_const(), scratch_len)];
+    disjoint(&written, read)?;
+    // SAFETY: forwarded contract; neither overlaps another buffer of the call (checked).
+    unsafe { Ok((output("output", output_ptr, output_len)?, output("scratch", scratch_ptr, scratch_len)?)) }
 }
 
 /// The plan behind `ptr`.

@@ -1,10 +1,9 @@
 //! Convolution plans for C: every algorithm (depthwise is `groups == in_channels` with
 //! `FERROCNN_ALGO_DEPTHWISE` or `AUTO`), with the fused epilogue.
 
-use super::buffers::{self, Raw};
-use super::{activation, create, destroy, ferrocnn_activation, ferrocnn_status, guard, runtime};
+use super::buffers;
+use super::{Planned, activation, create, destroy, ferrocnn_activation, ferrocnn_status, guard};
 use crate::{Algo, Conv2d, Conv2dDesc, Epilogue, Error, Padding2d};
-use std::sync::Arc;
 
 pub type ferrocnn_algo = i32;
 pub const FERROCNN_ALGO_AUTO: ferrocnn_algo = 0;
@@ -57,10 +56,7 @@ pub struct ferrocnn_epilogue {
 }
 
 /// A convolution planned once: weights packed, algorithm chosen.
-pub struct ferrocnn_conv2d {
-    plan: Conv2d,
-    pool: Arc<rayon::ThreadPool>,
-}
+pub type ferrocnn_conv2d = Planned<Conv2d>;
 
 fn algo(code: ferrocnn_algo) -> Result<Algo, Error> {
     usize::try_from(code)
@@ -139,10 +135,8 @@ pub unsafe extern "C" fn ferrocnn_conv2d_create(
                     out
                 }
             };
-            let (options, pool) = runtime()?;
-            let plan =
-                pool.install(|| Conv2d::with_options(&desc, weights, bias, &epilogue, self::algo(algo)?, options))?;
-            Ok(ferrocnn_conv2d { plan, pool })
+            let algo = self::algo(algo)?;
+            Planned::new(|options| Conv2d::with_options(&desc, weights, bias, &epilogue, algo, options))
         })
     }
 }
@@ -206,18 +200,13 @@ pub unsafe extern "C" fn ferrocnn_conv2d_run(
     scratch: *mut f32,
     scratch_len: usize,
 ) -> ferrocnn_status {
-    guard(|| {
-        let written: [Raw; 2] = [("output", output, output_len), ("scratch", scratch, scratch_len)];
-        buffers::disjoint(&written, &[("input", input, input_len), ("residual", residual, residual_len)])?;
-        // SAFETY: forwarded contract; written buffers overlap nothing (checked).
-        unsafe {
-            let p = buffers::plan(plan)?;
-            let input = buffers::input("input", input, input_len)?;
-            let residual = buffers::optional("residual", residual, residual_len)?;
-            let output = buffers::output("output", output, output_len)?;
-            let scratch = buffers::output("scratch", scratch, scratch_len)?;
-            p.pool.install(|| p.plan.run(input, residual, output, scratch))
-        }
+    // SAFETY: forwarded contract; `written` refuses written buffers that overlap.
+    guard(|| unsafe {
+        let read = [("input", input, input_len), ("residual", residual, residual_len)];
+        let (output, scratch) = buffers::written((output, output_len), (scratch, scratch_len), &read)?;
+        let input = buffers::input("input", input, input_len)?;
+        let residual = buffers::optional("residual", residual, residual_len)?;
+        buffers::plan(plan)?.run(|p| p.run(input, residual, output, scratch))
     })
 }
 

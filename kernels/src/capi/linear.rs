@@ -1,16 +1,12 @@
 //! Linear (fully connected) plans for C: GEMV at batch 1, GEMM above, bias and
 //! activation fused.
 
-use super::buffers::{self, Raw};
-use super::{activation, create, destroy, ferrocnn_activation, ferrocnn_status, guard, runtime};
+use super::buffers;
+use super::{Planned, activation, create, destroy, ferrocnn_activation, ferrocnn_status, guard};
 use crate::ops::Linear;
-use std::sync::Arc;
 
 /// A linear layer planned once.
-pub struct ferrocnn_linear {
-    plan: Linear,
-    pool: Arc<rayon::ThreadPool>,
-}
+pub type ferrocnn_linear = Planned<Linear>;
 
 /// Plans `output = activation(input W^T + bias)`: `weights` is out_features x
 /// in_features (PyTorch's), `bias` out_features floats or NULL. On failure `*plan` is NULL.
@@ -36,8 +32,7 @@ pub unsafe extern "C" fn ferrocnn_linear_create(
             let weights = buffers::input("weights", weights, weights_len)?;
             let bias = buffers::optional("bias", bias, bias_len)?;
             let act = activation("activation_kind", activation_kind, leaky_relu_slope)?;
-            let (options, pool) = runtime()?;
-            Ok(ferrocnn_linear { plan: Linear::new(in_features, out_features, weights, bias, act, options)?, pool })
+            Planned::new(|options| Linear::new(in_features, out_features, weights, bias, act, options))
         })
     }
 }
@@ -73,17 +68,12 @@ pub unsafe extern "C" fn ferrocnn_linear_run(
     scratch: *mut f32,
     scratch_len: usize,
 ) -> ferrocnn_status {
-    guard(|| {
-        let written: [Raw; 2] = [("output", output, output_len), ("scratch", scratch, scratch_len)];
-        buffers::disjoint(&written, &[("input", input, input_len)])?;
-        // SAFETY: forwarded contract; written buffers overlap nothing (checked).
-        unsafe {
-            let p = buffers::plan(plan)?;
-            let input = buffers::input("input", input, input_len)?;
-            let output = buffers::output("output", output, output_len)?;
-            let scratch = buffers::output("scratch", scratch, scratch_len)?;
-            p.pool.install(|| p.plan.run(batch, input, output, scratch))
-        }
+    // SAFETY: forwarded contract; `written` refuses written buffers that overlap.
+    guard(|| unsafe {
+        let (output, scratch) =
+            buffers::written((output, output_len), (scratch, scratch_len), &[("input", input, input_len)])?;
+        let input = buffers::input("input", input, input_len)?;
+        buffers::plan(plan)?.run(|p| p.run(batch, input, output, scratch))
     })
 }
 

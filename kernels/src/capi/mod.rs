@@ -148,6 +148,30 @@ fn runtime() -> Result<(PlanOptions, Arc<rayon::ThreadPool>), Error> {
     Ok((PlanOptions { isa: active_isa(), threads }, pool))
 }
 
+/// A kernels plan with the pool of the thread count it was created with: every C plan
+/// type is one of these (opaque to C).
+pub struct Planned<T> {
+    plan: T,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl<T: Send> Planned<T> {
+    /// Plans with the current ISA and thread count, on the pool the plan will run on
+    /// (`Algo::Tune` times its candidates there).
+    fn new(make: impl FnOnce(PlanOptions) -> Result<T, Error> + Send) -> Result<Planned<T>, Error> {
+        let (options, pool) = runtime()?;
+        let plan = pool.install(|| make(options))?;
+        Ok(Planned { plan, pool })
+    }
+}
+
+impl<T: Sync> Planned<T> {
+    /// Runs `body` with the plan on the plan's pool.
+    fn run<R: Send>(&self, body: impl FnOnce(&T) -> R + Send) -> R {
+        self.pool.install(|| body(&self.plan))
+    }
+}
+
 /// Runs `body`, turning its error or panic into a status and the thread's last error.
 fn guard(body: impl FnOnce() -> Result<(), Error>) -> ferrocnn_status {
     match catch_unwind(AssertUnwindSafe(body)) {

@@ -1,11 +1,10 @@
 //! Max and average pooling plans for C, PyTorch's semantics (`ceil_mode`,
 //! `count_include_pad`).
 
-use super::buffers::{self, Raw};
-use super::{create, destroy, ferrocnn_status, guard, runtime};
+use super::buffers;
+use super::{Planned, create, destroy, ferrocnn_status, guard};
 use crate::ops::Pool2d;
 use crate::{Error, Padding2d, Pool2dDesc, PoolKind};
-use std::sync::Arc;
 
 pub type ferrocnn_pool_kind = i32;
 pub const FERROCNN_POOL_MAX: ferrocnn_pool_kind = 0;
@@ -39,10 +38,7 @@ pub struct ferrocnn_pool2d_desc {
 }
 
 /// A pooling layer planned once.
-pub struct ferrocnn_pool2d {
-    plan: Pool2d,
-    pool: Arc<rayon::ThreadPool>,
-}
+pub type ferrocnn_pool2d = Planned<Pool2d>;
 
 impl TryFrom<ferrocnn_pool2d_desc> for Pool2dDesc {
     type Error = Error;
@@ -89,8 +85,7 @@ pub unsafe extern "C" fn ferrocnn_pool2d_create(
     unsafe {
         create(plan, || {
             let desc = Pool2dDesc::try_from(buffers::descriptor("desc", desc)?)?;
-            let (options, pool) = runtime()?;
-            Ok(ferrocnn_pool2d { plan: Pool2d::new(&desc, options)?, pool })
+            Planned::new(|options| Pool2d::new(&desc, options))
         })
     }
 }
@@ -136,17 +131,12 @@ pub unsafe extern "C" fn ferrocnn_pool2d_run(
     scratch: *mut f32,
     scratch_len: usize,
 ) -> ferrocnn_status {
-    guard(|| {
-        let written: [Raw; 2] = [("output", output, output_len), ("scratch", scratch, scratch_len)];
-        buffers::disjoint(&written, &[("input", input, input_len)])?;
-        // SAFETY: forwarded contract; written buffers overlap nothing (checked).
-        unsafe {
-            let p = buffers::plan(plan)?;
-            let input = buffers::input("input", input, input_len)?;
-            let output = buffers::output("output", output, output_len)?;
-            let scratch = buffers::output("scratch", scratch, scratch_len)?;
-            p.pool.install(|| p.plan.run(input, output, scratch))
-        }
+    // SAFETY: forwarded contract; `written` refuses written buffers that overlap.
+    guard(|| unsafe {
+        let (output, scratch) =
+            buffers::written((output, output_len), (scratch, scratch_len), &[("input", input, input_len)])?;
+        let input = buffers::input("input", input, input_len)?;
+        buffers::plan(plan)?.run(|p| p.run(input, output, scratch))
     })
 }
 

@@ -141,22 +141,14 @@ impl BatchNorm2d {
         let planes = checked_product("batch_norm N*C", &[batch, channels])?;
         checked_product("batch_norm N*C*H*W", &[planes, hw])?;
         bn.validate(channels)?;
-        crate::Epilogue::new().activation(activation).validate(channels)?;
+        activation.validate("batch_norm")?;
         let (scale, shift) = bn.scale_shift(None)?;
         Ok(BatchNorm2d { channels, planes, hw, scale, shift, activation, kernels: table(options.isa)? })
     }
 
-    /// Elements `run` takes: N x C x H x W.
-    pub fn len(&self) -> usize {
-        self.planes * self.hw
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
+    /// Normalises `data` (N x C x H x W) in place.
     pub fn run(&self, data: &mut [f32]) -> Result<()> {
-        check_len("data", data.len(), self.len())?;
+        check_len("data", data.len(), self.planes * self.hw)?;
         let (kernel, act, c) = (self.kernels.affine, self.activation, self.channels);
         data.par_chunks_mut(self.hw)
             .enumerate()

@@ -126,11 +126,7 @@ pub struct Activate {
 
 impl Activate {
     pub fn new(act: Activation, options: PlanOptions) -> Result<Self> {
-        if let Activation::LeakyRelu(slope) = act
-            && !slope.is_finite()
-        {
-            return invalid!("activation: LeakyRelu slope must be finite, got {slope}");
-        }
+        act.validate("activation")?;
         Ok(Activate { act, kernels: table(options.isa)? })
     }
 
@@ -149,7 +145,7 @@ pub struct Add {
 
 impl Add {
     pub fn new(act: Activation, options: PlanOptions) -> Result<Self> {
-        Activate::new(act, options)?;
+        act.validate("add")?;
         Ok(Add { act, kernels: table(options.isa)? })
     }
 

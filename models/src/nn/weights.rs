@@ -23,12 +23,12 @@ impl Weights {
         self.tensors.get_mut(name)
     }
 
-    /// Bytes held.
     /// Drops tensor `name` (a program built from owned weights frees each once packed).
     pub(crate) fn remove(&mut self, name: &str) {
         self.tensors.remove(name);
     }
 
+    /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.tensors.values().map(|v| v.len() * 4).sum()
     }
