@@ -22,6 +22,7 @@ pub mod peak;
 pub mod random;
 pub mod reference;
 mod shape;
+mod shifted_plane;
 mod tasks;
 
 pub use conv::{Algo, ChannelSlice, Conv2d, conv2d};

@@ -86,6 +86,30 @@ proptest! {
         check_all(&desc, &signed(s.input_len, seed), &signed(s.weight_len, seed + 1));
     }
 
+    /// Depthwise at stride 1 with the output as wide as the input, 3x3 and 5x5: centred
+    /// across with no dilation across (the shifted plane, read from a copy without padding,
+    /// its left and right taps lane-shifted from their neighbours), with any top and bottom
+    /// padding and dilation down; and, one case in four, with the padding split unevenly
+    /// across or a dilation across (the fallbacks). Widths below, at and across the 8- and
+    /// 16-lane vectors, so vectors span rows; heights from one row.
+    #[test]
+    fn random_same_width_depthwise_matches_reference(
+        batch in 1usize..=2, c in 1usize..=6, mult in 1usize..=2, h in 1usize..=20, w in 1usize..=37,
+        five in any::<bool>(), dilation_h in 1usize..=2, top in 0usize..=4, bottom in 0usize..=4,
+        uneven in 0usize..4, seed in 0u64..1000,
+    ) {
+        let k = if five { 5 } else { 3 };
+        let dilation_w = if uneven == 1 { 2 } else { 1 };
+        let across = (k - 1) * dilation_w;
+        let left = if uneven == 0 { across / 2 - 1 } else { across / 2 };
+        let padding = Padding2d { top, bottom, left, right: across - left };
+        let mut desc = Conv2dDesc::new(batch, c, (h, w), c * mult, (k, k)).padding(padding).groups(c);
+        (desc.dilation_h, desc.dilation_w) = (dilation_h, dilation_w);
+        prop_assume!(desc.validate().is_ok());
+        let s = desc.validate().unwrap();
+        check_all(&desc, &signed(s.input_len, seed), &signed(s.weight_len, seed + 1));
+    }
+
     #[test]
     fn random_1x1_shapes_match_reference(
         batch in 1usize..=2, c in 1usize..=70, k in 1usize..=70, h in 1usize..=20, w in 1usize..=20, seed in 0u64..1000,
@@ -129,6 +153,15 @@ fn edge_shapes() {
         Conv2dDesc::new(2, 3, (17, 33), 6, (5, 5)).stride(2).pad(2).groups(3),
         Conv2dDesc::new(1, 4, (15, 15), 4, (3, 3)).stride(2).pad(2).dilation(2).groups(4),
         Conv2dDesc::new(1, 7, (7, 7), 7, (5, 5)).pad(2).groups(7),
+        // The shifted plane: one pixel, one row, one column (every off-centre tap masked),
+        // a map of exactly four 16-lane vectors and one of 16 (a partial group), and all the
+        // padding on one side (the flattened plane instead).
+        Conv2dDesc::new(1, 3, (1, 1), 3, (3, 3)).pad(1).groups(3),
+        Conv2dDesc::new(1, 3, (1, 33), 3, (5, 5)).pad(2).groups(3),
+        Conv2dDesc::new(1, 3, (33, 1), 6, (3, 3)).pad(1).groups(3),
+        Conv2dDesc::new(1, 2, (8, 8), 2, (5, 5)).pad(2).groups(2),
+        Conv2dDesc::new(1, 2, (16, 16), 2, (3, 3)).pad(1).groups(2),
+        Conv2dDesc::new(1, 2, (9, 17), 2, (3, 3)).padding(Padding2d { top: 0, bottom: 2, left: 0, right: 2 }).groups(2),
         Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3)).stride(2).same().unwrap(),
         Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3)).dilation(2).pad(2).groups(2),
         Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),

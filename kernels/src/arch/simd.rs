@@ -25,6 +25,11 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn load_partial(p: *const f32, n: usize) -> Self::V;
     /// Stores the first `n < LANES` lanes. Writes only `n` floats.
     unsafe fn store_partial(p: *mut f32, n: usize, v: Self::V);
+    /// Lanes `by .. by + LANES` of `lo` followed by `hi` (`0 < by < LANES`): the vector one
+    /// would load `by` floats further on, had `lo` and `hi` been loaded side by side.
+    unsafe fn concat_shift(lo: Self::V, hi: Self::V, by: usize) -> Self::V;
+    /// `a * b + c` in the lanes set in `mask`, `c` in the others.
+    unsafe fn mul_add_masked(a: Self::V, b: Self::V, c: Self::V, mask: u32) -> Self::V;
     /// a * b + c, fused where the ISA has it.
     unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;

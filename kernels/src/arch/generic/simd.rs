@@ -37,6 +37,17 @@ unsafe impl Simd for Portable {
         f32x8::new(lanes)
     }
     #[inline(always)]
+    unsafe fn concat_shift(lo: f32x8, hi: f32x8, by: usize) -> f32x8 {
+        let (lo, hi) = (lo.to_array(), hi.to_array());
+        f32x8::new(core::array::from_fn(|i| if i + by < 8 { lo[i + by] } else { hi[i + by - 8] }))
+    }
+    #[inline(always)]
+    unsafe fn mul_add_masked(a: f32x8, b: f32x8, c: f32x8, mask: u32) -> f32x8 {
+        // SAFETY: the portable path is always available.
+        let (sum, c) = (unsafe { Self::mul_add(a, b, c) }.to_array(), c.to_array());
+        f32x8::new(core::array::from_fn(|i| if mask >> i & 1 == 1 { sum[i] } else { c[i] }))
+    }
+    #[inline(always)]
     unsafe fn store_partial(p: *mut f32, n: usize, v: f32x8) {
         let lanes = v.to_array();
         // SAFETY: the caller guarantees `n < 8` writable floats at `p`.

@@ -14,6 +14,16 @@ unsafe fn first_lanes(n: usize) -> __m256i {
     }
 }
 
+/// Lane mask with all bits set in the lanes whose bit of `mask` is set.
+#[inline(always)]
+unsafe fn mask_lanes(mask: u32) -> __m256i {
+    // SAFETY: AVX2 is available (trait contract).
+    unsafe {
+        let bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(mask as i32), bit), bit)
+    }
+}
+
 // SAFETY: only called from `#[target_feature(enable = "avx2,fma")]` shells, which the
 // dispatcher only selects when the CPU reports both; pointer validity is the caller's contract.
 unsafe impl Simd for Avx2Fma {
@@ -44,6 +54,26 @@ unsafe impl Simd for Avx2Fma {
     unsafe fn load_partial(p: *const f32, n: usize) -> __m256 {
         // SAFETY: maskload does not access masked-off lanes (no fault past the `n` floats).
         unsafe { _mm256_maskload_ps(p, first_lanes(n)) }
+    }
+    #[inline(always)]
+    unsafe fn concat_shift(lo: __m256, hi: __m256, by: usize) -> __m256 {
+        // SAFETY: AVX2 is available. Both sources rotated down by `by`; lanes from
+        // `8 - by` on come from `hi`.
+        unsafe {
+            let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let index = _mm256_and_si256(_mm256_add_epi32(lane, _mm256_set1_epi32(by as i32)), _mm256_set1_epi32(7));
+            let from_hi = _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(7 - by as i32));
+            _mm256_blendv_ps(
+                _mm256_permutevar8x32_ps(lo, index),
+                _mm256_permutevar8x32_ps(hi, index),
+                _mm256_castsi256_ps(from_hi),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add_masked(a: __m256, b: __m256, c: __m256, mask: u32) -> __m256 {
+        // SAFETY: AVX2 and FMA are available.
+        unsafe { _mm256_blendv_ps(c, _mm256_fmadd_ps(a, b, c), _mm256_castsi256_ps(mask_lanes(mask))) }
     }
     #[inline(always)]
     unsafe fn store_partial(p: *mut f32, n: usize, v: __m256) {

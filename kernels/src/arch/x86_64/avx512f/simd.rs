@@ -95,6 +95,22 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) }
     }
     #[inline(always)]
+    unsafe fn concat_shift(lo: __m512, hi: __m512, by: usize) -> __m512 {
+        // SAFETY: AVX-512F is available. Index lanes 16.. pick from `hi`.
+        unsafe {
+            let index = _mm512_add_epi32(
+                _mm512_set1_epi32(by as i32),
+                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            );
+            _mm512_permutex2var_ps(lo, index, hi)
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add_masked(a: __m512, b: __m512, c: __m512, mask: u32) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_mask3_fmadd_ps(a, b, c, mask as __mmask16) }
+    }
+    #[inline(always)]
     unsafe fn store_partial(p: *mut f32, n: usize, v: __m512) {
         // SAFETY: masked-off lanes are not written.
         unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), v) }
