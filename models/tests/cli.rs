@@ -83,6 +83,35 @@ fn conv_reports_the_algorithm_that_ran() {
 }
 
 #[test]
+fn pool_and_linear_time_their_plans_and_check_them() {
+    for isa in ferrocnn_kernels::dispatch::supported_isas() {
+        for args in [
+            "pool --input 2x3x17x19 --kernel 3 --stride 2 --pad 1 --ceil",
+            "pool --input 1x5x9x9 --kind avg --kernel 2",
+            "pool --input 2x7x5x5 --kind global-avg",
+            "pool --input 2x7x5x5 --kind global-max",
+        ] {
+            let (code, out, err) = ferrocnn(&format!("{args} --threads 2 --iters 2 --check --json"), Some(isa.name()));
+            assert_eq!(code, 0, "{args}: {err}");
+            assert_eq!(json_field(&out, "isa"), isa.name());
+            assert!(json_field(&out, "gbytes_per_s").parse::<f64>().unwrap() > 0.0, "{out}");
+            // Max selects an input; an average of at most 9 or 25 unit-scale terms is within
+            // a few ulps of the reference's.
+            assert!(json_field(&out, "max_rel_err").parse::<f64>().unwrap() < 1e-6, "{args}: {out}");
+        }
+        let (code, out, err) =
+            ferrocnn("linear --in 300 --out 70 --batch 3 --iters 2 --check --json", Some(isa.name()));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(json_field(&out, "batch"), "3");
+        // A 300-term dot product of Kaiming-scale weights: the GEMM bound is about 300 * eps.
+        assert!(json_field(&out, "max_rel_err").parse::<f64>().unwrap() < 1e-4, "{out}");
+    }
+    let (code, out, _) = ferrocnn("pool --input 1x64x112x112 --kernel 3 --stride 2 --pad 1 --iters 1", None);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("pool max 3 s2 p1 1x64x112x112 -> 200704 floats"), "{out}");
+}
+
+#[test]
 fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
     for (args, needle) in [
         ("gemm --m x --n 1 --k 1", "--m: expected a non-negative integer, got `x`"),
@@ -99,6 +128,12 @@ fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
         ("conv --input 1x3x300000x300000 --out-channels 4 --kernel 3", "GB this machine has available"),
         ("gemm --m 1000000 --n 1000000 --k 1000000", "GB this machine has available"),
         ("frobnicate", "unknown command `frobnicate`"),
+        ("pool --input 1x4x4x4 --kind min --kernel 2", "--kind: expected max, avg, global-avg or global-max"),
+        ("pool --input 1x4x4x4 --kind global-avg --kernel 2", "drop --kernel, --stride and --pad"),
+        ("pool --input 1x4x4x4", "--kernel: required"),
+        ("pool --input 1x4x3x3 --kernel 5", "kernel 5 (dilation 1, spans 5) is larger than the padded input 3"),
+        ("linear --in 0 --out 3", "`in_features` 0"),
+        ("linear --in 4 --out 3 --batch 0", "`batch` is 0"),
     ] {
         let (code, out, err) = ferrocnn(args, None);
         assert_eq!(code, 2, "{args}: {err}");

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The per-layer peer comparison: the conv, depthwise and GEMM shapes of the criterion
-benches, ONNX Runtime (CPU provider, all graph optimisations) against `ferrocnn conv` and
-`ferrocnn gemm`, on 1 and 2 threads, timed alternately round by round so host drift hits
-both alike. Prints median ms, GFLOP/s and the speed ratio (ORT time / ferrocnn time).
+"""The per-layer peer comparison: the conv, depthwise, pooling, linear and GEMM shapes of
+the criterion benches, ONNX Runtime (CPU provider, all graph optimisations) against
+`ferrocnn conv`, `pool`, `linear` and `gemm`, on 1 and 2 threads, timed alternately round
+by round so host drift hits both alike. Prints median ms, GFLOP/s (GB/s moved for pooling
+and linear layers: inputs read and outputs written once, weights once) and the speed ratio
+(ORT time / ferrocnn time).
 The whole-network version is models.py beside it.
 
     pip install -r tools/peers/requirements.txt
@@ -33,6 +35,18 @@ LAYERS = [
     ("depthwise 144x56 s2", 144, 56, 144, 3, 2, 1, 144),
     ("depthwise 576x14 s1", 576, 14, 576, 3, 1, 1, 576),
     ("depthwise 960x7 s1", 960, 7, 960, 3, 1, 1, 960),
+]
+
+# name, C, H(=W), kind, kernel, stride, pad (kernel None: global)
+POOLS = [
+    ("max pool 3x3 s2 p1 64x112 (resnet stem)", 64, 112, "max", 3, 2, 1),
+    ("global avg pool 2048x7 (resnet50)", 2048, 7, "global-avg", None, None, None),
+]
+
+# name, in, out (batch 1)
+LINEARS = [
+    ("linear 9216->4096 (alexnet fc6)", 9216, 4096),
+    ("linear 2048->1000 (resnet50 fc)", 2048, 1000),
 ]
 
 # name, M, N, K: benches/src/lib.rs GEMM_SHAPES
@@ -66,6 +80,42 @@ def ort_gemm(m, n, k, threads):
 
 def ours_gemm(binary, m, n, k, threads, iters):
     out = subprocess.run([binary, "gemm", "--m", str(m), "--n", str(n), "--k", str(k), "--threads", str(threads),
+                          "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["median_ms"]
+
+
+def ort_pool(c, hw, kind, kernel, stride, pad, threads):
+    rng = np.random.default_rng(0)
+    if kernel is None:
+        node = helper.make_node("GlobalAveragePool" if kind == "global-avg" else "GlobalMaxPool", ["x"], ["y"])
+    else:
+        node = helper.make_node("MaxPool" if kind == "max" else "AveragePool", ["x"], ["y"],
+                                kernel_shape=[kernel, kernel], strides=[stride, stride], pads=[pad] * 4)
+    graph = helper.make_graph([node], "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return session_of(graph, threads), {"x": rng.standard_normal((1, c, hw, hw)).astype(np.float32)}
+
+
+def ours_pool(binary, c, hw, kind, kernel, stride, pad, threads, iters):
+    window = [] if kernel is None else ["--kernel", str(kernel), "--stride", str(stride), "--pad", str(pad)]
+    out = subprocess.run([binary, "pool", "--input", f"1x{c}x{hw}x{hw}", "--kind", kind, *window, "--threads",
+                          str(threads), "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["median_ms"]
+
+
+def ort_linear(n_in, n_out, threads):
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((n_out, n_in)) * 0.01).astype(np.float32)
+    b = rng.standard_normal(n_out).astype(np.float32)
+    node = helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)
+    graph = helper.make_graph([node], "linear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    return session_of(graph, threads), {"x": rng.standard_normal((1, n_in)).astype(np.float32)}
+
+
+def ours_linear(binary, n_in, n_out, threads, iters):
+    out = subprocess.run([binary, "linear", "--in", str(n_in), "--out", str(n_out), "--threads", str(threads),
                           "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
     return json.loads(out)["median_ms"]
 
@@ -107,19 +157,30 @@ def main():
     p.add_argument("--only", default="")
     a = p.parse_args()
     print(f"onnxruntime {ort.__version__}; medians of {a.rounds} alternating rounds\n")
-    print("| layer | threads | ORT ms | ferrocnn ms | ORT GFLOP/s | ferrocnn GFLOP/s | speed vs ORT |")
+    print("| layer | threads | ORT ms | ferrocnn ms | ORT rate | ferrocnn rate | speed vs ORT |")
     print("|---|---|---|---|---|---|---|")
+    # name, work (FLOPs or bytes), unit, make_ort(threads), run_ours(threads)
     cases = []
     for name, c, hw, k, kernel, stride, pad, groups in LAYERS:
         out_hw = (hw + 2 * pad - kernel) // stride + 1
         flops = 2 * k * (c // groups) * kernel * kernel * out_hw * out_hw
         shape = (c, hw, k, kernel, stride, pad, groups)
-        cases.append((name, flops, lambda t, s=shape: ort_session(*s, t),
+        cases.append((name, flops, "GFLOP/s", lambda t, s=shape: ort_session(*s, t),
                       lambda t, s=shape: time_ours(a.binary, *s, t, a.iters)))
+    for name, c, hw, kind, kernel, stride, pad in POOLS:
+        out_hw = 1 if kernel is None else (hw + 2 * pad - kernel) // stride + 1
+        moved = 4 * c * (hw * hw + out_hw * out_hw)
+        shape = (c, hw, kind, kernel, stride, pad)
+        cases.append((name, moved, "GB/s", lambda t, s=shape: ort_pool(*s, t),
+                      lambda t, s=shape: ours_pool(a.binary, *s, t, a.iters)))
+    for name, n_in, n_out in LINEARS:
+        moved = 4 * (n_in * n_out + n_in + 2 * n_out)
+        cases.append((name, moved, "GB/s", lambda t, s=(n_in, n_out): ort_linear(*s, t),
+                      lambda t, s=(n_in, n_out): ours_linear(a.binary, *s, t, a.iters)))
     for name, m, n, k in GEMMS:
-        cases.append((name, 2 * m * n * k, lambda t, s=(m, n, k): ort_gemm(*s, t),
+        cases.append((name, 2 * m * n * k, "GFLOP/s", lambda t, s=(m, n, k): ort_gemm(*s, t),
                       lambda t, s=(m, n, k): ours_gemm(a.binary, *s, t, a.iters)))
-    for name, flops, make_ort, run_ours in cases:
+    for name, work, unit, make_ort, run_ours in cases:
         if a.only not in name:
             continue
         for threads in (1, 2):
@@ -129,8 +190,8 @@ def main():
                 theirs.append(time_ort(session, feed, a.iters))
                 ours.append(run_ours(threads))
             t, o = statistics.median(theirs), statistics.median(ours)
-            print(f"| {name} | {threads} | {t:.3f} | {o:.3f} | {flops / t / 1e6:.1f} | {flops / o / 1e6:.1f} | {t / o:.2f}x |",
-                  flush=True)
+            print(f"| {name} | {threads} | {t:.3f} | {o:.3f} | {work / t / 1e6:.1f} {unit} | {work / o / 1e6:.1f} {unit} "
+                  f"| {t / o:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["--json", "--check", "--layers", "--per-layer"];
+const SWITCHES: &[&str] = &["--json", "--check", "--layers", "--per-layer", "--ceil"];
 
 #[derive(Debug, Default)]
 pub struct Args {

@@ -3,8 +3,10 @@
 pub mod args;
 mod conv;
 mod gemm;
+mod linear;
 mod model;
 mod peak;
+mod pooling;
 mod run;
 pub mod timing;
 
@@ -21,6 +23,11 @@ commands:
          [--dilation D] [--groups G] [--algo auto|reference|im2col|gemm1x1|depthwise] [--threads T]
          [--iters I] [--check] [--json]
          time a convolution plan's run (weights packed once, as in inference)
+  pool   --input NxCxHxW [--kind max|avg|global-avg|global-max] [--kernel K --stride S --pad P]
+         [--ceil] [--threads T] [--iters I] [--check] [--json]
+         time a pooling plan's run; GB/s moved (input read and output written once)
+  linear --in I --out O [--batch B] [--threads T] [--iters I] [--check] [--json]
+         time a fully connected layer (bias fused); GB/s of weights read, GFLOP/s
 
   list   the model zoo: parameters, GFLOPs per image, input shape
   summary MODEL [--weights FILE]
@@ -86,6 +93,8 @@ pub fn main(argv: &[String]) -> Result<(), Failure> {
     match command.as_str() {
         "gemm" => Ok(gemm::run(&args)?),
         "conv" => Ok(conv::run(&args)?),
+        "pool" => Ok(pooling::run(&args)?),
+        "linear" => Ok(linear::run(&args)?),
         "peak" => Ok(peak::run(&args)?),
         "list" => Ok(model::list(&args)?),
         "summary" => model::summary(&args),
