@@ -117,6 +117,8 @@ pub(crate) struct KernelTable {
     /// of independent vector FMAs per iteration.
     pub fma_loop: unsafe fn(usize) -> f32,
     pub fma_chains: usize,
+    /// Whether shifting loaded lanes beats reloading them ([`crate::arch::simd::Simd::LANE_SHIFTS`]).
+    pub lane_shifts: bool,
     /// Pooling of one plane ([`crate::ops::Pool2d`]) and global pooling of one plane.
     pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], bool, &mut [f32]),
     pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
@@ -149,6 +151,7 @@ macro_rules! kernel_table {
             epilogue: $($folder)::+::shells::epilogue,
             fma_loop: $($folder)::+::shells::fma_loop,
             fma_chains: $($folder)::+::shells::FMA_CHAINS,
+            lane_shifts: $($folder)::+::shells::LANE_SHIFTS,
             pool_plane: $($folder)::+::shells::pool_plane,
             global_pool: $($folder)::+::shells::global_pool,
             activation: $($folder)::+::shells::activation,

@@ -12,11 +12,15 @@
 //! a two-source permute (`Simd::concat_shift`) rather than loaded again, unaligned, at each
 //! tap: the loads are what limited this kernel (depthwise 3x3 on 144x56x56, 1 thread: nine
 //! masked loads a vector, 155 us; three loads and the shifts, 101 us; figures against the
-//! padded path in `crate::conv::depthwise`).
+//! padded path in `crate::conv::depthwise`). Only paths with one-instruction shifts and
+//! masked multiply-adds take it (`Simd::LANE_SHIFTS`: AVX-512).
 //!
 //! The plane is copied whole (no row pitch to change, so one run of vector moves) between
 //! zeros: a load's lanes above or below the plane read zeros, which with the column inside
-//! is exactly "the row is outside". A tap's column outside the row is its lane masked off
+//! is exactly "the row is outside". Reading the input in place instead, with each load's
+//! lanes outside the plane masked off at run time, measured slower on the small maps where
+//! nearly every group touches an edge (576x14x14: 56 us against 33.4 with the copy). A
+//! tap's column outside the row is its lane masked off
 //! the multiply-add, from a table of one 16-bit word per 16 outputs per column tap, computed
 //! at plan creation (an 8-lane ISA takes its half of the word).
 
@@ -27,7 +31,8 @@ use crate::shape::Window2d;
 const WORD: usize = 16;
 
 /// Mask words beyond which a plane takes the padded path instead (64 KiB of masks: a 3x3
-/// window up to about 590x590, a 5x5 one up to 450x450).
+/// window's output up to 174,762 pixels, about 418x418; a 5x5 one's up to 104,848, about
+/// 323x323).
 const MAX_WORDS: usize = 1 << 15;
 
 /// Vectors computed together: their centre vectors supply each other's shifted taps.
@@ -65,7 +70,8 @@ impl ShiftedPlane {
         if words * win.kw > MAX_WORDS {
             return None;
         }
-        let rows = (0..win.kh).map(|r| (r * win.dh) as isize - p.top as isize).map(|dy| dy * win.w as isize).collect();
+        let rows: Box<[isize]> =
+            (0..win.kh).map(|r| ((r * win.dh) as isize - p.top as isize) * win.w as isize).collect();
         let inside = |q: usize, s: usize| {
             let x = (q % win.w + s) as isize - p.left as isize;
             q < outputs && (0..win.w as isize).contains(&x)
@@ -76,7 +82,6 @@ impl ShiftedPlane {
                 (0..WORD).filter(|&lane| inside(word * WORD + lane, s)).fold(0u16, |m, lane| m | 1 << lane)
             })
             .collect();
-        let rows: Box<[isize]> = rows;
         let plane = win.h * win.w;
         // Groups read centre vectors from one vector before their first output to one after
         // their last, at each row's offset; the last group ends at most a vector of `WORD`
@@ -135,6 +140,9 @@ impl ShiftedPlane {
         filter: &[[S::V; K]; K],
         mut store: impl FnMut(S::V, usize, usize),
     ) {
+        // Checked once a plane, not debug-only: they also tell the compiler the table's and
+        // the copy's lengths, and as debug assertions the loop lost 13% (144x56x56 depthwise,
+        // 1 thread: 104.7 -> 118.6 us, interleaved medians).
         let words = self.outputs.div_ceil(WORD);
         assert_eq!((self.rows.len(), self.columns.len()), (K, words * K), "the window's size");
         assert!(input.len() >= self.scratch_len(), "the plane's copy");

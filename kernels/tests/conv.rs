@@ -87,8 +87,9 @@ proptest! {
     }
 
     /// Depthwise at stride 1 with the output as wide as the input, 3x3 and 5x5: centred
-    /// across with no dilation across (the shifted plane, read from a copy without padding,
-    /// its left and right taps lane-shifted from their neighbours), with any top and bottom
+    /// across with no dilation across (on AVX-512 the shifted plane, read from a copy without
+    /// padding, its left and right taps lane-shifted from their neighbours; elsewhere the
+    /// flattened plane), with any top and bottom
     /// padding and dilation down; and, one case in four, with the padding split unevenly
     /// across or a dilation across (the fallbacks). Widths below, at and across the 8- and
     /// 16-lane vectors, so vectors span rows; heights from one row.

@@ -13,6 +13,9 @@ macro_rules! kernel_shells {
         /// few enough for the register file.
         pub(crate) const FMA_CHAINS: usize = $chains;
 
+        /// Whether the kernels that shift loaded lanes run on this path.
+        pub(crate) const LANE_SHIFTS: bool = <$simd as crate::arch::simd::Simd>::LANE_SHIFTS;
+
         #[allow(clippy::too_many_arguments)]
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); `t` satisfies `gemm::epilogue::epilogue`'s contract.

@@ -13,6 +13,10 @@
 /// be valid for the lanes read or written.
 pub(crate) unsafe trait Simd: Copy + 'static {
     const LANES: usize;
+    /// Whether [`Simd::concat_shift`] and [`Simd::mul_add_masked`] are one instruction
+    /// each, so that shifting loaded lanes beats loading them again: the kernels that rely
+    /// on it (`crate::shifted_plane`) are chosen only on such paths.
+    const LANE_SHIFTS: bool;
     type V: Copy;
 
     unsafe fn zero() -> Self::V;
@@ -25,11 +29,6 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn load_partial(p: *const f32, n: usize) -> Self::V;
     /// Stores the first `n < LANES` lanes. Writes only `n` floats.
     unsafe fn store_partial(p: *mut f32, n: usize, v: Self::V);
-    /// Lanes `by .. by + LANES` of `lo` followed by `hi` (`0 < by < LANES`): the vector one
-    /// would load `by` floats further on, had `lo` and `hi` been loaded side by side.
-    unsafe fn concat_shift(lo: Self::V, hi: Self::V, by: usize) -> Self::V;
-    /// `a * b + c` in the lanes set in `mask`, `c` in the others.
-    unsafe fn mul_add_masked(a: Self::V, b: Self::V, c: Self::V, mask: u32) -> Self::V;
     /// a * b + c, fused where the ISA has it.
     unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
@@ -51,6 +50,41 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn reduce_add(x: Self::V) -> f32;
     /// Largest lane.
     unsafe fn reduce_max(x: Self::V) -> f32;
+
+    /// Lanes `by .. by + LANES` of `lo` followed by `hi` (`0 < by < LANES`): the vector one
+    /// would load `by` floats further on, had `lo` and `hi` been loaded side by side. This
+    /// default goes through memory; paths with `LANE_SHIFTS` override it.
+    #[inline(always)]
+    unsafe fn concat_shift(lo: Self::V, hi: Self::V, by: usize) -> Self::V {
+        // SAFETY: `Self` is available; the buffer holds 2 * LANES <= 32 floats (asserted)
+        // and the load at `by < LANES` stays inside it.
+        unsafe {
+            assert!(2 * Self::LANES <= 32 && by < Self::LANES);
+            let mut both = [0.0f32; 32];
+            Self::store(both.as_mut_ptr(), lo);
+            Self::store(both.as_mut_ptr().add(Self::LANES), hi);
+            Self::load(both.as_ptr().add(by))
+        }
+    }
+
+    /// `a * b + c` in the lanes set in `mask`, `c` in the others. This default goes through
+    /// memory; paths with `LANE_SHIFTS` override it.
+    #[inline(always)]
+    unsafe fn mul_add_masked(a: Self::V, b: Self::V, c: Self::V, mask: u32) -> Self::V {
+        // SAFETY: `Self` is available; the buffers hold LANES <= 16 floats (asserted).
+        unsafe {
+            assert!(Self::LANES <= 16);
+            let (mut sum, mut kept) = ([0.0f32; 16], [0.0f32; 16]);
+            Self::store(sum.as_mut_ptr(), Self::mul_add(a, b, c));
+            Self::store(kept.as_mut_ptr(), c);
+            for (lane, s) in sum.iter_mut().enumerate().take(Self::LANES) {
+                if mask >> lane & 1 == 0 {
+                    *s = kept[lane];
+                }
+            }
+            Self::load(sum.as_ptr())
+        }
+    }
 
     /// Interleaves `M` vectors: the result, read as `M * LANES` consecutive floats, holds
     /// `v[j][l]` at `l * M + j` (Winograd's output tiles back into image rows). This default
@@ -126,5 +160,31 @@ pub(crate) unsafe trait Simd: Copy + 'static {
             let one = Self::splat(1.0);
             Self::div(one, Self::add(one, Self::exp(Self::sub(Self::zero(), x))))
         }
+    }
+}
+
+/// `concat_shift` and `mul_add_masked` against their definitions, on one path: every shift
+/// and a mask of every other lane.
+///
+/// # Safety
+/// `S` is available.
+#[cfg(test)]
+pub(crate) unsafe fn check_lane_ops<S: Simd>() {
+    let lanes = S::LANES;
+    let (lo, hi): (Vec<f32>, Vec<f32>) =
+        ((0..lanes).map(|i| i as f32).collect(), (0..lanes).map(|i| 100.0 + i as f32).collect());
+    let both: Vec<f32> = lo.iter().chain(&hi).copied().collect();
+    let mut got = vec![0.0f32; lanes];
+    // SAFETY: `S` is available; every vector is `lanes` floats of a Vec of that length.
+    unsafe {
+        let (l, h) = (S::load(lo.as_ptr()), S::load(hi.as_ptr()));
+        for by in 1..lanes {
+            S::store(got.as_mut_ptr(), S::concat_shift(l, h, by));
+            assert_eq!(got, both[by..by + lanes], "concat_shift by {by}");
+        }
+        let mask = 0b0101_0101_0101_0101u32 & ((1 << lanes) - 1);
+        S::store(got.as_mut_ptr(), S::mul_add_masked(l, S::splat(2.0), h, mask));
+        let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { lo[i] * 2.0 + hi[i] } else { hi[i] }).collect();
+        assert_eq!(got, want, "mul_add_masked");
     }
 }

@@ -11,8 +11,10 @@
 //! This row-by-row path is what other strides, stride 2 with dilation, and filters other
 //! than 3x3 and 5x5 take.
 //!
-//! 3x3 and 5x5 filters at stride 1 with the output as wide as the input, centred across
-//! (MobileNetV2's and Xception's layers), read the plane unpadded (`crate::shifted_plane`):
+//! On AVX-512, 3x3 and 5x5 filters at stride 1 with the output as wide as the input,
+//! centred across (MobileNetV2's and Xception's layers), read the plane unpadded
+//! (`crate::shifted_plane`; AVX2 and the portable path lack the one-instruction shifts it
+//! needs and keep the flattened plane, `Simd::LANE_SHIFTS`):
 //! each tap row's vectors are loaded once and the left and right taps are lane shifts of
 //! them, so a vector costs three loads instead of nine and there is no wide buffer to write
 //! out. Against the flattened plane below, 1 thread, AVX-512 (`ferrocnn conv --input
@@ -82,35 +84,47 @@ impl PlaneEpilogue<'_> {
 /// Floats a stride-2 row vector reads past its first column's window: `2 * lanes`.
 const ROW_SLACK: usize = 32;
 
+/// How a plane is swept.
+#[derive(Debug, Clone)]
+enum Path {
+    /// 3x3 and 5x5 at stride 1, centred across, on paths with cheap lane shifts.
+    Shifted(ShiftedPlane),
+    /// Other 3x3 and 5x5 windows at stride 1, or at stride 2 without dilation.
+    Flat(FlatPlane),
+    /// Row by row: other filters and strides, stride 2 with dilation.
+    Rows,
+}
+
 /// Everything the per-plane kernel needs, derived once.
 #[derive(Debug, Clone)]
 pub(crate) struct DepthwiseGeometry {
     win: Window2d,
-    /// The path for 3x3 and 5x5 filters at stride 1 with the output as wide as the input.
-    shifted: Option<ShiftedPlane>,
-    /// `None`: the row-by-row path (other strides, or stride 2 with dilation).
-    flat: Option<FlatPlane>,
+    path: Path,
 }
 
 impl DepthwiseGeometry {
-    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Self {
+    /// `lane_shifts`: the plan's path has cheap lane shifts (`Simd::LANE_SHIFTS`).
+    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape, lane_shifts: bool) -> Self {
         let win = d.window(s);
-        // The shifted and flattened forms for the 3x3 and 5x5 filters they hold in registers.
+        // The shifted and flattened forms hold the 3x3 and 5x5 filters in registers.
         let square = matches!((win.kh, win.kw), (3, 3) | (5, 5));
-        let shifted = if square { ShiftedPlane::new(&win) } else { None };
-        let flat = if square && shifted.is_none() { FlatPlane::new(&win) } else { None };
-        DepthwiseGeometry { win, shifted, flat }
+        let shifted = if square && lane_shifts { ShiftedPlane::new(&win) } else { None };
+        let path = match (shifted, square.then(|| FlatPlane::new(&win)).flatten()) {
+            (Some(plane), _) => Path::Shifted(plane),
+            (None, Some(flat)) => Path::Flat(flat),
+            (None, None) => Path::Rows,
+        };
+        DepthwiseGeometry { win, path }
     }
 
     /// Floats of scratch one thread needs: the shifted plane's copy, the flattened
     /// plane's, or the padded plane and its slack for the row path.
     pub(crate) fn scratch_len(&self) -> usize {
         let (hp, wp) = self.win.padded();
-        let rows = || crate::aligned::round_up(hp * wp + ROW_SLACK + (self.win.kw - 1) * self.win.dw);
-        match (&self.shifted, self.flat) {
-            (Some(plane), _) => plane.scratch_len(),
-            (None, Some(f)) => f.scratch_len(),
-            (None, None) => rows(),
+        match &self.path {
+            Path::Shifted(plane) => plane.scratch_len(),
+            Path::Flat(flat) => flat.scratch_len(),
+            Path::Rows => crate::aligned::round_up(hp * wp + ROW_SLACK + (self.win.kw - 1) * self.win.dw),
         }
     }
 }
@@ -132,9 +146,12 @@ pub(crate) unsafe fn depthwise_plane<S: Simd>(
     epilogue: &PlaneEpilogue,
     output: &mut [f32],
 ) {
-    if let Some(plane) = &g.shifted {
-        // SAFETY: `S` is available with at most 16 lanes (this function's contract), and
-        // `input` is the window's plane.
+    if let Path::Shifted(plane) = &g.path {
+        // The copy is made before the filter is splatted into registers: copied between the
+        // splats and the sweep, 144x56x56 ran 99.8 -> 118 us and 960x7x7 28.3 -> 32.1
+        // (1 thread, interleaved medians).
+        // SAFETY: `S` is available with at most 16 lanes (this function's contract);
+        // `input` is the window's plane and `padded` holds the plane's scratch.
         unsafe {
             match g.win.kh {
                 3 => sweep_shifted::<S, 3>(plane, plane.fill::<S>(input, padded, fresh), filter, epilogue, output),
@@ -143,7 +160,8 @@ pub(crate) unsafe fn depthwise_plane<S: Simd>(
         }
         return;
     }
-    let (flat, scratch_len, g) = (g.flat, g.scratch_len(), &g.win);
+    let flat = if let Path::Flat(flat) = g.path { Some(flat) } else { None };
+    let (scratch_len, g) = (g.scratch_len(), &g.win);
     let ((_, wp), lanes) = (g.padded(), S::LANES);
     if let Some(f) = flat {
         // SAFETY: `S` is available (this function's contract); `padded` holds the flat

@@ -201,9 +201,10 @@ impl Conv2d {
                 let variant = algo.winograd().expect("a Winograd algorithm");
                 Method::Winograd(Winograd::new(variant, desc, &shape, weights, kernels, options.threads.max(1)))
             }
-            Algo::Depthwise => {
-                Method::Depthwise(DepthwiseGeometry::new(desc, &shape), AlignedVec::from_slice(ALIGN, weights))
-            }
+            Algo::Depthwise => Method::Depthwise(
+                DepthwiseGeometry::new(desc, &shape, kernels.lane_shifts),
+                AlignedVec::from_slice(ALIGN, weights),
+            ),
             _ => Method::Gemm(GemmLayout::new(
                 desc,
                 &shape,

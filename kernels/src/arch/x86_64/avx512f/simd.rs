@@ -67,6 +67,8 @@ fn first_lanes(n: usize) -> __mmask16 {
 // contract as stated on the trait.
 unsafe impl Simd for Avx512 {
     const LANES: usize = 16;
+    /// `vpermt2ps` and `vfmadd{k}`, one instruction each.
+    const LANE_SHIFTS: bool = true;
     type V = __m512;
 
     #[inline(always)]
@@ -206,6 +208,17 @@ unsafe impl Simd for Avx512 {
         unsafe {
             let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_setzero_ps());
             _mm512_mask_mul_ps(x, negative, x, slope)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lane_ops_are_permutes_and_masked_fmas() {
+        if crate::Isa::Avx512f.is_supported() {
+            // SAFETY: AVX-512F is available (checked).
+            unsafe { crate::arch::simd::check_lane_ops::<super::Avx512>() }
         }
     }
 }
