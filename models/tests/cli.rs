@@ -95,9 +95,11 @@ fn pool_and_linear_time_their_plans_and_check_them() {
             assert_eq!(code, 0, "{args}: {err}");
             assert_eq!(json_field(&out, "isa"), isa.name());
             assert!(json_field(&out, "gbytes_per_s").parse::<f64>().unwrap() > 0.0, "{out}");
-            // Max selects an input; an average of at most 9 or 25 unit-scale terms is within
-            // a few ulps of the reference's.
-            assert!(json_field(&out, "max_rel_err").parse::<f64>().unwrap() < 1e-6, "{args}: {out}");
+            // Max selects an input exactly. An f32 mean of n <= 25 inputs in [-1, 1) is off by
+            // at most (n-1) * 2^-24 * mean|x| + half an ulp <= 1.5e-6 (Higham's sum bound);
+            // relative to the largest |mean| of these fixed-seed inputs (0.56 for the 2x2
+            // windows, 0.16 for the 14 planes of 25), under 1e-5; 2e-5 with margin.
+            assert!(json_field(&out, "max_rel_err").parse::<f64>().unwrap() < 2e-5, "{args}: {out}");
         }
         let (code, out, err) =
             ferrocnn("linear --in 300 --out 70 --batch 3 --iters 2 --check --json", Some(isa.name()));

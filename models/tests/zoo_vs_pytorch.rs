@@ -8,7 +8,7 @@
 
 use ferrocnn_models::kernels::dispatch::supported_isas;
 use ferrocnn_models::kernels::random::signed_uniform;
-use ferrocnn_models::kernels::{Algo, PlanOptions};
+use ferrocnn_models::kernels::{Algo, PlanOptions, reference};
 use ferrocnn_models::nn::Model;
 use ferrocnn_models::{npy, zoo};
 use std::path::PathBuf;
@@ -33,12 +33,6 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.npy"))
 }
 
-/// Largest |ours - theirs| relative to PyTorch's largest output magnitude.
-fn relative_error(ours: &[f32], theirs: &[f32]) -> f32 {
-    let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
-    ours.iter().zip(theirs).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale
-}
-
 fn check(name: &str) {
     let (_, graph, _) = zoo::MODELS.iter().find(|(n, ..)| *n == name).expect("a zoo model");
     let bytes = std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{}: {e}", fixture(name).display()));
@@ -53,7 +47,7 @@ fn check(name: &str) {
         for (algo, bound) in [(Algo::Im2col, IM2COL_BOUND), (Algo::Auto, auto_bound())] {
             model.set_conv_algo(algo);
             let out = model.forward(&x, 1).unwrap();
-            let error = relative_error(out, &expected.data);
+            let error = reference::max_relative_error(out, &expected.data);
             println!("{name:14} {isa:?} {:8} max relative error {error:.2e} (bound {bound:.1e})", algo.name());
             assert!(error <= bound, "{name}, {isa:?}, {algo:?}: relative error {error:.3e} > {bound:.1e}");
         }

@@ -59,6 +59,12 @@ GEMMS = [
 ]
 
 
+def ours(binary, command, threads, iters, *options):
+    """Median ms of one `ferrocnn COMMAND OPTIONS --json` timing."""
+    argv = [binary, command, *map(str, options), "--threads", str(threads), "--iters", str(iters), "--json"]
+    return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)["median_ms"]
+
+
 def session_of(graph, threads):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     options = ort.SessionOptions()
@@ -79,9 +85,7 @@ def ort_gemm(m, n, k, threads):
 
 
 def ours_gemm(binary, m, n, k, threads, iters):
-    out = subprocess.run([binary, "gemm", "--m", str(m), "--n", str(n), "--k", str(k), "--threads", str(threads),
-                          "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["median_ms"]
+    return ours(binary, "gemm", threads, iters, "--m", m, "--n", n, "--k", k)
 
 
 def ort_pool(c, hw, kind, kernel, stride, pad, threads):
@@ -98,9 +102,7 @@ def ort_pool(c, hw, kind, kernel, stride, pad, threads):
 
 def ours_pool(binary, c, hw, kind, kernel, stride, pad, threads, iters):
     window = [] if kernel is None else ["--kernel", str(kernel), "--stride", str(stride), "--pad", str(pad)]
-    out = subprocess.run([binary, "pool", "--input", f"1x{c}x{hw}x{hw}", "--kind", kind, *window, "--threads",
-                          str(threads), "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["median_ms"]
+    return ours(binary, "pool", threads, iters, "--input", f"1x{c}x{hw}x{hw}", "--kind", kind, *window)
 
 
 def ort_linear(n_in, n_out, threads):
@@ -115,9 +117,7 @@ def ort_linear(n_in, n_out, threads):
 
 
 def ours_linear(binary, n_in, n_out, threads, iters):
-    out = subprocess.run([binary, "linear", "--in", str(n_in), "--out", str(n_out), "--threads", str(threads),
-                          "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["median_ms"]
+    return ours(binary, "linear", threads, iters, "--in", n_in, "--out", n_out)
 
 
 def ort_session(c, hw, k, kernel, stride, pad, groups, threads):
@@ -143,10 +143,8 @@ def time_ort(session, feed, iters):
 
 
 def time_ours(binary, c, hw, k, kernel, stride, pad, groups, threads, iters):
-    out = subprocess.run([binary, "conv", "--input", f"1x{c}x{hw}x{hw}", "--out-channels", str(k), "--kernel", str(kernel),
-                          "--stride", str(stride), "--pad", str(pad), "--groups", str(groups), "--threads", str(threads),
-                          "--iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["median_ms"]
+    return ours(binary, "conv", threads, iters, "--input", f"1x{c}x{hw}x{hw}", "--out-channels", k, "--kernel", kernel,
+                "--stride", stride, "--pad", pad, "--groups", groups)
 
 
 def main():

@@ -5,6 +5,7 @@
 //! They validate their input like the fast paths and return the same errors.
 
 mod activation;
+mod compare;
 mod conv;
 mod elementwise;
 mod linear;
@@ -12,6 +13,7 @@ mod norm;
 mod pool;
 
 pub use activation::{activation, softmax};
+pub use compare::max_relative_error;
 pub use conv::{conv2d, conv2d_into, conv2d_magnitude};
 pub use elementwise::{add, apply_epilogue, apply_epilogue_with, concat_channels};
 pub use linear::linear;

@@ -29,9 +29,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let floats = 2 * shape.input_len as u128 + 2 * shape.weight_len as u128 + outputs * shape.output_len as u128;
     super::check_memory("conv", floats)?;
     let input = random_data(shape.input_len, 1);
-    // Kaiming-uniform scale keeps outputs O(1), like a trained layer's.
-    let fan_in = shape.reduction as f32;
-    let weights: Vec<f32> = random_data(shape.weight_len, 2).iter().map(|w| w * (6.0 / fan_in).sqrt()).collect();
+    let weights = super::kaiming_uniform(shape.weight_len, shape.reduction, 2);
     let options = PlanOptions { isa: active_isa(), threads };
     let plan = Conv2d::with_options(&desc, &weights, None, &Epilogue::new(), algo, options)
         .map_err(|e| format!("conv: {e}"))?;
@@ -46,9 +44,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let gflops = flops / (timing.median_ms * 1e6);
     let check = if args.flag("--check") {
         let want = reference::conv2d(&desc, &input, &weights, None).map_err(|e| format!("conv: {e}"))?;
-        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-        let err = output.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-        Some(err / scale)
+        Some(reference::max_relative_error(&output, &want))
     } else {
         None
     };

@@ -17,8 +17,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     super::check_memory("linear", 2 * i * o + 3 * b * (i + o))?;
     let options = PlanOptions { isa: active_isa(), threads };
     let err = |e: ferrocnn_kernels::Error| e.to_string();
-    // Kaiming-uniform weights, as a trained layer's scale.
-    let weights: Vec<f32> = random_data(inputs * outputs, 2).iter().map(|w| w * (6.0 / inputs as f32).sqrt()).collect();
+    let weights = super::kaiming_uniform(inputs * outputs, inputs, 2);
     let bias = random_data(outputs, 3);
     let plan = Linear::new(inputs, outputs, &weights, Some(&bias), Activation::Identity, options).map_err(err)?;
     let input = random_data(batch * inputs, 1);
@@ -30,8 +29,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     });
     let check = if args.flag("--check") {
         let want = reference::linear(batch, inputs, outputs, &input, &weights, Some(&bias)).map_err(err)?;
-        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-        Some(output.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale)
+        Some(reference::max_relative_error(&output, &want))
     } else {
         None
     };

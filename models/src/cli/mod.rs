@@ -152,3 +152,10 @@ fn num_threads_default() -> usize {
 }
 
 pub use ferrocnn_kernels::random::signed_uniform as random_data;
+
+/// Weights at Kaiming-uniform scale for `fan_in` inputs, so outputs stay O(1) like a
+/// trained layer's.
+fn kaiming_uniform(len: usize, fan_in: usize, seed: u64) -> Vec<f32> {
+    let bound = (6.0 / fan_in as f32).sqrt();
+    random_data(len, seed).iter().map(|w| w * bound).collect()
+}

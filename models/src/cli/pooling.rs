@@ -30,63 +30,58 @@ pub fn run(args: &Args) -> Result<(), String> {
         "global-max" => (PoolKind::Max, true),
         other => return Err(format!("--kind: expected max, avg, global-avg or global-max, got `{other}`")),
     };
-    if global && (args.str("--kernel").is_some() || args.str("--stride").is_some() || args.str("--pad").is_some()) {
-        return Err(format!("--kind {kind}: the window is the whole plane; drop --kernel, --stride and --pad"));
-    }
+    // (kernel, stride, pad) of a windowed pool; none for a global one.
+    let window = if global {
+        if ["--kernel", "--stride", "--pad"].iter().any(|o| args.str(o).is_some()) {
+            return Err(format!("--kind {kind}: the window is the whole plane; drop --kernel, --stride and --pad"));
+        }
+        None
+    } else {
+        let kernel = args.usize("--kernel")?;
+        Some((kernel, args.usize_or("--stride", kernel)?, args.usize_or("--pad", 0)?))
+    };
     let iters = args.usize_or("--iters", 10)?;
     let (thread_pool, threads) = pool(args)?;
     let options = PlanOptions { isa: active_isa(), threads };
     let err = |e: ferrocnn_kernels::Error| format!("pool: {e}");
-    let (input_len, timing, output, want) = if global {
-        let plan = GlobalPool2d::new(pool_kind, n, c, h * w, options).map_err(err)?;
-        super::check_memory("pool", 2 * (n * c * h * w) as u128)?;
-        let input = random_data(n * c * h * w, 1);
-        let mut output = vec![0.0f32; n * c];
-        plan.run(&input, &mut output).map_err(err)?;
-        let timing = thread_pool
-            .install(|| time(Budget::Runs(iters), || plan.run(&input, &mut output).expect("validated above")));
-        let want = if args.flag("--check") {
-            Some(reference::global_pool2d(pool_kind, n, c, h * w, &input).map_err(err)?)
-        } else {
-            None
-        };
-        (input.len(), timing, output, want)
-    } else {
-        let kernel = args.usize("--kernel")?;
-        let desc = Pool2dDesc::new(pool_kind, n, c, (h, w), kernel)
-            .stride(args.usize_or("--stride", kernel)?)
-            .pad(args.usize_or("--pad", 0)?)
-            .ceil_mode(args.flag("--ceil"));
-        let plan = Pool2d::new(&desc, options).map_err(err)?;
-        let shape = *plan.shape();
-        super::check_memory("pool", 2 * shape.input_len as u128 + 2 * shape.output_len as u128)?;
-        let input = random_data(shape.input_len, 1);
-        let mut output = vec![0.0f32; shape.output_len];
-        let mut scratch = vec![0.0f32; plan.scratch_len()];
-        let timing = thread_pool.install(|| {
-            time(Budget::Runs(iters), || plan.run(&input, &mut output, &mut scratch).expect("lengths from the plan"))
-        });
-        let want = if args.flag("--check") { Some(reference::pool2d(&desc, &input).map_err(err)?) } else { None };
-        (input.len(), timing, output, want)
+    let (input_len, timing, output, want) = match window {
+        None => {
+            let plan = GlobalPool2d::new(pool_kind, n, c, h * w, options).map_err(err)?;
+            // The plan checked that N*C*H*W fits.
+            let len = n * c * h * w;
+            super::check_memory("pool", 2 * len as u128)?;
+            let input = random_data(len, 1);
+            let mut output = vec![0.0f32; n * c];
+            let timing = thread_pool.install(|| {
+                time(Budget::Runs(iters), || plan.run(&input, &mut output).expect("lengths from the plan"))
+            });
+            let check = args.flag("--check");
+            let want =
+                check.then(|| reference::global_pool2d(pool_kind, n, c, h * w, &input)).transpose().map_err(err)?;
+            (len, timing, output, want)
+        }
+        Some((kernel, stride, pad)) => {
+            let desc =
+                Pool2dDesc::new(pool_kind, n, c, (h, w), kernel).stride(stride).pad(pad).ceil_mode(args.flag("--ceil"));
+            let plan = Pool2d::new(&desc, options).map_err(err)?;
+            let shape = *plan.shape();
+            super::check_memory("pool", 2 * shape.input_len as u128 + 2 * shape.output_len as u128)?;
+            let input = random_data(shape.input_len, 1);
+            let mut output = vec![0.0f32; shape.output_len];
+            let mut scratch = vec![0.0f32; plan.scratch_len()];
+            let timing = thread_pool.install(|| {
+                time(Budget::Runs(iters), || {
+                    plan.run(&input, &mut output, &mut scratch).expect("lengths from the plan")
+                })
+            });
+            let want = args.flag("--check").then(|| reference::pool2d(&desc, &input)).transpose().map_err(err)?;
+            (shape.input_len, timing, output, want)
+        }
     };
-    // Pooling selects or averages inputs: agreement to a few ulps of the largest value.
-    let check = want.map(|want| {
-        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-        output.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale
-    });
-    let bytes = 4.0 * (input_len + output.len()) as f64;
-    let gbps = bytes / (timing.median_ms * 1e6);
+    let check = want.map(|want| reference::max_relative_error(&output, &want));
+    let gbps = 4.0 * (input_len + output.len()) as f64 / (timing.median_ms * 1e6);
     let (isa, median, min, max) = (options.isa, timing.median_ms, timing.min_ms, timing.max_ms);
-    let window = if global {
-        String::new()
-    } else {
-        format!(
-            " {} s{} p{}",
-            args.usize("--kernel")?,
-            args.usize_or("--stride", args.usize("--kernel")?)?,
-            args.usize_or("--pad", 0)?
-        )
-    };
+    let window = window.map_or(String::new(), |(kernel, stride, pad)| format!(" {kernel} s{stride} p{pad}"));
     if args.flag("--json") {
         let check = check.map_or(String::new(), |e| format!(",\"max_rel_err\":{e:.3e}"));
         println!(

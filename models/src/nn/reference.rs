@@ -138,9 +138,7 @@ pub fn check_against_reference(
         let (len, stride, first) = (shape.channels * hw, s.slice.total * hw, s.slice.first * hw);
         let expected = &want[node];
         let got = out.chunks_exact(stride).flat_map(|image| &image[first..first + len]);
-        let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-        let worst = got.zip(expected).fold(0f32, |m, (g, w)| m.max((g - w).abs()));
-        let error = if worst.is_nan() { f32::INFINITY } else { worst / scale };
+        let error = reference::max_relative_error(got, expected);
         layers.push(LayerCheck {
             layer: graph.nodes[s.head].name.to_string(),
             completes: graph.nodes[node].name.to_string(),
