@@ -45,7 +45,7 @@ pub const GEMM_SHAPES: &[(usize, usize, usize)] =
 
 pub use ferrocnn_kernels::random::signed_uniform as data;
 
-/// A rayon pool of `threads` threads to run a bench in.
+/// A pool of `threads` threads, each bound to its own CPU, to run a bench in.
 pub fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool")
+    ferrocnn_kernels::thread_pool(threads).expect("thread pool")
 }

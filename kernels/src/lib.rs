@@ -24,6 +24,7 @@ pub mod reference;
 mod shape;
 mod shifted_plane;
 mod tasks;
+mod thread_pool;
 
 pub use conv::{Algo, ChannelSlice, Conv2d, conv2d};
 pub use dispatch::{Isa, PlanOptions};
@@ -31,3 +32,4 @@ pub use epilogue::{Activation, Epilogue};
 pub use error::{Error, Result};
 pub use gemm::{Gemm, sgemm};
 pub use shape::{Conv2dDesc, Conv2dShape, MAX_ELEMENTS, Padding2d, Pool2dDesc, Pool2dShape, PoolKind};
+pub use thread_pool::thread_pool;

@@ -136,11 +136,7 @@ fn runtime() -> Result<(PlanOptions, Arc<rayon::ThreadPool>), Error> {
     let pool = match cached.as_ref() {
         Some(pool) if pool.current_num_threads() == threads => pool.clone(),
         _ => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Unsupported(format!("cannot start {threads} threads: {e}")))?;
-            let pool = Arc::new(pool);
+            let pool = Arc::new(crate::thread_pool(threads)?);
             *cached = Some(pool.clone());
             pool
         }

@@ -114,10 +114,9 @@ fn pool(args: &Args) -> Result<(rayon::ThreadPool, usize), String> {
     if threads == 0 {
         return Err("--threads: must be at least 1, got 0".into());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| format!("--threads {threads}: cannot start the thread pool: {e}"))?;
+    // Workers bound to CPUs: unbound, 2-thread timings were sometimes 1-thread timings
+    // (see `ferrocnn_kernels::thread_pool`).
+    let pool = ferrocnn_kernels::thread_pool(threads).map_err(|e| format!("--{e}"))?;
     Ok((pool, threads))
 }
 
