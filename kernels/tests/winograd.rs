@@ -153,6 +153,36 @@ fn fused_epilogue_matches_unfused() {
     }
 }
 
+/// More threads than tile blocks: the threads split K, after transforming shares of the
+/// channels into a shared V. 3 and 4 threads give parts that are uneven in channels and
+/// blocks with several parts each; the scratch starts as NaN, so a V row no part wrote
+/// would show.
+#[test]
+fn threads_splitting_k_share_the_transformed_input() {
+    let cases = [
+        Conv2dDesc::new(1, 33, (7, 7), 65, (3, 3)).pad(1),
+        Conv2dDesc::new(2, 20, (14, 14), 50, (3, 3)).pad(1),
+        Conv2dDesc::new(1, 5, (9, 30), 7, (3, 3)),
+        Conv2dDesc::new(1, 12, (6, 6), 12, (3, 3)).pad(1).groups(3),
+    ];
+    for (i, desc) in cases.iter().enumerate() {
+        let s = desc.validate().unwrap();
+        let (x, w) = (signed(s.input_len, i as u64), kaiming(desc, 100 + i as u64));
+        let want = reference::conv2d(desc, &x, &w, None).unwrap();
+        for isa in common::isas() {
+            for threads in [3, 4] {
+                let options = ferrocnn_kernels::PlanOptions { isa, threads };
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                for algo in WINOGRAD {
+                    let plan = Conv2d::with_options(desc, &w, None, &Epilogue::new(), algo, options).unwrap();
+                    let error = pool.install(|| relative_error(&run_plan(&plan, &x, None), &want));
+                    assert!(error <= bound(algo, desc), "{desc:?} {options:?} {algo}: error {error:e}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn other_shapes_are_refused_with_the_reason() {
     let desc = Conv2dDesc::new(1, 4, (8, 8), 4, (3, 3)).pad(1).stride(2);

@@ -462,7 +462,7 @@ impl Conv2d {
                 }
                 _ => &direct,
             };
-            let weights = Operand::Packed(&g.weights[grp]);
+            let weights = Operand::Packed(g.weights[grp].view());
             let (m, n_cols, a, b, rs_c, cs_c) = match &g.image {
                 ImageRead::Indirect(ind) => {
                     let data = ind.image(d, image, &mut padded[..]);

@@ -14,7 +14,7 @@
 use super::blocking::Blocking;
 use super::epilogue::{EpilogueFn, EpilogueTile};
 use super::microkernel::TileKernel;
-use super::pack::{PackedPanels, PanelSource};
+use super::pack::{PanelSource, PanelView};
 use crate::aligned::round_up;
 use crate::epilogue::Activation;
 use std::ops::Range;
@@ -23,7 +23,7 @@ use std::ops::Range;
 /// or (A only) read in place through offsets.
 #[derive(Clone, Copy)]
 pub(crate) enum Operand<'a> {
-    Packed(&'a PackedPanels),
+    Packed(PanelView<'a>),
     Source(&'a dyn PanelSource),
     Indirect(IndirectSource<'a>),
 }

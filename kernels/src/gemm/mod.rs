@@ -153,7 +153,7 @@ impl Gemm {
 
     /// C = epilogue(A * B); `b` is k x n, `c` and `residual` m x n, all row-major.
     pub fn run(&self, n: usize, b: &[f32], residual: Option<&[f32]>, c: &mut [f32], scratch: &mut [f32]) -> Result<()> {
-        self.shape.multiply(Operand::Packed(&self.a), n, b, residual, c, scratch)
+        self.shape.multiply(Operand::Packed(self.a.view()), n, b, residual, c, scratch)
     }
 }
 

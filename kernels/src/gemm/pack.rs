@@ -158,6 +158,41 @@ pub(crate) fn zero_run(dst: &mut [f32]) {
     }
 }
 
+/// Panels of `width`, each holding all of K (`k_len` rows of `width` floats), borrowed: from
+/// a [`PackedPanels`], or from a buffer a producer wrote in that layout (the Winograd input
+/// transform, when a block is one panel wide), so the GEMM packs nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct PanelView<'a> {
+    data: &'a [f32],
+    width: usize,
+    k_len: usize,
+}
+
+impl<'a> PanelView<'a> {
+    /// `data` holds whole panels of `k_len` rows of `width` floats, aligned to a cache line
+    /// (the microkernels' loads of a panel row are aligned).
+    pub(crate) fn new(data: &'a [f32], width: usize, k_len: usize) -> Self {
+        assert!(
+            data.len().is_multiple_of(width * k_len),
+            "whole panels: {} floats, panels of {width}x{k_len}",
+            data.len()
+        );
+        assert!(data.as_ptr().addr().is_multiple_of(crate::aligned::ALIGN), "panels start on a cache line");
+        PanelView { data, width, k_len }
+    }
+
+    /// Floats from one panel to the next.
+    pub(crate) fn panel_stride(&self) -> usize {
+        self.k_len * self.width
+    }
+
+    /// Start of k-row `k0` of panel `panel`.
+    pub(crate) fn ptr(&self, panel: usize, k0: usize) -> *const f32 {
+        debug_assert!((panel * self.k_len + k0) * self.width <= self.data.len());
+        self.data[(panel * self.k_len + k0) * self.width..].as_ptr()
+    }
+}
+
 /// An operand packed whole, once: panels of `width`, each holding all of K.
 pub(crate) struct PackedPanels {
     data: AlignedVec,
@@ -178,15 +213,9 @@ impl PackedPanels {
         PackedPanels { data, width, k_len: k }
     }
 
-    /// Floats from one panel to the next.
-    pub(crate) fn panel_stride(&self) -> usize {
-        self.k_len * self.width
-    }
-
-    /// Start of k-row `k0` of panel `panel`.
-    pub(crate) fn ptr(&self, panel: usize, k0: usize) -> *const f32 {
-        debug_assert!((panel * self.k_len + k0) * self.width <= self.data.len());
-        self.data[(panel * self.k_len + k0) * self.width..].as_ptr()
+    /// The panels as a GEMM operand.
+    pub(crate) fn view(&self) -> PanelView<'_> {
+        PanelView { data: &self.data, width: self.width, k_len: self.k_len }
     }
 
     /// Bytes held, for memory reports.

@@ -74,7 +74,7 @@ fn check(case: &Case, epilogue_fn: super::epilogue::EpilogueFn) {
     let a_packed = PackedPanels::new(&a_src, tile.mr);
     let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect()).unwrap();
     let a_op = match case.a_kind {
-        AKind::Packed => Operand::Packed(&a_packed),
+        AKind::Packed => Operand::Packed(a_packed.view()),
         AKind::OnTheFly => Operand::Source(&a_src),
         AKind::Indirect => Operand::Indirect(IndirectSource::new(&a, &index).unwrap()),
     };

@@ -15,11 +15,12 @@
 //!
 //! Work is cut into blocks of whole tile rows, sized so that a block's V and M (alpha^2 *
 //! (C + K) * tiles floats) stay within L2 while its GEMMs run. Threads take blocks; where a
-//! map has fewer blocks than threads (7x7 and 14x14 maps), they split K instead, each
-//! transforming the block's input itself (a small fraction of the GEMM work there, and no
-//! barrier). The GEMMs run as rows = K, columns = tiles, or transposed (rows = tiles, for
-//! maps with few tiles), whichever pads less; either way M is laid out K x T, which is what
-//! the output transform reads.
+//! map has fewer blocks than threads (28x28 maps and smaller), they split K instead, after
+//! transforming a share of the block's channels each into a V they share. The GEMMs run as
+//! rows = K, columns = tiles, or transposed (rows = tiles, for maps with few tiles),
+//! whichever pads less; either way M is laid out K x T, which is what the output transform
+//! reads. A block one panel wide is already in the GEMM's packed layout, and is read in
+//! place.
 
 pub(crate) mod matrices;
 pub(crate) mod transform;
@@ -30,7 +31,7 @@ use crate::epilogue::Activation;
 use crate::gemm::blocking::{Blocking, blocking, cache_sizes};
 use crate::gemm::driver::{GemmTask, Operand, TaskEpilogue, part_scratch_len};
 use crate::gemm::microkernel::TileKernel;
-use crate::gemm::pack::{PackedPanels, StridedSource};
+use crate::gemm::pack::{PackedPanels, PanelView, StridedSource};
 use crate::shape::{Conv2dDesc, Conv2dShape};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -101,6 +102,8 @@ pub(crate) struct Winograd {
     v_len: usize,
     m_len: usize,
     gemm_len: usize,
+    /// V is read by the GEMMs as one packed panel (see `new`).
+    v_is_panel: bool,
     /// Row stride of V and M: a block's tiles, rounded to whole cache lines.
     stride: usize,
     /// Stride between the `xi` of V and of M: their rows plus one cache line, so that the
@@ -190,6 +193,12 @@ struct GroupRun<'a> {
 // `out` (different tiles, or different channels of the same tiles).
 unsafe impl Sync for GroupRun<'_> {}
 
+/// The blocks' shared V while their workers transform into it.
+struct SharedV(*mut f32);
+
+// SAFETY: the workers of a block write disjoint channel rows of its V (`Winograd::run`).
+unsafe impl Sync for SharedV {}
+
 impl Winograd {
     pub(crate) fn new(
         variant: Variant,
@@ -261,6 +270,11 @@ impl Winograd {
         let stride = round_up(split.block);
         let blocking = blocking(tile, cg, false);
         let gemm_rows = if transposed { split.block } else { kg };
+        // A block one GEMM panel wide: V's rows (C x stride) are already that panel, so the
+        // GEMMs read V in place instead of packing it. The panel's columns past the block's
+        // tiles hold whatever the scratch held; each GEMM column depends only on its own
+        // column of V, and M's columns past the tiles are never read.
+        let v_is_panel = !transposed && stride == tile.nr;
         Winograd {
             variant,
             tile,
@@ -273,7 +287,8 @@ impl Winograd {
             line_len: round_up((qw * m).div_ceil(chunk) * chunk),
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
-            gemm_len: part_scratch_len(!transposed, transposed, tile, blocking, gemm_rows),
+            gemm_len: part_scratch_len(!transposed, transposed || v_is_panel, tile, blocking, gemm_rows),
+            v_is_panel,
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
             m_xi: round_up(kg * stride) + ALIGN_FLOATS,
@@ -292,16 +307,28 @@ impl Winograd {
         self.weights.iter().map(PackedPanels::bytes).sum()
     }
 
+    /// One worker's scratch: phase-split rows, one padded line, M, GEMM packing.
     fn worker_len(&self) -> usize {
-        self.q_len + self.line_len + self.v_len + self.m_len + self.gemm_len
+        self.q_len + self.line_len + self.m_len + self.gemm_len
+    }
+
+    /// V buffers: one per block when threads split K (the block's workers share it), else
+    /// one per worker.
+    fn v_slots(&self) -> usize {
+        if self.split.k_parts > 1 { self.split.blocks } else { self.split.workers }
     }
 
     pub(crate) fn scratch_len(&self) -> usize {
-        ALIGN_FLOATS + self.split.workers * self.worker_len()
+        ALIGN_FLOATS + self.v_slots() * self.v_len + self.split.workers * self.worker_len()
     }
 
     /// One (image, group): `image` its C/g input planes, `out` its first output channel
     /// (planes `pixels` apart), `epilogue` pointing at that channel.
+    ///
+    /// Where threads split K, each block's workers first transform a share of its channels
+    /// into the block's shared V, and multiply after all have (two parallel loops: the
+    /// second starts when the first is done). Each transforming the whole block itself cost
+    /// the duplicate transform, a fifth of a 2-thread 128x28x28 F(4x4) run.
     ///
     /// # Safety
     /// `out` (and the epilogue's residual) are valid for K/g planes of OH*OW floats; the
@@ -321,61 +348,132 @@ impl Winograd {
     ) {
         let run = GroupRun { desc, s, kernels, group, image, out, epilogue };
         let WorkSplit { blocks, k_parts, workers, .. } = self.split;
+        let (cg, kg) = (s.group_in_channels, s.group_out_channels);
+        let width = if self.transposed { self.tile.nr } else { self.tile.mr };
         let worker_len = self.worker_len();
-        let scratch = &mut align_scratch(scratch)[..workers * worker_len];
-        scratch.par_chunks_mut(worker_len).enumerate().for_each(|(w, buffer)| {
-            for task in (w..blocks * k_parts).step_by(workers) {
-                // SAFETY: forwarded contract; tasks write disjoint parts of the output.
-                unsafe { self.run_task(&run, task, buffer) };
+        let (v_all, rest) = align_scratch(scratch).split_at_mut(self.v_slots() * self.v_len);
+        let buffers = &mut rest[..workers * worker_len];
+        let tasks = |w: usize| (w..blocks * k_parts).step_by(workers);
+        if k_parts == 1 {
+            buffers.par_chunks_mut(worker_len).zip(v_all.par_chunks_mut(self.v_len)).enumerate().for_each(
+                |(w, (buffer, v))| {
+                    for block in tasks(w) {
+                        let span = self.split.tiles_of(block);
+                        // SAFETY: forwarded contract; `v` is this worker's; blocks write
+                        // disjoint tiles of the output.
+                        unsafe {
+                            self.transform_input(&run, span.clone(), 0..cg, v.as_mut_ptr(), buffer);
+                            self.multiply_and_output(&run, span, 0..kg, v, buffer);
+                        }
+                    }
+                },
+            );
+            return;
+        }
+        let shared = SharedV(v_all.as_mut_ptr());
+        buffers.par_chunks_mut(worker_len).enumerate().for_each(|(w, buffer)| {
+            let shared = &shared;
+            for task in tasks(w) {
+                let (block, part) = (task / k_parts, task % k_parts);
+                // SAFETY: forwarded contract; block `block`'s V slot is inside `v_all`, and
+                // the block's parts write disjoint channel bands of it.
+                unsafe {
+                    let v = shared.0.add(block * self.v_len);
+                    self.transform_input(&run, self.split.tiles_of(block), band(cg, 1, k_parts, part), v, buffer);
+                }
+            }
+        });
+        let v_all = &*v_all;
+        buffers.par_chunks_mut(worker_len).enumerate().for_each(|(w, buffer)| {
+            for task in tasks(w) {
+                let (block, part) = (task / k_parts, task % k_parts);
+                let v = &v_all[block * self.v_len..][..self.v_len];
+                // SAFETY: forwarded contract; parts write disjoint channels of the output.
+                unsafe {
+                    self.multiply_and_output(
+                        &run,
+                        self.split.tiles_of(block),
+                        band(kg, width, k_parts, part),
+                        v,
+                        buffer,
+                    )
+                };
             }
         });
     }
 
+    /// V = B^T d B for tiles `span` and input channels `channels` of the group, into the
+    /// block's V at `v` (rows of those channels only).
+    ///
     /// # Safety
-    /// As [`Winograd::run`]; `buffer` is one worker's aligned scratch.
-    unsafe fn run_task(&self, run: &GroupRun, task: usize, buffer: &mut [f32]) {
-        let GroupRun { desc, s, kernels, group, image, .. } = *run;
-        let (m, alpha) = (self.variant.m(), self.variant.alpha());
-        let a2 = alpha * alpha;
-        let (cg, kg) = (s.group_in_channels, s.group_out_channels);
-        let span = self.split.tiles_of(task / self.split.k_parts);
-        let width = if self.transposed { self.tile.nr } else { self.tile.mr };
-        let channels = band(kg, width, self.split.k_parts, task % self.split.k_parts);
+    /// As [`Winograd::run`]; `v` is valid for `v_len` floats and no other thread touches
+    /// these channels' rows of it meanwhile; `buffer` is one worker's aligned scratch.
+    unsafe fn transform_input(
+        &self,
+        run: &GroupRun,
+        span: Range<usize>,
+        channels: Range<usize>,
+        v: *mut f32,
+        buffer: &mut [f32],
+    ) {
         if span.is_empty() || channels.is_empty() {
             return;
         }
-        let tiles = span.len();
+        let GroupRun { desc, kernels, image, .. } = *run;
+        let m = self.variant.m();
+        let plane = desc.in_h * desc.in_w;
         let (q, rest) = buffer.split_at_mut(self.q_len);
-        let (line, rest) = rest.split_at_mut(self.line_len);
-        let (v, rest) = rest.split_at_mut(self.v_len);
-        let (mbuf, gemm_scratch) = rest.split_at_mut(self.m_len);
+        let line = &mut rest[..self.line_len];
         let tile_rows = (span.end - 1) / self.tiles_w - span.start / self.tiles_w + 1;
-        let qw = self.tiles_w + 1;
-
         let input = InputJob {
-            image: image.as_ptr(),
+            image: image[channels.start * plane..].as_ptr(),
             in_h: desc.in_h,
             in_w: desc.in_w,
             pad_top: desc.padding.top,
             pad_left: desc.padding.left,
-            channels: cg,
+            channels: channels.len(),
             tiles_w: self.tiles_w,
             t0: span.start,
             t1: span.end,
             q: q.as_mut_ptr(),
             rows: tile_rows * m + 2,
-            qw,
+            qw: self.tiles_w + 1,
             line: line.as_mut_ptr(),
             line_len: self.line_len,
-            v: v.as_mut_ptr(),
+            v: v.wrapping_add(channels.start * self.stride),
             v_xi: self.v_xi,
             vs: self.stride,
         };
-        // SAFETY: `image` holds cg planes; q holds cg * rows * m * qw floats (rows counted
-        // for the most tile rows a block touches), the line line_len >= qw * m in whole
-        // chunks, v a2 blocks of v_xi >= cg * stride floats with stride >= tiles; the kernels
-        // passed the CPU check.
+        // SAFETY: `image` holds cg planes, so the channels' planes; q holds cg * rows * m *
+        // qw floats (rows counted for the most tile rows a block touches), the line line_len
+        // >= qw * m in whole chunks, v a2 blocks of v_xi >= cg * stride floats with stride >=
+        // tiles, of which these channels' rows are written; the kernels passed the CPU check.
         unsafe { (kernels.winograd_input[self.variant.index()])(&input) };
+    }
+
+    /// M = U V for output channels `channels` and tiles `span`, then the output transform
+    /// and epilogue into those channels' planes.
+    ///
+    /// # Safety
+    /// As [`Winograd::run`]; `v` holds the block's V for all input channels; `buffer` is
+    /// one worker's aligned scratch.
+    unsafe fn multiply_and_output(
+        &self,
+        run: &GroupRun,
+        span: Range<usize>,
+        channels: Range<usize>,
+        v: &[f32],
+        buffer: &mut [f32],
+    ) {
+        if span.is_empty() || channels.is_empty() {
+            return;
+        }
+        let GroupRun { s, kernels, group, .. } = *run;
+        let a2 = self.variant.alpha() * self.variant.alpha();
+        let (cg, kg) = (s.group_in_channels, s.group_out_channels);
+        let tiles = span.len();
+        let rest = &mut buffer[self.q_len + self.line_len..];
+        let (mbuf, gemm_scratch) = rest.split_at_mut(self.m_len);
 
         let identity = TaskEpilogue {
             channels_on_rows: true,
@@ -392,11 +490,16 @@ impl Winograd {
                 free_stride: 1,
                 k_stride: self.stride,
             };
-            let u = Operand::Packed(&self.weights[group * a2 + xi]);
-            let (gm, gn, a, b, rs_c, cs_c) = if self.transposed {
-                (tiles, kg, Operand::Source(&vx), u, 1, self.stride)
+            let u = Operand::Packed(self.weights[group * a2 + xi].view());
+            let v_operand = if self.v_is_panel {
+                Operand::Packed(PanelView::new(&v[xi * self.v_xi..][..cg * self.stride], self.stride, cg))
             } else {
-                (kg, tiles, u, Operand::Source(&vx), self.stride, 1)
+                Operand::Source(&vx)
+            };
+            let (gm, gn, a, b, rs_c, cs_c) = if self.transposed {
+                (tiles, kg, v_operand, u, 1, self.stride)
+            } else {
+                (kg, tiles, u, v_operand, self.stride, 1)
             };
             let gemm = GemmTask {
                 m: gm,
