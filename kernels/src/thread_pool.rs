@@ -1,13 +1,13 @@
 //! The pool plans run on: rayon's, with each worker bound to a CPU of its own.
 //!
-//! Unbound, Linux sometimes kept both workers of a 2-thread pool on one CPU of this 2-core
-//! KVM guest for a whole benchmark, and the run then took its 1-thread time: an idle rayon
-//! worker yields in a loop before it sleeps, so the two stayed runnable side by side and
-//! the load balancer did not separate them. Measured with `ferrocnn conv --input 1x960x7x7
-//! --out-channels 960 --kernel 3 --pad 1 --groups 960 --threads 2 --iters 3000`, the command
-//! run 18 times: unbound, 5 of the 18 medians were 0.030 ms (the 1-thread time) and 13 were
-//! 0.016; bound, all 18 were 0.015-0.016. OpenMP runtimes bind for the same reason
-//! (`OMP_PROC_BIND`).
+//! Unbound, the two workers of a 2-thread pool on this 2-core KVM guest often ran a whole
+//! benchmark at its 1-thread time: the second worker took its share too late or not at all.
+//! Binding makes that rarer, though not gone (the host decides the rest). Measured with
+//! `ferrocnn conv --input 1x960x7x7 --out-channels 960 --kernel 3 --pad 1 --groups 960
+//! --threads 2 --iters 3000` (1 thread: 0.029 ms), unbound and bound binaries taking turns,
+//! two sets of ten: the median was 0.015-0.018 ms in 3 and 1 of the unbound runs and in 9
+//! and 7 of the bound ones; every other run was at 0.029-0.030. OpenMP runtimes bind for the
+//! same reason (`OMP_PROC_BIND`).
 
 use crate::error::{Error, Result};
 
