@@ -68,7 +68,9 @@ const char *ferrocnn_last_error_message(void);
 uint32_t ferrocnn_abi_version(void);
 /* "portable", "avx2" or "avx512": the path plans created now use (FERROCNN_ISA env). */
 const char *ferrocnn_isa(void);
-/* Threads of plans created from now on; 0 (the default) means one per core. */
+/* Threads of plans created from now on; 0 (the default) means one per core. On Linux,
+ * when they fit the CPUs the process may use, the workers are bound one to each of the
+ * first of them (unbound, 2-thread runs of short layers often took their 1-thread time). */
 ferrocnn_status ferrocnn_set_num_threads(size_t threads);
 size_t ferrocnn_num_threads(void);
 
