@@ -169,15 +169,14 @@ pub(crate) struct PanelView<'a> {
 }
 
 impl<'a> PanelView<'a> {
-    /// `data` holds whole panels of `k_len` rows of `width` floats, aligned to a cache line
-    /// (the microkernels' loads of a panel row are aligned).
+    /// `data` holds whole panels of `k_len` rows of `width` floats: the microkernels read a
+    /// panel's rows through raw pointers, so a short buffer would be read past its end.
     pub(crate) fn new(data: &'a [f32], width: usize, k_len: usize) -> Self {
         assert!(
             data.len().is_multiple_of(width * k_len),
             "whole panels: {} floats, panels of {width}x{k_len}",
             data.len()
         );
-        assert!(data.as_ptr().addr().is_multiple_of(crate::aligned::ALIGN), "panels start on a cache line");
         PanelView { data, width, k_len }
     }
 

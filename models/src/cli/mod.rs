@@ -111,9 +111,6 @@ pub fn main(argv: &[String]) -> Result<(), Failure> {
 /// The thread pool a command runs in: `--threads T`, default all cores.
 fn pool(args: &Args) -> Result<(rayon::ThreadPool, usize), String> {
     let threads = args.usize_or("--threads", num_threads_default())?;
-    if threads == 0 {
-        return Err("--threads: must be at least 1, got 0".into());
-    }
     // Workers bound to CPUs: unbound, 2-thread timings were sometimes 1-thread timings
     // (see `ferrocnn_kernels::thread_pool`).
     let pool = ferrocnn_kernels::thread_pool(threads).map_err(|e| format!("--{e}"))?;

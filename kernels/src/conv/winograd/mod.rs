@@ -102,8 +102,6 @@ pub(crate) struct Winograd {
     v_len: usize,
     m_len: usize,
     gemm_len: usize,
-    /// V is read by the GEMMs as one packed panel (see `new`).
-    v_is_panel: bool,
     /// Row stride of V and M: a block's tiles, rounded to whole cache lines.
     stride: usize,
     /// Stride between the `xi` of V and of M: their rows plus one cache line, so that the
@@ -199,6 +197,16 @@ struct SharedV(*mut f32);
 // SAFETY: the workers of a block write disjoint channel rows of its V (`Winograd::run`).
 unsafe impl Sync for SharedV {}
 
+/// Whether a block is one GEMM panel wide, so that V's rows (C x stride) already are that
+/// panel and the GEMMs read V in place instead of packing it per xi. The panel's columns past
+/// the block's tiles hold whatever the scratch held; each GEMM column depends only on its own
+/// column of V, and M's columns past the tiles are never read. Measured (F(4x4), 1 thread,
+/// packed / in place, three interleaved rounds, `ferrocnn conv ... --algo winograd-f4`):
+/// 64x56x56 0.514 / 0.487 ms, 128x28x28 0.458 / 0.430, 64x224x224 8.57 / 7.88.
+fn v_is_panel(transposed: bool, stride: usize, tile: &TileKernel) -> bool {
+    !transposed && stride == tile.nr
+}
+
 impl Winograd {
     pub(crate) fn new(
         variant: Variant,
@@ -270,11 +278,7 @@ impl Winograd {
         let stride = round_up(split.block);
         let blocking = blocking(tile, cg, false);
         let gemm_rows = if transposed { split.block } else { kg };
-        // A block one GEMM panel wide: V's rows (C x stride) are already that panel, so the
-        // GEMMs read V in place instead of packing it. The panel's columns past the block's
-        // tiles hold whatever the scratch held; each GEMM column depends only on its own
-        // column of V, and M's columns past the tiles are never read.
-        let v_is_panel = !transposed && stride == tile.nr;
+        let v_is_panel = v_is_panel(transposed, stride, tile);
         Winograd {
             variant,
             tile,
@@ -288,7 +292,6 @@ impl Winograd {
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
             gemm_len: part_scratch_len(!transposed, transposed || v_is_panel, tile, blocking, gemm_rows),
-            v_is_panel,
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
             m_xi: round_up(kg * stride) + ALIGN_FLOATS,
@@ -327,8 +330,11 @@ impl Winograd {
     ///
     /// Where threads split K, each block's workers first transform a share of its channels
     /// into the block's shared V, and multiply after all have (two parallel loops: the
-    /// second starts when the first is done). Each transforming the whole block itself cost
-    /// the duplicate transform, a fifth of a 2-thread 128x28x28 F(4x4) run.
+    /// second starts when the first is done). Each transforming the whole block itself
+    /// repeated the transform, a quarter of a 2-thread 128x28x28 F(4x4) run's samples under
+    /// `perf record` (against 16% on 1 thread). Measured, F(4x4), 2 threads, medians of three
+    /// interleaved rounds, before / after (with V read in place too, worth about 5% alone):
+    /// 128x28x28 0.286 / 0.230 ms, 512x7x7 0.889 / 0.793.
     ///
     /// # Safety
     /// `out` (and the epilogue's residual) are valid for K/g planes of OH*OW floats; the
@@ -483,19 +489,15 @@ impl Winograd {
             activation: Activation::Identity,
         };
         for xi in 0..a2 {
-            let vx = StridedSource {
-                data: &v[xi * self.v_xi..][..cg * self.stride],
-                free_len: tiles,
-                k_len: cg,
-                free_stride: 1,
-                k_stride: self.stride,
+            let vx = &v[xi * self.v_xi..][..cg * self.stride];
+            let strided;
+            let v_operand = if v_is_panel(self.transposed, self.stride, self.tile) {
+                Operand::Packed(PanelView::new(vx, self.stride, cg))
+            } else {
+                strided = StridedSource { data: vx, free_len: tiles, k_len: cg, free_stride: 1, k_stride: self.stride };
+                Operand::Source(&strided)
             };
             let u = Operand::Packed(self.weights[group * a2 + xi].view());
-            let v_operand = if self.v_is_panel {
-                Operand::Packed(PanelView::new(&v[xi * self.v_xi..][..cg * self.stride], self.stride, cg))
-            } else {
-                Operand::Source(&vx)
-            };
             let (gm, gn, a, b, rs_c, cs_c) = if self.transposed {
                 (tiles, kg, v_operand, u, 1, self.stride)
             } else {
