@@ -172,7 +172,7 @@ impl GemmTask<'_> {
                     let tile_rows = mr.min(rows.end - i);
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
-                    let kernel = |kcur, b_ptr, c_ptr, rs, accumulate| match self.a {
+                    let kernel = |kcur, b_ptr, c_ptr, rs, accumulate, cols| match self.a {
                         // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
                         // kcur have offsets, and the source checked all their sums.
                         Operand::Indirect(s) => unsafe {
@@ -187,8 +187,9 @@ impl GemmTask<'_> {
                                 accumulate,
                             )
                         },
-                        // SAFETY: the A panel holds kcur rows of mr floats.
-                        _ => unsafe { (self.tile.by_rows[tile_rows - 1])(kcur, a_ptr, b_ptr, c_ptr, rs, accumulate) },
+                        // SAFETY: the A panel holds kcur rows of mr floats; a narrow kernel
+                        // writes only the vectors holding `cols` columns.
+                        _ => unsafe { (self.tile.packed(tile_rows, cols))(kcur, a_ptr, b_ptr, c_ptr, rs, accumulate) },
                     };
                     for jr in 0..ncur.div_ceil(nr) {
                         let j = jc + jr * nr;
@@ -199,9 +200,9 @@ impl GemmTask<'_> {
                             let b_ptr = b_base.add(jr * b_stride);
                             let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                             if self.cs_c == 1 && tile_cols == nr {
-                                kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass);
+                                kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass, nr);
                             } else {
-                                kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false);
+                                kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols);
                                 self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
                             }
                             if last_pass && !self.epilogue.is_identity() {

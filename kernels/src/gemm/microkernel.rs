@@ -17,8 +17,10 @@
 //!
 //! per k: NV vector loads of b, ROWS broadcasts of a, ROWS*NV fused multiply-adds. The A
 //! panel is packed with stride MR whatever ROWS is, so the frame handles the last rows of M
-//! by calling the ROWS < MR instantiation instead of falling to scalar code; the last columns
-//! of N are zero-padded in the packed B panel and stored through a small tile buffer.
+//! by calling the ROWS < MR instantiation instead of falling to scalar code. The last columns
+//! of N are zero-padded in the packed B panel; the frame runs them with a narrow
+//! instantiation, which reads the panel at its full stride but loads and multiplies only the
+//! vectors that hold columns, and stores them through a small tile buffer.
 //!
 //! The tile is written to `c` with row stride `rs_c` and unit column stride, replacing C
 //! (`accumulate == false`, so C is never read: beta = 0 holds even for NaN-filled C) or adding
@@ -35,13 +37,28 @@ pub(crate) type IndirectMicrokernelFn =
     unsafe fn(usize, *const f32, *const usize, *const usize, *const f32, *mut f32, usize, bool);
 
 /// A family of microkernels sharing MR and NR: `by_rows[r - 1]` computes `r` rows;
-/// `by_rows_indirect[r - 1]` the same with an indirect A.
+/// `narrow[v - 1][r - 1]` `r` rows of the first `v` vectors of the panel (v < NV), for the
+/// last columns of N; `by_rows_indirect[r - 1]` the full width with an indirect A.
 pub(crate) struct TileKernel {
     pub name: &'static str,
     pub mr: usize,
     pub nr: usize,
     pub by_rows: &'static [MicrokernelFn],
+    pub narrow: &'static [&'static [MicrokernelFn]],
     pub by_rows_indirect: &'static [IndirectMicrokernelFn],
+}
+
+impl TileKernel {
+    /// The floats in one vector of the panel.
+    pub(crate) fn lanes(&self) -> usize {
+        self.nr / (self.narrow.len() + 1)
+    }
+
+    /// The kernel for `rows` rows and the first `cols` columns of a panel.
+    pub(crate) fn packed(&self, rows: usize, cols: usize) -> MicrokernelFn {
+        let vectors = cols.div_ceil(self.lanes());
+        if vectors > self.narrow.len() { self.by_rows[rows - 1] } else { self.narrow[vectors - 1][rows - 1] }
+    }
 }
 
 impl std::fmt::Debug for TileKernel {
@@ -52,12 +69,20 @@ impl std::fmt::Debug for TileKernel {
 
 /// The body every ISA instantiates.
 ///
+/// Computes the first `NV` vectors of a panel `PANEL_NV` vectors wide.
+///
 /// # Safety
-/// `a` holds `kc * MR` floats, `b` holds `kc * NV * S::LANES`, `c` is writable (and readable
-/// if `accumulate`) for `ROWS` rows of `NV * S::LANES` floats at stride `rs_c`; `S` is
-/// available on this CPU.
+/// `a` holds `kc * MR` floats, `b` holds `kc * PANEL_NV * S::LANES`, `c` is writable (and
+/// readable if `accumulate`) for `ROWS` rows of `NV * S::LANES` floats at stride `rs_c`; `S`
+/// is available on this CPU.
 #[inline(always)]
-pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, const NV: usize>(
+pub(crate) unsafe fn microkernel<
+    S: Simd,
+    const MR: usize,
+    const ROWS: usize,
+    const NV: usize,
+    const PANEL_NV: usize,
+>(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -66,7 +91,7 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
     accumulate: bool,
 ) {
     // SAFETY: every pointer offset below stays inside the extents the caller guarantees:
-    // k < kc, i < ROWS <= MR, j < NV.
+    // k < kc, i < ROWS <= MR, j < NV <= PANEL_NV.
     unsafe {
         let mut acc = [[S::zero(); NV]; ROWS];
         let (mut a, mut b) = (a, b);
@@ -82,7 +107,7 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
                 }
             }
             a = a.add(MR);
-            b = b.add(NV * S::LANES);
+            b = b.add(PANEL_NV * S::LANES);
         }
         store_tile::<S, ROWS, NV>(&acc, c, rs_c, accumulate);
     }
@@ -159,24 +184,36 @@ unsafe fn store_tile<S: Simd, const ROWS: usize, const NV: usize>(
     }
 }
 
-/// A [`TileKernel`] of `#[target_feature]` shells, one per row count for each kind of A,
-/// each carrying the attributes in brackets (the `#[target_feature]` of its ISA).
+/// A [`TileKernel`] of `#[target_feature]` shells, one per row count for each kind of A and
+/// each narrow width (`narrow` lists the vector counts below `nv`), each carrying the
+/// attributes in brackets (the `#[target_feature]` of its ISA).
 macro_rules! tile_kernel {
-    ($name:literal, $attrs:tt $simd:ty, mr = $mr:literal, nv = $nv:literal, rows = [$($rows:literal),+]) => {
+    ($name:literal, $attrs:tt $simd:ty, mr = $mr:literal, nv = $nv:literal, rows = $rows:tt, narrow = [$($narrow:literal),*]) => {
         $crate::gemm::microkernel::TileKernel {
             name: $name,
             mr: $mr,
             nr: $nv * <$simd as $crate::arch::simd::Simd>::LANES,
-            by_rows: &[$($crate::gemm::microkernel::tile_kernel!(@packed $attrs $simd, $mr, $rows, $nv)),+],
-            by_rows_indirect: &[$($crate::gemm::microkernel::tile_kernel!(@indirect $attrs $simd, $rows, $nv)),+],
+            by_rows: $crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $nv, $nv, $rows),
+            narrow: &[$($crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $narrow, $nv, $rows)),*],
+            by_rows_indirect: $crate::gemm::microkernel::tile_kernel!(@indirect_rows $attrs $simd, $nv, $rows),
         }
     };
-    (@packed [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal) => {{
+    (@rows $attrs:tt $simd:ty, $mr:literal, $nv:literal, $panel_nv:literal, [$($rows:literal),+]) => {
+        &[$($crate::gemm::microkernel::tile_kernel!(@packed $attrs $simd, $mr, $rows, $nv, $panel_nv)),+]
+    };
+    (@indirect_rows $attrs:tt $simd:ty, $nv:literal, [$($rows:literal),+]) => {
+        &[$($crate::gemm::microkernel::tile_kernel!(@indirect $attrs $simd, $rows, $nv)),+]
+    };
+    (@packed [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal, $panel_nv:literal) => {{
         $(#[$attr])*
         unsafe fn shell(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, accumulate: bool) {
             // SAFETY: forwarded contract of `microkernel`; the dispatcher selects this shell
             // only when the CPU has the features it is compiled for.
-            unsafe { $crate::gemm::microkernel::microkernel::<$simd, $mr, $rows, $nv>(kc, a, b, c, rs_c, accumulate) }
+            unsafe {
+                $crate::gemm::microkernel::microkernel::<$simd, $mr, $rows, $nv, $panel_nv>(
+                    kc, a, b, c, rs_c, accumulate,
+                )
+            }
         }
         shell as $crate::gemm::microkernel::MicrokernelFn
     }};

@@ -6,6 +6,6 @@ use super::Portable;
 use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
-    tile_kernel!("portable_6x8", [] Portable, mr = 6, nv = 1, rows = [1, 2, 3, 4, 5, 6]),
-    tile_kernel!("portable_2x16", [] Portable, mr = 2, nv = 2, rows = [1, 2]),
+    tile_kernel!("portable_6x8", [] Portable, mr = 6, nv = 1, rows = [1, 2, 3, 4, 5, 6], narrow = []),
+    tile_kernel!("portable_2x16", [] Portable, mr = 2, nv = 2, rows = [1, 2], narrow = [1]),
 ];

@@ -8,6 +8,6 @@ use super::Avx2Fma;
 use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
-    tile_kernel!("avx2_fma_6x16", [#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 6, nv = 2, rows = [1, 2, 3, 4, 5, 6]),
-    tile_kernel!("avx2_fma_4x24", [#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 4, nv = 3, rows = [1, 2, 3, 4]),
+    tile_kernel!("avx2_fma_6x16", [#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 6, nv = 2, rows = [1, 2, 3, 4, 5, 6], narrow = [1]),
+    tile_kernel!("avx2_fma_4x24", [#[target_feature(enable = "avx2,fma")]] Avx2Fma, mr = 4, nv = 3, rows = [1, 2, 3, 4], narrow = [1, 2]),
 ];

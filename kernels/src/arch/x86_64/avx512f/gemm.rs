@@ -13,7 +13,7 @@ use super::Avx512;
 use crate::gemm::microkernel::{TileKernel, tile_kernel};
 
 pub(crate) static TILES: &[TileKernel] = &[
-    tile_kernel!("avx512f_8x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 8, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7, 8]),
-    tile_kernel!("avx512f_6x64", [#[target_feature(enable = "avx512f")]] Avx512, mr = 6, nv = 4, rows = [1, 2, 3, 4, 5, 6]),
-    tile_kernel!("avx512f_7x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 7, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7]),
+    tile_kernel!("avx512f_8x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 8, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7, 8], narrow = [1, 2]),
+    tile_kernel!("avx512f_6x64", [#[target_feature(enable = "avx512f")]] Avx512, mr = 6, nv = 4, rows = [1, 2, 3, 4, 5, 6], narrow = [1, 2, 3]),
+    tile_kernel!("avx512f_7x48", [#[target_feature(enable = "avx512f")]] Avx512, mr = 7, nv = 3, rows = [1, 2, 3, 4, 5, 6, 7], narrow = [1, 2]),
 ];
