@@ -12,50 +12,32 @@ tables:
     cargo build --release -p ferrocnn-models
     python3 tools/bench_algos.py [--rounds 7] [--only 512x7]
 """
-import argparse, json, statistics, subprocess, sys
+import argparse, json, pathlib, re, statistics, subprocess, sys
 from collections import defaultdict
 
-# (name, in_channels, hw, out_channels, kernel, stride, pad): as `conv_cases()`.
-CASES = [
-    ("resnet_stem_3x224_7x7s2", 3, 224, 64, 7, 2, 3),
-    ("resnet_3x3_64x56", 64, 56, 64, 3, 1, 1),
-    ("resnet_3x3_128x28", 128, 28, 128, 3, 1, 1),
-    ("resnet_3x3_256x14", 256, 14, 256, 3, 1, 1),
-    ("resnet_3x3_512x7", 512, 7, 512, 3, 1, 1),
-    ("resnet_3x3s2_128x56", 64, 56, 128, 3, 2, 1),
-    ("resnet50_1x1_256x56_to_64", 256, 56, 64, 1, 1, 0),
-    ("resnet50_1x1_64x56_to_256", 64, 56, 256, 1, 1, 0),
-    ("resnet50_1x1_1024x14_to_256", 1024, 14, 256, 1, 1, 0),
-    ("vgg16_conv1_1_3x224", 3, 224, 64, 3, 1, 1),
-    ("vgg16_conv1_2_64x224", 64, 224, 64, 3, 1, 1),
-    ("vgg16_conv2_2_128x112", 128, 112, 128, 3, 1, 1),
-    ("vgg16_conv3_2_256x56", 256, 56, 256, 3, 1, 1),
-    ("vgg16_conv4_2_512x28", 512, 28, 512, 3, 1, 1),
-    ("vgg16_conv5_2_512x14", 512, 14, 512, 3, 1, 1),
-    ("mobilenetv2_1x1_144x56_to_24", 144, 56, 24, 1, 1, 0),
-    ("mobilenetv2_1x1_96x14_to_576", 96, 14, 576, 1, 1, 0),
-]
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# `conv("name", in_channels, hw, out_channels, kernel, stride, pad)` rows of `conv_cases()`.
+CASE = re.compile(r'conv\("(\w+)", (\d+), (\d+), (\d+), (\d+), (\d+), (\d+)\)')
+CASES = [(m[0], *map(int, m[1:])) for m in CASE.findall((ROOT / "benches/src/lib.rs").read_text())]
 # The issue's Winograd table: ResNet's 3x3 bodies and VGG's conv1_2.
 WINOGRAD_TABLE = ["resnet_3x3_64x56", "resnet_3x3_128x28", "resnet_3x3_256x14", "resnet_3x3_512x7",
                   "vgg16_conv1_2_64x224"]
 ALGOS = ["im2col", "gemm1x1", "winograd-f2", "winograd-f4", "winograd-f6"]
 
 
-def applies(algo, case):
-    _, _, _, _, kernel, stride, pad = case
-    if algo == "gemm1x1":
-        return kernel == 1 and stride == 1 and pad == 0
-    if algo.startswith("winograd"):
-        return kernel == 3 and stride == 1
-    return True
-
-
 def conv(binary, case, algo, threads, iters):
+    """The run's JSON, or None where the algorithm does not apply (the CLI refuses it, exit 2)."""
     _, c, hw, k, kernel, stride, pad = case
     args = [binary, "conv", "--input", f"1x{c}x{hw}x{hw}", "--out-channels", str(k), "--kernel", str(kernel),
             "--stride", str(stride), "--pad", str(pad), "--algo", algo, "--threads", str(threads),
             "--iters", str(iters), "--json"]
-    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    run = subprocess.run(args, capture_output=True, text=True)
+    if run.returncode == 2 and "needs" in run.stderr:
+        return None
+    if run.returncode != 0:
+        sys.exit(f"{' '.join(args)}: {run.stderr.strip()}")
+    return json.loads(run.stdout)
 
 
 def main():
@@ -66,15 +48,18 @@ def main():
     p.add_argument("--only", default="", help="substring of the case names to run")
     a = p.parse_args()
     cases = [case for case in CASES if a.only in case[0]]
-    ms, chosen, peaks, isa = defaultdict(list), {}, [], None
+    ms, chosen, peaks, isa, refused = defaultdict(list), {}, [], None, set()
     for r in range(a.rounds):
         out = subprocess.run([a.binary, "peak", "--threads", "1", "--json"], check=True, capture_output=True,
                              text=True).stdout
         peaks.append({line["isa"]: line["gflops_per_core"] for line in map(json.loads, out.splitlines())})
         for case in cases:
             for threads in [1, 2]:
-                for algo in ["auto"] + [x for x in ALGOS if applies(x, case)]:
+                for algo in ["auto"] + [x for x in ALGOS if (case[0], x) not in refused]:
                     result = conv(a.binary, case, algo, threads, a.iters)
+                    if result is None:
+                        refused.add((case[0], algo))
+                        continue
                     ms[case[0], algo, threads].append(result["median_ms"])
                     if algo == "auto":
                         chosen[case[0], threads] = result["algo"]

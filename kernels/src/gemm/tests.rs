@@ -214,7 +214,7 @@ fn every_family_fits_its_registers_and_the_packer() {
             assert_eq!(tile.by_rows.len(), tile.mr);
             assert_eq!(tile.by_rows_indirect.len(), tile.mr);
             // One narrow set per vector count below the full panel, each for every row count.
-            assert_eq!(tile.lanes(), lanes, "{}", tile.name);
+            assert_eq!(tile.lanes, lanes, "{}", tile.name);
             assert_eq!(tile.narrow.len(), nv - 1, "{}", tile.name);
             assert!(tile.narrow.iter().all(|set| set.len() == tile.mr), "{}", tile.name);
         }

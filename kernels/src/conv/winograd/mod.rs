@@ -243,11 +243,11 @@ impl Winograd {
         let (cg, kg) = (s.group_in_channels, s.group_out_channels);
         let (tiles_h, tiles_w) = (s.out_h.div_ceil(m), s.out_w.div_ceil(m));
 
-        // Family, orientation and blocks: the least work for the busiest thread, with a block's V and M
-        // (alpha^2 (C + K) floats a tile) within L2. Measured against 3/4 and 1/2 of L2
-        // (F(4x4), 1 thread, three interleaved rounds): 256x56x56 525-537 GFLOP/s against
-        // 457-489 and 405-473; 64x56x56, 128x28x28, 256x14x14, 64x224x224 and 128x112x112
-        // the same within the noise.
+        // Family, orientation and blocks: the least work for the busiest thread, with a
+        // block's V and M (alpha^2 (C + K) floats a tile) within L2. Measured against 3/4 and
+        // 1/2 of L2 (F(4x4), 1 thread, three interleaved rounds): 256x56x56 525-537 GFLOP/s
+        // against 457-489 and 405-473; 64x56x56, 128x28x28, 256x14x14, 64x224x224 and
+        // 128x112x112 the same within the noise.
         let budget = cache_sizes().l2 / size_of::<f32>();
         let mut best: Option<(f64, &'static TileKernel, bool, WorkSplit)> = None;
         for tile in kernels.tiles {
