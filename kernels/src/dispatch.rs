@@ -93,15 +93,11 @@ pub fn active_isa() -> Isa {
 /// `(w, x, bias, activation, y)`: `y[r] = act(dot(w[r], x) + bias[r])` ([`crate::ops::Linear`]).
 pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]);
 
-/// `(geometry, input plane, filter, padded scratch, zero its border, output plane)`
-/// ([`crate::conv::Algo::Depthwise`]).
+/// `(geometry, band, scratch, the band's output planes)` ([`crate::conv::Algo::Depthwise`]).
 pub(crate) type DepthwiseFn = unsafe fn(
     &crate::conv::depthwise::DepthwiseGeometry,
-    &[f32],
-    &[f32],
+    &crate::conv::depthwise::DepthwiseBand,
     &mut [f32],
-    bool,
-    &crate::conv::depthwise::PlaneEpilogue,
     &mut [f32],
 );
 
@@ -117,8 +113,8 @@ pub(crate) struct KernelTable {
     /// of independent vector FMAs per iteration.
     pub fma_loop: unsafe fn(usize) -> f32,
     pub fma_chains: usize,
-    /// Whether shifting loaded lanes beats reloading them ([`crate::arch::simd::Simd::LANE_SHIFTS`]).
-    pub lane_shifts: bool,
+    /// Whether a masked multiply-add is one instruction ([`crate::arch::simd::Simd::MASKED_MUL_ADD`]).
+    pub masked_mul_add: bool,
     /// Pooling of one plane ([`crate::ops::Pool2d`]) and global pooling of one plane.
     pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], bool, &mut [f32]),
     pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
@@ -131,7 +127,7 @@ pub(crate) struct KernelTable {
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
-    /// One output plane of a depthwise convolution, with its epilogue.
+    /// A band of output planes of a depthwise convolution, with their epilogue.
     pub depthwise: DepthwiseFn,
     /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
@@ -151,7 +147,7 @@ macro_rules! kernel_table {
             epilogue: $($folder)::+::shells::epilogue,
             fma_loop: $($folder)::+::shells::fma_loop,
             fma_chains: $($folder)::+::shells::FMA_CHAINS,
-            lane_shifts: $($folder)::+::shells::LANE_SHIFTS,
+            masked_mul_add: $($folder)::+::shells::MASKED_MUL_ADD,
             pool_plane: $($folder)::+::shells::pool_plane,
             global_pool: $($folder)::+::shells::global_pool,
             activation: $($folder)::+::shells::activation,

@@ -1,96 +1,116 @@
 //! A stride-1 sliding window read straight from the unpadded input plane, for windows
-//! centred across ("same" padding left and right, no dilation across: MobileNetV2's and
-//! Xception's depthwise layers).
+//! centred across ("same" padding left and right, no dilation: MobileNetV2's and Xception's
+//! depthwise layers).
 //!
-//! Output `q = oh*W + ow` reads tap (r, s) at input `q + (r*dh - top)*W + (s - left)`: one
-//! offset per tap, the same for every output, so a vector of outputs may span rows and every
-//! vector is full whatever the map's width. There is no padded copy in, nor wide buffer
-//! out: the input is read once and each output vector is stored where it belongs.
+//! Output `q = oh*W + ow` reads tap (r, s) at input `q + (r - top)*W + (s - left)`: one
+//! offset per tap, the same for every output. There is no padded copy in, nor wide buffer
+//! out: each tap is one unaligned load, and each output vector is stored where it belongs.
+//! A tap's column outside the row is its lane masked off the multiply-add, from masks
+//! computed at plan creation; a row above or below the plane reads the zeros around the
+//! plane's copy, which with the column inside is exactly "the row is outside".
 //!
-//! Per tap row, a group of vectors loads its centre vectors once; the taps left and right of
-//! centre are the same floats shifted by a lane or two, taken from neighbouring vectors with
-//! a two-source permute (`Simd::concat_shift`) rather than loaded again, unaligned, at each
-//! tap: the loads are what limited this kernel (depthwise 3x3 on 144x56x56, 1 thread: nine
-//! masked loads a vector, 155 us; three loads and the shifts, 101 us; figures against the
-//! padded path in `crate::conv::depthwise`). Only paths with one-instruction shifts and
-//! masked multiply-adds take it (`Simd::LANE_SHIFTS`: AVX-512).
+//! Output vectors are cut per row (one row per vector; two on maps up to half a vector
+//! wide, so a 7x7 map is 4 vectors, 14 of 16 lanes used, instead of 7), so the vectors of a
+//! column, one below the other, share their masks and read the same input rows: a strip of
+//! four of them loads each input row's taps once for every vector whose window covers the
+//! row, 4.5 loads a vector instead of 9 for a 3x3 window. Against lane shifts of centre
+//! loads (three loads and six two-source permutes a vector, every vector full across row
+//! ends, but its masks looked up per vector), 1 thread: see `crate::conv::depthwise`.
 //!
 //! The plane is copied whole (no row pitch to change, so one run of vector moves) between
-//! zeros: a load's lanes above or below the plane read zeros, which with the column inside
-//! is exactly "the row is outside". Reading the input in place instead, with each load's
-//! lanes outside the plane masked off at run time, measured slower on the small maps where
-//! nearly every group touches an edge (576x14x14: 56 us against 33.4 with the copy). A
-//! tap's column outside the row is its lane masked off
-//! the multiply-add, from a table of one 16-bit word per 16 outputs per column tap, computed
-//! at plan creation (an 8-lane ISA takes its half of the word).
+//! zeros. Reading the input in place instead, with each load's lanes outside the plane
+//! masked off at run time, measured slower on the small maps where nearly every vector
+//! touches an edge (576x14x14: 56 us against 33.4 with the copy, an earlier kernel).
 
 use crate::arch::simd::Simd;
 use crate::shape::Window2d;
 
-/// Outputs one mask word covers: the widest vector of any path.
-const WORD: usize = 16;
+/// Lanes the masks are built for: AVX-512's, the one path that takes this form
+/// (`Simd::LANE_SHIFTS`).
+const LANES: usize = 16;
 
-/// Mask words beyond which a plane takes the padded path instead (64 KiB of masks: a 3x3
-/// window's output up to 174,762 pixels, about 418x418; a 5x5 one's up to 104,848, about
-/// 323x323).
-const MAX_WORDS: usize = 1 << 15;
+/// The widest window taken (5x5): the mask table's width.
+const MAX_TAPS: usize = 5;
 
-/// Vectors computed together: their centre vectors supply each other's shifted taps.
-const GROUP: usize = 4;
+/// One column of output vectors: its first output's offset in a vector row, how many of
+/// its lanes are outputs, and per tap column the lanes whose tap is inside the row.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    first: usize,
+    valid: usize,
+    masks: [u16; MAX_TAPS],
+}
 
-/// The window's row offsets and column masks.
+/// The window's geometry and column masks.
 #[derive(Debug, Clone)]
 pub(crate) struct ShiftedPlane {
     /// The input plane, H x W floats.
     plane: usize,
     /// Outputs in the plane: out_h * W.
     outputs: usize,
-    /// Per tap row, where its centre tap reads relative to the output's index.
-    rows: Box<[isize]>,
-    /// Zeros before the plane in the scratch copy: as far as the first group reads before it.
+    /// W: the input's and the output's row length.
+    width: usize,
+    /// Output rows one vector holds: 2 when two rows fit in it (7x7 maps), else 1.
+    rows_per_vector: usize,
+    /// Rows of vectors: out_h / rows_per_vector, rounded up.
+    vector_rows: usize,
+    /// Where tap (0, 0) of output `q` reads, relative to `q`: `-(top * W) - left`.
+    origin: isize,
+    /// Zeros before the plane in the scratch copy: as far as the first vector reads before it.
     before: usize,
-    /// Zeros after it: as far as the last group reads past it.
+    /// Zeros after it: as far as the last vector reads past it.
     after: usize,
-    /// Per 16 outputs, per tap column: bit `i` is set when output `16*word + i` exists and
-    /// that column of its window is inside the row.
-    columns: Box<[u16]>,
+    /// Taps in the window: kh * kw.
+    taps: usize,
+    /// The columns of a vector row.
+    columns: Box<[Column]>,
 }
 
 impl ShiftedPlane {
-    /// The shifted form of a stride-1 window centred across (odd width, left = right
-    /// padding, dilation 1 across), or `None` (or when the mask table would be too large).
+    /// The shifted form of a stride-1, dilation-1 window centred across (odd width, left =
+    /// right padding), up to 5x5; `None` for others.
     pub(crate) fn new(win: &Window2d) -> Option<ShiftedPlane> {
         let p = win.padding;
-        let centred = win.kw % 2 == 1 && p.left == win.kw / 2 && p.right == p.left && win.dw == 1;
-        if (win.sh, win.sw) != (1, 1) || !centred || win.out_w != win.w || win.h == 0 || win.w == 0 {
+        let centred = win.kw % 2 == 1 && p.left == win.kw / 2 && p.right == p.left;
+        let (w, taps) = (win.w, win.kh.max(win.kw));
+        let unit = (win.sh, win.sw, win.dh, win.dw) == (1, 1, 1, 1);
+        if !unit || !centred || win.out_w != w || win.h == 0 || w == 0 || win.out_h == 0 || taps > MAX_TAPS {
             return None;
         }
-        let outputs = win.out_h * win.w;
-        let words = outputs.div_ceil(WORD);
-        if words * win.kw > MAX_WORDS {
-            return None;
-        }
-        let rows: Box<[isize]> =
-            (0..win.kh).map(|r| ((r * win.dh) as isize - p.top as isize) * win.w as isize).collect();
-        let inside = |q: usize, s: usize| {
-            let x = (q % win.w + s) as isize - p.left as isize;
-            q < outputs && (0..win.w as isize).contains(&x)
+        let rows_per_vector = if 2 * w <= LANES { 2 } else { 1 };
+        let inside = |column: usize, s: usize| (p.left..w + p.left).contains(&(column + s));
+        let column = |first: usize, valid: usize| Column {
+            first,
+            valid,
+            masks: core::array::from_fn(|s| {
+                (0..valid).filter(|&lane| inside((first + lane) % w, s)).fold(0u16, |m, lane| m | 1 << lane)
+            }),
         };
-        let columns = (0..words * win.kw)
-            .map(|i| {
-                let (word, s) = (i / win.kw, i % win.kw);
-                (0..WORD).filter(|&lane| inside(word * WORD + lane, s)).fold(0u16, |m, lane| m | 1 << lane)
-            })
-            .collect();
-        let plane = win.h * win.w;
-        // Groups read centre vectors from one vector before their first output to one after
-        // their last, at each row's offset; the last group ends at most a vector of `WORD`
-        // past the outputs.
-        let before = (WORD as isize - rows[0]).max(0) as usize;
-        let end = (outputs.div_ceil(WORD) + 1) * WORD;
-        let after = (end as isize + rows[win.kh - 1] - plane as isize).max(0) as usize;
+        let columns: Box<[Column]> = match rows_per_vector {
+            2 => [column(0, 2 * w)].into(),
+            _ => (0..w.div_ceil(LANES)).map(|c| column(c * LANES, LANES.min(w - c * LANES))).collect(),
+        };
+        let vector_rows = win.out_h.div_ceil(rows_per_vector);
+        let origin = -((p.top * w + p.left) as isize);
+        let plane = win.h * w;
+        // The last vector, at the last row's last column, reads up to its bottom right tap
+        // and a vector on from there.
+        let last = (vector_rows - 1) * rows_per_vector * w + columns[columns.len() - 1].first;
+        let end = last as isize + origin + ((win.kh - 1) * w + win.kw - 1 + LANES) as isize;
         let round = crate::aligned::round_up;
-        Some(ShiftedPlane { plane, outputs, rows, before: round(before), after: round(after), columns })
+        let (before, after) = ((-origin) as usize, (end - plane as isize).max(0) as usize);
+        Some(ShiftedPlane {
+            plane,
+            outputs: win.out_h * w,
+            width: w,
+            rows_per_vector,
+            vector_rows,
+            origin,
+            before: round(before),
+            after: round(after),
+            taps: win.kh * win.kw,
+            columns,
+        })
     }
 
     /// Outputs in the plane.
@@ -98,119 +118,150 @@ impl ShiftedPlane {
         self.outputs
     }
 
+    /// Floats in an input plane, in an output plane, and taps in the window.
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+        (self.plane, self.outputs, self.taps)
+    }
+
     /// Floats of scratch one thread needs: the plane with zeros before and after it.
     pub(crate) fn scratch_len(&self) -> usize {
         self.before + crate::aligned::round_up(self.plane) + self.after
     }
 
-    /// Copies `input` (the plane) into `scratch` between its zeros (set when `fresh`: later
-    /// planes of the same thread overwrite only the plane) and returns the copy, with the
-    /// plane at offset `before`.
+    /// Copies `input` (the plane) into `copy` (`scratch_len()` floats) between its zeros
+    /// (written when `fresh`: later planes through the same buffer overwrite only the
+    /// plane), at offset `before`.
     ///
     /// # Safety
     /// `S` is available.
     #[inline(always)]
-    pub(crate) unsafe fn fill<'s, S: Simd>(&self, input: &[f32], scratch: &'s mut [f32], fresh: bool) -> &'s [f32] {
-        let copy = &mut scratch[..self.scratch_len()];
+    pub(crate) unsafe fn fill<S: Simd>(&self, input: &[f32], copy: &mut [f32], fresh: bool) {
+        let copy = &mut copy[..self.scratch_len()];
         if fresh {
             copy.fill(0.0);
         }
         // SAFETY: `S` is available.
         unsafe { crate::flat_plane::copy_row::<S>(&mut copy[self.before..self.before + self.plane], input) };
-        copy
-    }
-
-    /// The column mask of vector `v` (of `lanes` outputs) at tap column `s` of `k`.
-    #[inline(always)]
-    fn column(&self, v: usize, lanes: usize, s: usize, k: usize) -> u32 {
-        let per_word = WORD / lanes;
-        let word = self.columns[v / per_word * k + s] as u32;
-        (word >> (v % per_word * lanes)) & ((1u32 << lanes) - 1)
     }
 
     /// Every output vector as `filter` (K x K, taps splatted) convolves it, handed to
     /// `store(sum, first output, valid lanes)`.
     ///
     /// # Safety
-    /// `S` is available, with `LANES` dividing 16; `input` is `fill`'s copy.
+    /// `S` is available, with 16 lanes; `input` is `fill`'s copy.
     #[inline(always)]
     pub(crate) unsafe fn convolve<S: Simd, const K: usize>(
         &self,
         input: &[f32],
         filter: &[[S::V; K]; K],
-        mut store: impl FnMut(S::V, usize, usize),
+        store: impl FnMut(S::V, usize, usize),
     ) {
-        // Checked once a plane, not debug-only: they also tell the compiler the table's and
-        // the copy's lengths, and as debug assertions the loop lost 13% (144x56x56 depthwise,
-        // 1 thread: 104.7 -> 118.6 us, interleaved medians).
-        let words = self.outputs.div_ceil(WORD);
-        assert_eq!((self.rows.len(), self.columns.len()), (K, words * K), "the window's size");
+        // Checked once a plane, not debug-only: they also tell the compiler the copy's length.
+        assert!(S::LANES == LANES && K <= MAX_TAPS, "the path's lanes and the window's size");
         assert!(input.len() >= self.scratch_len(), "the plane's copy");
-        let vectors = self.outputs.div_ceil(S::LANES);
-        let mut v = 0;
-        // SAFETY: (both loops) `S` is available; `input` holds the copy with its zeros
-        // (asserted); every group lies within the plane's vectors.
+        // SAFETY: `S` is available; `input` is the copy (asserted).
         unsafe {
-            while v + GROUP <= vectors {
-                for (i, sum) in self.group::<S, K, GROUP>(input, filter, v).into_iter().enumerate() {
-                    store(sum, (v + i) * S::LANES, S::LANES.min(self.outputs - (v + i) * S::LANES));
-                }
-                v += GROUP;
-            }
-            while v < vectors {
-                let [sum] = self.group::<S, K, 1>(input, filter, v);
-                store(sum, v * S::LANES, S::LANES.min(self.outputs - v * S::LANES));
-                v += 1;
+            match self.rows_per_vector {
+                1 => self.sweep::<S, K, 1>(input, filter, store),
+                _ => self.sweep::<S, K, 2>(input, filter, store),
             }
         }
     }
 
-    /// Vectors `v .. v + N`: per tap row, the centre vectors from one before the group to
-    /// one after it are loaded once; a tap `d` columns off centre is a centre vector and its
-    /// neighbour shifted by `d` lanes.
+    /// The plane in strips of vector rows (four for a 3x3 window, two for a 5x5 one, whose
+    /// 25 taps take most of the registers: four measured 480x7x7 22.3 -> 28.6 us and
+    /// 240x14x14 28.6 -> 32.7, 1 thread), then single rows, column by column.
     ///
     /// # Safety
-    /// `S` is available; `input` is `fill`'s copy; `v + N` vectors are within the plane's.
+    /// As `convolve`, with `ROWS` the plane's rows per vector.
     #[inline(always)]
-    unsafe fn group<S: Simd, const K: usize, const N: usize>(
+    unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize>(
         &self,
         input: &[f32],
         filter: &[[S::V; K]; K],
-        v: usize,
-    ) -> [S::V; N] {
-        let (lanes, half) = (S::LANES, K / 2);
-        debug_assert!(half < lanes);
-        let columns: [[u32; K]; N] =
-            core::array::from_fn(|i| core::array::from_fn(|s| self.column(v + i, lanes, s, K)));
-        let first = (self.before + v * lanes) as isize - lanes as isize;
-        debug_assert!(first + self.rows[0] >= 0);
-        debug_assert!(first + self.rows[K - 1] + ((N + 2) * lanes) as isize <= input.len() as isize);
-        // SAFETY: `S` is available; the group's reads, from a vector before its first
-        // output to one after its last at each row's offset, lie within the copy: `before`
-        // and `after` were sized for the first and last groups.
+        mut store: impl FnMut(S::V, usize, usize),
+    ) {
+        // SAFETY: `S` is available; `input` is the copy (the caller's contract).
         unsafe {
+            let row = match K {
+                3 => self.strips::<S, K, ROWS, 4>(input, filter, 0, &mut store),
+                _ => self.strips::<S, K, ROWS, 2>(input, filter, 0, &mut store),
+            };
+            self.strips::<S, K, ROWS, 1>(input, filter, row, &mut store);
+        }
+    }
+
+    /// Strips of `N` vector rows from `row` on, as many as fit; returns the row after them.
+    ///
+    /// # Safety
+    /// As `sweep`.
+    #[inline(always)]
+    unsafe fn strips<S: Simd, const K: usize, const ROWS: usize, const N: usize>(
+        &self,
+        input: &[f32],
+        filter: &[[S::V; K]; K],
+        mut row: usize,
+        store: &mut impl FnMut(S::V, usize, usize),
+    ) -> usize {
+        while row + N <= self.vector_rows {
+            for column in self.columns.iter() {
+                // SAFETY: `S` is available; `input` is the copy; rows `row .. row + N` exist.
+                unsafe { self.strip::<S, K, ROWS, N>(input, filter, row, column, store) };
+            }
+            row += N;
+        }
+        row
+    }
+
+    /// The `N` vectors of `column` in vector rows `row .. row + N`. Input row `m` of the
+    /// strip (counted from the first vector's top tap row) is loaded once per tap column
+    /// and feeds vector `j`'s tap row `m - j * ROWS` wherever that is a row of the window.
+    ///
+    /// # Safety
+    /// As `sweep`; `row + N <= vector_rows`.
+    #[inline(always)]
+    unsafe fn strip<S: Simd, const K: usize, const ROWS: usize, const N: usize>(
+        &self,
+        input: &[f32],
+        filter: &[[S::V; K]; K],
+        row: usize,
+        column: &Column,
+        store: &mut impl FnMut(S::V, usize, usize),
+    ) {
+        let (w, half) = (self.width, K / 2);
+        let first = row * ROWS * w + column.first;
+        let mut masks = [0u32; K];
+        for (mask, &word) in masks.iter_mut().zip(&column.masks) {
+            *mask = word as u32;
+        }
+        let at = (self.before + first) as isize + self.origin;
+        debug_assert!(at >= 0);
+        debug_assert!(at as usize + ((N - 1) * ROWS + K - 1) * w + K - 1 + LANES <= input.len());
+        // SAFETY: `S` is available; the reads, from the first vector's top-left tap to the
+        // last one's bottom-right tap and a vector on, lie within the copy: `before` and
+        // `after` were sized for the plane's first and last vectors.
+        unsafe {
+            let base = input.as_ptr().offset(at);
             let mut sums = [S::zero(); N];
-            for (r, row) in filter.iter().enumerate() {
-                let at = first + self.rows[r];
-                // N + 2 of them used (an array length cannot depend on N).
-                let centre: [S::V; GROUP + 2] = core::array::from_fn(|j| {
-                    let at = at + (j * lanes) as isize;
-                    if j < N + 2 { S::load(input.as_ptr().offset(at)) } else { S::zero() }
-                });
-                for (s, w) in row.iter().enumerate() {
-                    for (i, sum) in sums.iter_mut().enumerate() {
-                        let x = if s < half {
-                            S::concat_shift(centre[i], centre[i + 1], lanes - (half - s))
-                        } else if s > half {
-                            S::concat_shift(centre[i + 1], centre[i + 2], s - half)
-                        } else {
-                            centre[i + 1]
-                        };
-                        *sum = S::mul_add_masked(*w, x, *sum, columns[i][s]);
+            for m in 0..(N - 1) * ROWS + K {
+                for s in 0..K {
+                    let x = S::load(base.add(m * w + s));
+                    for (j, sum) in sums.iter_mut().enumerate() {
+                        if m >= j * ROWS && m - j * ROWS < K {
+                            let w = filter[m - j * ROWS][s];
+                            *sum = if s == half {
+                                S::mul_add(w, x, *sum)
+                            } else {
+                                S::mul_add_masked(w, x, *sum, masks[s])
+                            };
+                        }
                     }
                 }
             }
-            sums
+            for (j, sum) in sums.into_iter().enumerate() {
+                let q = first + j * ROWS * w;
+                store(sum, q, column.valid.min(self.outputs - q));
+            }
         }
     }
 }

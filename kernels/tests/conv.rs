@@ -87,12 +87,12 @@ proptest! {
     }
 
     /// Depthwise at stride 1 with the output as wide as the input, 3x3 and 5x5: centred
-    /// across with no dilation across (on AVX-512 the shifted plane, read from a copy without
-    /// padding, its left and right taps lane-shifted from their neighbours; elsewhere the
-    /// flattened plane), with any top and bottom
-    /// padding and dilation down; and, one case in four, with the padding split unevenly
-    /// across or a dilation across (the fallbacks). Widths below, at and across the 8- and
-    /// 16-lane vectors, so vectors span rows; heights from one row.
+    /// across (on AVX-512 without dilation the shifted plane: every tap loaded at its
+    /// offset from a copy without padding, the taps outside the row masked off; elsewhere
+    /// the flattened plane), with any top and bottom padding and dilation down; and, one
+    /// case in four, with the padding split unevenly across or a dilation across (the
+    /// fallbacks). Widths below, at and across the 8- and 16-lane vectors (up to 8, two
+    /// rows share a vector), heights from one row.
     #[test]
     fn random_same_width_depthwise_matches_reference(
         batch in 1usize..=2, c in 1usize..=6, mult in 1usize..=2, h in 1usize..=20, w in 1usize..=37,
@@ -188,8 +188,11 @@ fn fused_epilogue_matches_unfused() {
         Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
         Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1),
         // MobileNetV2's depthwise: bias (folded BN), ReLU6 and a residual, fused; at
-        // stride 1 (one flattened plane) and 2 (parity planes).
+        // stride 1 (on AVX-512 the shifted plane: one row per vector, and two rows per
+        // vector on a 7x7 map, here with two images and a channel multiplier) and 2
+        // (parity planes).
         Conv2dDesc::new(1, 24, (14, 40), 24, (3, 3)).pad(1).groups(24),
+        Conv2dDesc::new(2, 24, (7, 7), 48, (3, 3)).pad(1).groups(24),
         Conv2dDesc::new(1, 24, (15, 40), 24, (3, 3)).stride(2).pad(1).groups(24),
     ] {
         let s = desc.validate().unwrap();

@@ -14,7 +14,7 @@ macro_rules! kernel_shells {
         pub(crate) const FMA_CHAINS: usize = $chains;
 
         /// Whether the kernels that shift loaded lanes run on this path.
-        pub(crate) const LANE_SHIFTS: bool = <$simd as crate::arch::simd::Simd>::LANE_SHIFTS;
+        pub(crate) const MASKED_MUL_ADD: bool = <$simd as crate::arch::simd::Simd>::MASKED_MUL_ADD;
 
         #[allow(clippy::too_many_arguments)]
         /// # Safety
@@ -119,9 +119,9 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
-        pub(crate) unsafe fn depthwise(g: &crate::conv::depthwise::DepthwiseGeometry, input: &[f32], filter: &[f32], padded: &mut [f32], fresh: bool, epilogue: &crate::conv::depthwise::PlaneEpilogue, output: &mut [f32]) {
+        pub(crate) unsafe fn depthwise(g: &crate::conv::depthwise::DepthwiseGeometry, band: &crate::conv::depthwise::DepthwiseBand, scratch: &mut [f32], output: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::conv::depthwise::depthwise_plane::<$simd>(g, input, filter, padded, fresh, epilogue, output) }
+            unsafe { crate::conv::depthwise::depthwise_band::<$simd>(g, band, scratch, output) }
         }
 
         $crate::arch::shells::winograd_shells!([$(#[$attr])*] $simd,

@@ -13,10 +13,9 @@
 /// be valid for the lanes read or written.
 pub(crate) unsafe trait Simd: Copy + 'static {
     const LANES: usize;
-    /// Whether [`Simd::concat_shift`] and [`Simd::mul_add_masked`] are one instruction
-    /// each, so that shifting loaded lanes beats loading them again: the kernels that rely
-    /// on it (`crate::shifted_plane`) are chosen only on such paths.
-    const LANE_SHIFTS: bool;
+    /// Whether [`Simd::mul_add_masked`] is one instruction: the kernel that masks a tap
+    /// off in every multiply-add (`crate::shifted_plane`) is chosen only on such paths.
+    const MASKED_MUL_ADD: bool;
     type V: Copy;
 
     unsafe fn zero() -> Self::V;
@@ -51,24 +50,8 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     /// Largest lane.
     unsafe fn reduce_max(x: Self::V) -> f32;
 
-    /// Lanes `by .. by + LANES` of `lo` followed by `hi` (`0 < by < LANES`): the vector one
-    /// would load `by` floats further on, had `lo` and `hi` been loaded side by side. This
-    /// default goes through memory; paths with `LANE_SHIFTS` override it.
-    #[inline(always)]
-    unsafe fn concat_shift(lo: Self::V, hi: Self::V, by: usize) -> Self::V {
-        // SAFETY: `Self` is available; the buffer holds 2 * LANES <= 32 floats (asserted)
-        // and the load at `by < LANES` stays inside it.
-        unsafe {
-            assert!(2 * Self::LANES <= 32 && by < Self::LANES);
-            let mut both = [0.0f32; 32];
-            Self::store(both.as_mut_ptr(), lo);
-            Self::store(both.as_mut_ptr().add(Self::LANES), hi);
-            Self::load(both.as_ptr().add(by))
-        }
-    }
-
     /// `a * b + c` in the lanes set in `mask`, `c` in the others. This default goes through
-    /// memory; paths with `LANE_SHIFTS` override it.
+    /// memory; paths with `MASKED_MUL_ADD` override it.
     #[inline(always)]
     unsafe fn mul_add_masked(a: Self::V, b: Self::V, c: Self::V, mask: u32) -> Self::V {
         // SAFETY: `Self` is available; the buffers hold LANES <= 16 floats (asserted).
@@ -163,25 +146,19 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     }
 }
 
-/// `concat_shift` and `mul_add_masked` against their definitions, on one path: every shift
-/// and a mask of every other lane.
+/// `mul_add_masked` against its definition, on one path: a mask of every other lane.
 ///
 /// # Safety
 /// `S` is available.
 #[cfg(test)]
-pub(crate) unsafe fn check_lane_ops<S: Simd>() {
+pub(crate) unsafe fn check_mul_add_masked<S: Simd>() {
     let lanes = S::LANES;
     let (lo, hi): (Vec<f32>, Vec<f32>) =
         ((0..lanes).map(|i| i as f32).collect(), (0..lanes).map(|i| 100.0 + i as f32).collect());
-    let both: Vec<f32> = lo.iter().chain(&hi).copied().collect();
     let mut got = vec![0.0f32; lanes];
     // SAFETY: `S` is available; every vector is `lanes` floats of a Vec of that length.
     unsafe {
         let (l, h) = (S::load(lo.as_ptr()), S::load(hi.as_ptr()));
-        for by in 1..lanes {
-            S::store(got.as_mut_ptr(), S::concat_shift(l, h, by));
-            assert_eq!(got, both[by..by + lanes], "concat_shift by {by}");
-        }
         let mask = 0b0101_0101_0101_0101u32 & ((1 << lanes) - 1);
         S::store(got.as_mut_ptr(), S::mul_add_masked(l, S::splat(2.0), h, mask));
         let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { lo[i] * 2.0 + hi[i] } else { hi[i] }).collect();

@@ -12,15 +12,17 @@
 //! than 3x3 and 5x5 take.
 //!
 //! On AVX-512, 3x3 and 5x5 filters at stride 1 with the output as wide as the input,
-//! centred across (MobileNetV2's and Xception's layers), read the plane unpadded
-//! (`crate::shifted_plane`; AVX2 and the portable path lack the one-instruction shifts it
-//! needs and keep the flattened plane, `Simd::LANE_SHIFTS`):
-//! each tap row's vectors are loaded once and the left and right taps are lane shifts of
-//! them, so a vector costs three loads instead of nine and there is no wide buffer to write
-//! out. Against the flattened plane below, 1 thread, AVX-512 (`ferrocnn conv --input
-//! 1xCxHxW --out-channels C --kernel 3 --pad 1 --groups C --iters 500`, medians of three
-//! interleaved runs, us): 144x56x56 132 / 101, 32x112x112 113 / 86, 192x28x28 46 / 35.5,
-//! 384x14x14 28.0 / 21.5, 576x14x14 43.6 / 33.4, 960x7x7 47.7 / 27.9.
+//! centred across, no dilation (MobileNetV2's and Xception's layers), read the plane
+//! unpadded (`crate::shifted_plane`; AVX2 and the portable path have no one-instruction
+//! masked multiply-add, `Simd::MASKED_MUL_ADD`, and keep the flattened plane below): every
+//! tap is a load at its offset, shared by the four output vectors stacked below each other
+//! that read it, with the taps outside the row masked off the multiply-add. A band of
+//! planes runs in one call, its activation a constant, through two alternating copies
+//! (see `depthwise_band`). Against the shifted plane before (three loads a vector and its
+//! left and right taps lane-shifted from them, a call per plane, the plane convolved
+//! straight after its copy), 1 thread (`ferrocnn conv --input 1xCxHxW --out-channels C
+//! --kernel 3 --pad 1 --groups C --iters 1000`, medians of five interleaved runs, us):
+//! 144x56x56 102 / 84, 32x112x112 87 / 76, 576x14x14 35 / 25, 960x7x7 29 / 16.5.
 //!
 //! Other 3x3 and 5x5 filters at stride 1, or at stride 2 without dilation, read the plane
 //! as one long row (`crate::flat_plane`), so every vector is full whatever the map's width,
@@ -81,13 +83,131 @@ impl PlaneEpilogue<'_> {
     }
 }
 
+/// One thread's band of consecutive output planes, and everything they read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DepthwiseBand<'a> {
+    /// The image's input planes, all of them.
+    pub input: &'a [f32],
+    /// Every output channel's R x S filter.
+    pub filters: &'a [f32],
+    /// The band's first output channel.
+    pub first: usize,
+    /// Output channels per input channel.
+    pub multiplier: usize,
+    /// Per output channel (all of them), when the epilogue has them.
+    pub scale: Option<&'a [f32]>,
+    pub shift: Option<&'a [f32]>,
+    /// The band's residual planes, laid out like its output.
+    pub residual: Option<&'a [f32]>,
+    pub activation: Activation,
+}
+
+impl DepthwiseBand<'_> {
+    /// Output plane `i` of the band (of `pixels` floats): its input plane (of `plane`
+    /// floats), its filter (of `taps`) and its epilogue.
+    #[inline(always)]
+    fn plane(&self, i: usize, plane: usize, pixels: usize, taps: usize) -> (&[f32], &[f32], PlaneEpilogue<'_>) {
+        let k = self.first + i;
+        let c = k / self.multiplier;
+        let epilogue = PlaneEpilogue {
+            scale: self.scale.map_or(1.0, |s| s[k]),
+            shift: self.shift.map_or(0.0, |s| s[k]),
+            residual: self.residual.map(|r| &r[i * pixels..(i + 1) * pixels]),
+            activation: self.activation,
+        };
+        (&self.input[c * plane..(c + 1) * plane], &self.filters[k * taps..(k + 1) * taps], epilogue)
+    }
+}
+
+/// A band of output planes (`output`, whole planes): each through `depthwise_plane`, or on
+/// the shifted path through two alternating copies, the next plane copied before the
+/// current one is convolved. Convolving a plane straight after copying it read the copy
+/// before its stores had left the core (loads at other offsets than the stores cannot be
+/// forwarded from them): 960x7x7, 1 thread, 31 us against 21 with no copy at all.
+/// `scratch` holds `scratch_len()` floats.
+///
+/// # Safety
+/// `S` is available on this CPU, with at most 16 lanes.
+#[inline(always)]
+pub(crate) unsafe fn depthwise_band<S: Simd>(
+    g: &DepthwiseGeometry,
+    band: &DepthwiseBand,
+    scratch: &mut [f32],
+    output: &mut [f32],
+) {
+    let win = &g.win;
+    let (plane, pixels, taps) = (win.h * win.w, win.out_h * win.out_w, win.kh * win.kw);
+    // Only paths with the masked multiply-add have shifted geometries; on the others the
+    // test is a constant and their shells lose that loop's copies.
+    let (Path::Shifted(shifted), true) = (&g.path, S::MASKED_MUL_ADD) else {
+        for (i, out) in output.chunks_exact_mut(pixels).enumerate() {
+            let (input, filter, epilogue) = band.plane(i, plane, pixels, taps);
+            // SAFETY: `S` is available with at most 16 lanes; `scratch` holds the geometry's
+            // scratch.
+            unsafe { depthwise_plane::<S>(g, input, filter, scratch, i == 0, &epilogue, out) };
+        }
+        return;
+    };
+    // One copy of the loop per activation, each with its activation a constant: matched
+    // per vector, it was an indirect jump in the innermost loop.
+    // SAFETY: forwarded contract.
+    unsafe {
+        match band.activation {
+            Activation::Identity => shifted_band::<S>(shifted, band, Activation::Identity, scratch, output),
+            Activation::Relu => shifted_band::<S>(shifted, band, Activation::Relu, scratch, output),
+            Activation::Relu6 => shifted_band::<S>(shifted, band, Activation::Relu6, scratch, output),
+            Activation::LeakyRelu(slope) => {
+                shifted_band::<S>(shifted, band, Activation::LeakyRelu(slope), scratch, output)
+            }
+            Activation::Sigmoid => shifted_band::<S>(shifted, band, Activation::Sigmoid, scratch, output),
+        }
+    }
+}
+
+/// `depthwise_band` on the shifted path, with `activation` in place of the band's.
+///
+/// # Safety
+/// As `depthwise_band`.
+#[inline(always)]
+unsafe fn shifted_band<S: Simd>(
+    shifted: &ShiftedPlane,
+    band: &DepthwiseBand,
+    activation: Activation,
+    scratch: &mut [f32],
+    output: &mut [f32],
+) {
+    let (plane, pixels, taps) = shifted.sizes();
+    let planes = output.len() / pixels;
+    let len = shifted.scratch_len();
+    let (mut current, mut next) = scratch[..2 * len].split_at_mut(len);
+    for i in 0..planes {
+        // SAFETY: `S` is available; each copy holds the plane's scratch length.
+        unsafe {
+            if i == 0 {
+                shifted.fill::<S>(band.plane(0, plane, pixels, taps).0, current, true);
+            }
+            if i + 1 < planes {
+                shifted.fill::<S>(band.plane(i + 1, plane, pixels, taps).0, next, i == 0);
+            }
+            let (_, filter, epilogue) = band.plane(i, plane, pixels, taps);
+            let epilogue = PlaneEpilogue { activation, ..epilogue };
+            let out = &mut output[i * pixels..(i + 1) * pixels];
+            match taps {
+                9 => sweep_shifted::<S, 3>(shifted, current, filter, &epilogue, out),
+                _ => sweep_shifted::<S, 5>(shifted, current, filter, &epilogue, out),
+            }
+        }
+        core::mem::swap(&mut current, &mut next);
+    }
+}
+
 /// Floats a stride-2 row vector reads past its first column's window: `2 * lanes`.
 const ROW_SLACK: usize = 32;
 
 /// How a plane is swept.
 #[derive(Debug, Clone)]
 enum Path {
-    /// 3x3 and 5x5 at stride 1, centred across, on paths with cheap lane shifts.
+    /// 3x3 and 5x5 at stride 1, centred across, on paths with a masked multiply-add.
     Shifted(ShiftedPlane),
     /// Other 3x3 and 5x5 windows at stride 1, or at stride 2 without dilation.
     Flat(FlatPlane),
@@ -103,12 +223,13 @@ pub(crate) struct DepthwiseGeometry {
 }
 
 impl DepthwiseGeometry {
-    /// `lane_shifts`: the plan's path has cheap lane shifts (`Simd::LANE_SHIFTS`).
-    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape, lane_shifts: bool) -> Self {
+    /// `masked_mul_add`: the plan's path has a one-instruction masked multiply-add
+    /// (`Simd::MASKED_MUL_ADD`).
+    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape, masked_mul_add: bool) -> Self {
         let win = d.window(s);
         // The shifted and flattened forms hold the 3x3 and 5x5 filters in registers.
         let square = matches!((win.kh, win.kw), (3, 3) | (5, 5));
-        let shifted = if square && lane_shifts { ShiftedPlane::new(&win) } else { None };
+        let shifted = if square && masked_mul_add { ShiftedPlane::new(&win) } else { None };
         let path = match (shifted, square.then(|| FlatPlane::new(&win)).flatten()) {
             (Some(plane), _) => Path::Shifted(plane),
             (None, Some(flat)) => Path::Flat(flat),
@@ -122,22 +243,22 @@ impl DepthwiseGeometry {
     pub(crate) fn scratch_len(&self) -> usize {
         let (hp, wp) = self.win.padded();
         match &self.path {
-            Path::Shifted(plane) => plane.scratch_len(),
+            Path::Shifted(plane) => 2 * plane.scratch_len(),
             Path::Flat(flat) => flat.scratch_len(),
             Path::Rows => crate::aligned::round_up(hp * wp + ROW_SLACK + (self.win.kw - 1) * self.win.dw),
         }
     }
 }
 
-/// One output plane: `input` H x W, `filter` R x S, `output` OH x OW with `epilogue`
-/// applied; `padded` holds at least `scratch_len()` floats. `fresh`: the buffer's border must be
+/// One output plane on the flattened or row path: `input` H x W, `filter` R x S, `output`
+/// OH x OW with `epilogue` applied; `padded` holds at least `scratch_len()` floats. `fresh`: the buffer's border must be
 /// zeroed (the first plane of a thread's band); later planes overwrite only the interior
 /// (144x56x56: 245 -> 228 us; 14x14 and 7x7 maps unchanged within noise).
 ///
 /// # Safety
 /// `S` is available on this CPU, with at most 16 lanes.
 #[inline(always)]
-pub(crate) unsafe fn depthwise_plane<S: Simd>(
+unsafe fn depthwise_plane<S: Simd>(
     g: &DepthwiseGeometry,
     input: &[f32],
     filter: &[f32],
@@ -146,20 +267,6 @@ pub(crate) unsafe fn depthwise_plane<S: Simd>(
     epilogue: &PlaneEpilogue,
     output: &mut [f32],
 ) {
-    if let Path::Shifted(plane) = &g.path {
-        // The copy is made before the filter is splatted into registers: copied between the
-        // splats and the sweep, 144x56x56 ran 99.8 -> 118 us and 960x7x7 28.3 -> 32.1
-        // (1 thread, interleaved medians).
-        // SAFETY: `S` is available with at most 16 lanes (this function's contract);
-        // `input` is the window's plane and `padded` holds the plane's scratch.
-        unsafe {
-            match g.win.kh {
-                3 => sweep_shifted::<S, 3>(plane, plane.fill::<S>(input, padded, fresh), filter, epilogue, output),
-                _ => sweep_shifted::<S, 5>(plane, plane.fill::<S>(input, padded, fresh), filter, epilogue, output),
-            }
-        }
-        return;
-    }
     let flat = if let Path::Flat(flat) = g.path { Some(flat) } else { None };
     let (scratch_len, g) = (g.scratch_len(), &g.win);
     let ((_, wp), lanes) = (g.padded(), S::LANES);
@@ -262,7 +369,7 @@ unsafe fn sweep_shifted<S: Simd, const K: usize>(
     // SAFETY: `S` is available; `input` is the plane's (the caller's contract). The sweep
     // hands out `at + n` within the plane's outputs, which `output` holds.
     unsafe {
-        let w: [[S::V; K]; K] = core::array::from_fn(|r| core::array::from_fn(|s| S::splat(filter[r * K + s])));
+        let w = splat_filter::<S, K>(filter);
         let dst = output.as_mut_ptr();
         debug_assert!(output.len() >= plane.outputs());
         plane.convolve::<S, K>(
@@ -274,5 +381,26 @@ unsafe fn sweep_shifted<S: Simd, const K: usize>(
                 if n == S::LANES { S::store(dst.add(at), y) } else { S::store_partial(dst.add(at), n, y) }
             },
         );
+    }
+}
+
+/// The K x K `filter`'s taps, each splatted across a vector. Loops rather than
+/// `core::array::from_fn`, which with the 5x5 filter was left out of line, its splats
+/// called through memory once a plane: 480x7x7 5x5 ran at half speed.
+///
+/// # Safety
+/// `S` is available; `filter` holds K x K taps.
+#[inline(always)]
+unsafe fn splat_filter<S: Simd, const K: usize>(filter: &[f32]) -> [[S::V; K]; K] {
+    let filter = &filter[..K * K];
+    // SAFETY: `S` is available.
+    unsafe {
+        let mut w = [[S::zero(); K]; K];
+        for (r, row) in w.iter_mut().enumerate() {
+            for (s, tap) in row.iter_mut().enumerate() {
+                *tap = S::splat(filter[r * K + s]);
+            }
+        }
+        w
     }
 }

@@ -1,5 +1,5 @@
 use super::algo::Algo;
-use super::depthwise::{DepthwiseGeometry, PlaneEpilogue};
+use super::depthwise::{DepthwiseBand, DepthwiseGeometry};
 use super::phases::{PhasedSource, Phases};
 use super::winograd::Winograd;
 use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
@@ -202,7 +202,7 @@ impl Conv2d {
                 Method::Winograd(Winograd::new(variant, desc, &shape, weights, kernels, options.threads.max(1)))
             }
             Algo::Depthwise => Method::Depthwise(
-                DepthwiseGeometry::new(desc, &shape, kernels.lane_shifts),
+                DepthwiseGeometry::new(desc, &shape, kernels.masked_mul_add),
                 AlignedVec::from_slice(ALIGN, weights),
             ),
             _ => Method::Gemm(GemmLayout::new(
@@ -367,38 +367,35 @@ impl Conv2d {
         scratch: &mut [f32],
     ) {
         let d = &self.desc;
-        let (plane, pixels, taps) = (d.in_h * d.in_w, self.shape.out_pixels(), d.kernel_h * d.kernel_w);
+        let (plane, pixels) = (d.in_h * d.in_w, self.shape.out_pixels());
         let multiplier = d.out_channels / d.in_channels;
         let (kernel, e) = (self.kernels.depthwise, &self.epilogue);
         for n in 0..d.batch {
             let image = &input[n * d.in_channels * plane..(n + 1) * d.in_channels * plane];
-            let first = (n * slice.total + slice.first) * pixels;
-            let out = &mut output[first..first + d.out_channels * pixels];
-            let res = residual.map(|r| &r[first..first + d.out_channels * pixels]);
+            let offset = (n * slice.total + slice.first) * pixels;
+            let out = &mut output[offset..offset + d.out_channels * pixels];
+            let res = residual.map(|r| &r[offset..offset + d.out_channels * pixels]);
             crate::tasks::plane_bands(
                 out,
                 pixels,
                 self.threads,
                 align_scratch(scratch),
                 g.scratch_len(),
-                |first, planes, padded| {
-                    for (i, o) in planes.chunks_exact_mut(pixels).enumerate() {
-                        let k = first + i;
-                        let c = k / multiplier;
-                        let epilogue = PlaneEpilogue {
-                            scale: e.scale().map_or(1.0, |s| s[k]),
-                            shift: e.shift().map_or(0.0, |s| s[k]),
-                            residual: res.map(|r| &r[k * pixels..(k + 1) * pixels]),
-                            activation: e.activation(),
-                        };
-                        // SAFETY: the table passed the CPU check; plane `c` of the image and
-                        // filter `k` exist (k < out_channels = in_channels * multiplier);
-                        // `padded` holds the geometry's scratch length.
-                        unsafe {
-                            let filter = &filters[k * taps..(k + 1) * taps];
-                            kernel(g, &image[c * plane..(c + 1) * plane], filter, padded, i == 0, &epilogue, o)
-                        };
-                    }
+                |first, planes, scratch| {
+                    let band = DepthwiseBand {
+                        input: image,
+                        filters,
+                        first,
+                        multiplier,
+                        scale: e.scale(),
+                        shift: e.shift(),
+                        residual: res.map(|r| &r[first * pixels..first * pixels + planes.len()]),
+                        activation: e.activation(),
+                    };
+                    // SAFETY: the table passed the CPU check; the band's planes are output
+                    // channels below out_channels = in_channels * multiplier, whose input
+                    // planes and filters exist; `scratch` holds the geometry's scratch length.
+                    unsafe { kernel(g, &band, scratch, planes) };
                 },
             );
         }

@@ -21,7 +21,7 @@ unsafe impl Simd for Avx2Fma {
     /// No two-source permute across 128-bit halves and no masked FMA: a shift was two
     /// `vpermps` and a blend, a masked FMA an FMA and a blend, and the shifted-plane depthwise
     /// ran 1.2-1.55x slower than the flattened plane (144x56x56: 0.242 against 0.158 ms).
-    const LANE_SHIFTS: bool = false;
+    const MASKED_MUL_ADD: bool = false;
     type V = __m256;
 
     #[inline(always)]
@@ -146,7 +146,7 @@ mod tests {
     fn lane_ops_default_through_memory() {
         if crate::Isa::Avx2Fma.is_supported() {
             // SAFETY: AVX2 and FMA are available (checked).
-            unsafe { crate::arch::simd::check_lane_ops::<super::Avx2Fma>() }
+            unsafe { crate::arch::simd::check_mul_add_masked::<super::Avx2Fma>() }
         }
     }
 }

@@ -68,7 +68,7 @@ fn first_lanes(n: usize) -> __mmask16 {
 unsafe impl Simd for Avx512 {
     const LANES: usize = 16;
     /// `vpermt2ps` and `vfmadd{k}`, one instruction each.
-    const LANE_SHIFTS: bool = true;
+    const MASKED_MUL_ADD: bool = true;
     type V = __m512;
 
     #[inline(always)]
@@ -95,17 +95,6 @@ unsafe impl Simd for Avx512 {
     unsafe fn load_partial(p: *const f32, n: usize) -> __m512 {
         // SAFETY: masked-off lanes are not accessed, so only the `n` readable floats are read.
         unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) }
-    }
-    #[inline(always)]
-    unsafe fn concat_shift(lo: __m512, hi: __m512, by: usize) -> __m512 {
-        // SAFETY: AVX-512F is available. Index lanes 16.. pick from `hi`.
-        unsafe {
-            let index = _mm512_add_epi32(
-                _mm512_set1_epi32(by as i32),
-                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-            );
-            _mm512_permutex2var_ps(lo, index, hi)
-        }
     }
     #[inline(always)]
     unsafe fn mul_add_masked(a: __m512, b: __m512, c: __m512, mask: u32) -> __m512 {
@@ -218,7 +207,7 @@ mod tests {
     fn lane_ops_are_permutes_and_masked_fmas() {
         if crate::Isa::Avx512f.is_supported() {
             // SAFETY: AVX-512F is available (checked).
-            unsafe { crate::arch::simd::check_lane_ops::<super::Avx512>() }
+            unsafe { crate::arch::simd::check_mul_add_masked::<super::Avx512>() }
         }
     }
 }
