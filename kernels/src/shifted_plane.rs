@@ -1,6 +1,6 @@
-//! A stride-1 sliding window read straight from the unpadded input plane, for windows
-//! centred across ("same" padding left and right, no dilation: MobileNetV2's and Xception's
-//! depthwise layers).
+//! A sliding window read straight from the unpadded input plane, for windows centred
+//! across ("same" padding left and right, no dilation: MobileNetV2's and Xception's
+//! depthwise layers), at stride 1, or at stride 2 on an even width.
 //!
 //! Output `q = oh*W + ow` reads tap (r, s) at input `q + (r - top)*W + (s - left)`: one
 //! offset per tap, the same for every output. There is no padded copy in, nor wide buffer
@@ -9,11 +9,18 @@
 //! computed at plan creation; a row above or below the plane reads the zeros around the
 //! plane's copy, which with the column inside is exactly "the row is outside".
 //!
-//! Output vectors are cut per row (one row per vector; two on maps up to half a vector
-//! wide, so a 7x7 map is 4 vectors, 14 of 16 lanes used, instead of 7), so the vectors of a
+//! At stride 2 the copy is split into the input's even columns and its odd ones, each
+//! W/2 = out_w wide (an even-width plane's even floats, read as one run, are its even
+//! columns row after row, so the split is one pass of two-source permutes). Output
+//! `(oh, ow)` then reads tap (r, s) at row `2*oh + r - top` of the array of column parity
+//! `(s - left) mod 2`, column `ow + floor((s - left) / 2)`: again one offset per tap.
+//!
+//! Output vectors are cut per row (one row per vector; at stride 1 two on maps up to half a
+//! vector wide, so a 7x7 map is 4 vectors, 14 of 16 lanes used, instead of 7), so the vectors of a
 //! column, one below the other, share their masks and read the same input rows: a strip of
 //! four of them loads each input row's taps once for every vector whose window covers the
-//! row, 4.5 loads a vector instead of 9 for a 3x3 window. Against lane shifts of centre
+//! row, 4.5 loads a vector instead of 9 for a 3x3 window at stride 1 (6.75 at stride 2,
+//! where consecutive output rows share one input row of three). Against lane shifts of centre
 //! loads (three loads and six two-source permutes a vector, every vector full across row
 //! ends, but its masks looked up per vector), 1 thread: see `crate::conv::depthwise`.
 //!
@@ -26,7 +33,7 @@ use crate::arch::simd::Simd;
 use crate::shape::Window2d;
 
 /// Lanes the masks are built for: AVX-512's, the one path that takes this form
-/// (`Simd::LANE_SHIFTS`).
+/// (`Simd::MASKED_MUL_ADD`).
 const LANES: usize = 16;
 
 /// The widest window taken (5x5): the mask table's width.
@@ -46,20 +53,29 @@ struct Column {
 pub(crate) struct ShiftedPlane {
     /// The input plane, H x W floats.
     plane: usize,
-    /// Outputs in the plane: out_h * W.
+    /// Outputs in the plane: out_h * out_w.
     outputs: usize,
-    /// W: the input's and the output's row length.
+    /// out_w: the output's row length, and the copy's (W at stride 1, W/2 at stride 2).
     width: usize,
-    /// Output rows one vector holds: 2 when two rows fit in it (7x7 maps), else 1.
+    /// 1, or 2 with the copy split into the input's even and odd columns.
+    stride: usize,
+    /// Output rows one vector holds: 2 when two rows fit in it (7x7 maps at stride 1), else 1.
     rows_per_vector: usize,
     /// Rows of vectors: out_h / rows_per_vector, rounded up.
     vector_rows: usize,
-    /// Where tap (0, 0) of output `q` reads, relative to `q`: `-(top * W) - left`.
-    origin: isize,
-    /// Zeros before the plane in the scratch copy: as far as the first vector reads before it.
+    /// Where tap row 0 of output row 0 reads in the copy, relative to its start: `-top`
+    /// rows.
+    row_origin: isize,
+    /// Per tap column, where it reads relative to the output's column: `s - left` at
+    /// stride 1; at stride 2 the column array (`part` apart) and `(s - left) / 2` rounded
+    /// down within it.
+    column_at: [isize; MAX_TAPS],
+    /// Zeros before each column array in the copy: as far as the first vector reads before
+    /// it (and after the array, as far as the last one reads past it).
     before: usize,
-    /// Zeros after it: as far as the last vector reads past it.
-    after: usize,
+    /// Floats of one column array with its zeros: the whole plane at stride 1; at stride 2
+    /// its even columns, then its odd ones.
+    part: usize,
     /// Taps in the window: kh * kw.
     taps: usize,
     /// The columns of a vector row.
@@ -67,18 +83,26 @@ pub(crate) struct ShiftedPlane {
 }
 
 impl ShiftedPlane {
-    /// The shifted form of a stride-1, dilation-1 window centred across (odd width, left =
-    /// right padding), up to 5x5; `None` for others.
+    /// The shifted form of a dilation-1 window centred across (odd width, left = right
+    /// padding), up to 5x5, at stride 1, or at stride 2 on an even width; `None` for others.
     pub(crate) fn new(win: &Window2d) -> Option<ShiftedPlane> {
         let p = win.padding;
         let centred = win.kw % 2 == 1 && p.left == win.kw / 2 && p.right == p.left;
-        let (w, taps) = (win.w, win.kh.max(win.kw));
-        let unit = (win.sh, win.sw, win.dh, win.dw) == (1, 1, 1, 1);
-        if !unit || !centred || win.out_w != w || win.h == 0 || w == 0 || win.out_h == 0 || taps > MAX_TAPS {
+        let (w, k) = (win.out_w, win.kh.max(win.kw));
+        let stride = match (win.sh, win.sw) {
+            (1, 1) if win.out_w == win.w => 1,
+            (2, 2) if win.w.is_multiple_of(2) && 2 * win.out_w == win.w => 2,
+            _ => return None,
+        };
+        if (win.dh, win.dw) != (1, 1) || !centred || win.h == 0 || w == 0 || win.out_h == 0 || k > MAX_TAPS {
             return None;
         }
-        let rows_per_vector = if 2 * w <= LANES { 2 } else { 1 };
-        let inside = |column: usize, s: usize| (p.left..w + p.left).contains(&(column + s));
+        // Two rows a vector only at stride 1: at stride 2 the next output row reads two
+        // input rows on, which the copy does not hold next to each other.
+        let rows_per_vector = if stride == 1 && 2 * w <= LANES { 2 } else { 1 };
+        // Column `s` of the window, from output column `c`: its column array and offset.
+        let (half, left) = (|d: isize| d.div_euclid(stride as isize), p.left as isize);
+        let inside = |c: usize, s: usize| (0..w as isize).contains(&(c as isize + half(s as isize - left)));
         let column = |first: usize, valid: usize| Column {
             first,
             valid,
@@ -91,23 +115,32 @@ impl ShiftedPlane {
             _ => (0..w.div_ceil(LANES)).map(|c| column(c * LANES, LANES.min(w - c * LANES))).collect(),
         };
         let vector_rows = win.out_h.div_ceil(rows_per_vector);
-        let origin = -((p.top * w + p.left) as isize);
-        let plane = win.h * w;
-        // The last vector, at the last row's last column, reads up to its bottom right tap
-        // and a vector on from there.
-        let last = (vector_rows - 1) * rows_per_vector * w + columns[columns.len() - 1].first;
-        let end = last as isize + origin + ((win.kh - 1) * w + win.kw - 1 + LANES) as isize;
+        let (plane, rows) = (win.h * win.w, win.h as isize);
+        let row_origin = -(p.top as isize);
+        // The first vector reads from its top left tap; the last one, at the last row's last
+        // column, up to its bottom right tap and a vector on from there.
+        let last_row = ((vector_rows - 1) * rows_per_vector * stride + win.kh - 1) as isize + row_origin;
+        let last_column = columns[columns.len() - 1].first as isize + half(win.kw as isize - 1 - left);
+        let start = row_origin * w as isize + half(-left);
+        let end = last_row * w as isize + last_column + LANES as isize;
         let round = crate::aligned::round_up;
-        let (before, after) = ((-origin) as usize, (end - plane as isize).max(0) as usize);
+        let (before, after) = (round((-start) as usize), round((end - rows * w as isize).max(0) as usize));
+        let part = before + round(win.h * w) + after;
+        let column_at = core::array::from_fn(|s| {
+            let d = s as isize - left;
+            d.rem_euclid(stride as isize) * part as isize + half(d)
+        });
         Some(ShiftedPlane {
             plane,
             outputs: win.out_h * w,
             width: w,
+            stride,
             rows_per_vector,
             vector_rows,
-            origin,
-            before: round(before),
-            after: round(after),
+            row_origin,
+            column_at,
+            before,
+            part,
             taps: win.kh * win.kw,
             columns,
         })
@@ -123,14 +156,14 @@ impl ShiftedPlane {
         (self.plane, self.outputs, self.taps)
     }
 
-    /// Floats of scratch one thread needs: the plane with zeros before and after it.
+    /// Floats of one copy: its column arrays with their zeros.
     pub(crate) fn scratch_len(&self) -> usize {
-        self.before + crate::aligned::round_up(self.plane) + self.after
+        self.stride * self.part
     }
 
     /// Copies `input` (the plane) into `copy` (`scratch_len()` floats) between its zeros
     /// (written when `fresh`: later planes through the same buffer overwrite only the
-    /// plane), at offset `before`.
+    /// plane), at offset `before` of each column array.
     ///
     /// # Safety
     /// `S` is available.
@@ -140,8 +173,17 @@ impl ShiftedPlane {
         if fresh {
             copy.fill(0.0);
         }
+        let (at, plane) = (self.before, &input[..self.plane]);
         // SAFETY: `S` is available.
-        unsafe { crate::flat_plane::copy_row::<S>(&mut copy[self.before..self.before + self.plane], input) };
+        unsafe {
+            match self.stride {
+                1 => crate::flat_plane::copy_row::<S>(&mut copy[at..at + self.plane], plane),
+                _ => {
+                    let (even, odd) = copy.split_at_mut(self.part);
+                    split_columns::<S>(plane, &mut even[at..at + self.plane / 2], &mut odd[at..at + self.plane / 2]);
+                }
+            }
+        }
     }
 
     /// Every output vector as `filter` (K x K, taps splatted) convolves it, handed to
@@ -161,9 +203,10 @@ impl ShiftedPlane {
         assert!(input.len() >= self.scratch_len(), "the plane's copy");
         // SAFETY: `S` is available; `input` is the copy (asserted).
         unsafe {
-            match self.rows_per_vector {
-                1 => self.sweep::<S, K, 1>(input, filter, store),
-                _ => self.sweep::<S, K, 2>(input, filter, store),
+            match (self.stride, self.rows_per_vector) {
+                (1, 1) => self.sweep::<S, K, 1, 1>(input, filter, store),
+                (1, _) => self.sweep::<S, K, 2, 2>(input, filter, store),
+                _ => self.sweep::<S, K, 1, 2>(input, filter, store),
             }
         }
     }
@@ -173,9 +216,10 @@ impl ShiftedPlane {
     /// 240x14x14 28.6 -> 32.7, 1 thread), then single rows, column by column.
     ///
     /// # Safety
-    /// As `convolve`, with `ROWS` the plane's rows per vector.
+    /// As `convolve`, with `ROWS` the plane's output rows per vector and `STEP` the input
+    /// rows from one vector row to the next.
     #[inline(always)]
-    unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize>(
+    unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize, const STEP: usize>(
         &self,
         input: &[f32],
         filter: &[[S::V; K]; K],
@@ -184,10 +228,10 @@ impl ShiftedPlane {
         // SAFETY: `S` is available; `input` is the copy (the caller's contract).
         unsafe {
             let row = match K {
-                3 => self.strips::<S, K, ROWS, 4>(input, filter, 0, &mut store),
-                _ => self.strips::<S, K, ROWS, 2>(input, filter, 0, &mut store),
+                3 => self.strips::<S, K, ROWS, STEP, 4>(input, filter, 0, &mut store),
+                _ => self.strips::<S, K, ROWS, STEP, 2>(input, filter, 0, &mut store),
             };
-            self.strips::<S, K, ROWS, 1>(input, filter, row, &mut store);
+            self.strips::<S, K, ROWS, STEP, 1>(input, filter, row, &mut store);
         }
     }
 
@@ -196,7 +240,7 @@ impl ShiftedPlane {
     /// # Safety
     /// As `sweep`.
     #[inline(always)]
-    unsafe fn strips<S: Simd, const K: usize, const ROWS: usize, const N: usize>(
+    unsafe fn strips<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize>(
         &self,
         input: &[f32],
         filter: &[[S::V; K]; K],
@@ -206,7 +250,7 @@ impl ShiftedPlane {
         while row + N <= self.vector_rows {
             for column in self.columns.iter() {
                 // SAFETY: `S` is available; `input` is the copy; rows `row .. row + N` exist.
-                unsafe { self.strip::<S, K, ROWS, N>(input, filter, row, column, store) };
+                unsafe { self.strip::<S, K, ROWS, STEP, N>(input, filter, row, column, store) };
             }
             row += N;
         }
@@ -215,12 +259,12 @@ impl ShiftedPlane {
 
     /// The `N` vectors of `column` in vector rows `row .. row + N`. Input row `m` of the
     /// strip (counted from the first vector's top tap row) is loaded once per tap column
-    /// and feeds vector `j`'s tap row `m - j * ROWS` wherever that is a row of the window.
+    /// and feeds vector `j`'s tap row `m - j * STEP` wherever that is a row of the window.
     ///
     /// # Safety
     /// As `sweep`; `row + N <= vector_rows`.
     #[inline(always)]
-    unsafe fn strip<S: Simd, const K: usize, const ROWS: usize, const N: usize>(
+    unsafe fn strip<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize>(
         &self,
         input: &[f32],
         filter: &[[S::V; K]; K],
@@ -234,21 +278,25 @@ impl ShiftedPlane {
         for (mask, &word) in masks.iter_mut().zip(&column.masks) {
             *mask = word as u32;
         }
-        let at = (self.before + first) as isize + self.origin;
-        debug_assert!(at >= 0);
-        debug_assert!(at as usize + ((N - 1) * ROWS + K - 1) * w + K - 1 + LANES <= input.len());
+        let at = (self.before + row * STEP * w + column.first) as isize + self.row_origin * w as isize;
+        let columns = &self.column_at[..K];
+        debug_assert!(columns.iter().all(|&c| at + c >= 0));
+        debug_assert!(columns.iter().all(|&c| {
+            let end = at + c + (((N - 1) * STEP + K - 1) * w + LANES) as isize;
+            end <= input.len() as isize
+        }));
         // SAFETY: `S` is available; the reads, from the first vector's top-left tap to the
         // last one's bottom-right tap and a vector on, lie within the copy: `before` and
         // `after` were sized for the plane's first and last vectors.
         unsafe {
             let base = input.as_ptr().offset(at);
             let mut sums = [S::zero(); N];
-            for m in 0..(N - 1) * ROWS + K {
-                for s in 0..K {
-                    let x = S::load(base.add(m * w + s));
+            for m in 0..(N - 1) * STEP + K {
+                for (s, &c) in columns.iter().enumerate() {
+                    let x = S::load(base.offset((m * w) as isize + c));
                     for (j, sum) in sums.iter_mut().enumerate() {
-                        if m >= j * ROWS && m - j * ROWS < K {
-                            let w = filter[m - j * ROWS][s];
+                        if m >= j * STEP && m - j * STEP < K {
+                            let w = filter[m - j * STEP][s];
                             *sum = if s == half {
                                 S::mul_add(w, x, *sum)
                             } else {
@@ -262,6 +310,36 @@ impl ShiftedPlane {
                 let q = first + j * ROWS * w;
                 store(sum, q, column.valid.min(self.outputs - q));
             }
+        }
+    }
+}
+
+/// `plane`'s even floats into `even` and its odd ones into `odd`: an even-width plane's
+/// even and odd columns, row after row, in one run.
+///
+/// # Safety
+/// `S` is available; `even` and `odd` hold half of `plane` each.
+#[inline(always)]
+unsafe fn split_columns<S: Simd>(plane: &[f32], even: &mut [f32], odd: &mut [f32]) {
+    let (n, lanes) = (plane.len(), S::LANES);
+    assert!(n.is_multiple_of(2) && even.len() == n / 2 && odd.len() == n / 2, "the column arrays' lengths");
+    let (src, e, o) = (plane.as_ptr(), even.as_mut_ptr(), odd.as_mut_ptr());
+    let mut x = 0;
+    // SAFETY: `S` is available; reads stay below `n` and writes below `n / 2` (`x` even).
+    unsafe {
+        while x + 2 * lanes <= n {
+            let [evens, odds] = S::deinterleave::<2>([S::load(src.add(x)), S::load(src.add(x + lanes))]);
+            S::store(e.add(x / 2), evens);
+            S::store(o.add(x / 2), odds);
+            x += 2 * lanes;
+        }
+        let rest = n - x;
+        if rest > 0 {
+            let first = if rest >= lanes { S::load(src.add(x)) } else { S::load_partial(src.add(x), rest) };
+            let second = if rest > lanes { S::load_partial(src.add(x + lanes), rest - lanes) } else { S::zero() };
+            let [evens, odds] = S::deinterleave::<2>([first, second]);
+            S::store_partial(e.add(x / 2), rest / 2, evens);
+            S::store_partial(o.add(x / 2), rest / 2, odds);
         }
     }
 }

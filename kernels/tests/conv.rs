@@ -86,25 +86,26 @@ proptest! {
         check_all(&desc, &signed(s.input_len, seed), &signed(s.weight_len, seed + 1));
     }
 
-    /// Depthwise at stride 1 with the output as wide as the input, 3x3 and 5x5: centred
-    /// across (on AVX-512 without dilation the shifted plane: every tap loaded at its
-    /// offset from a copy without padding, the taps outside the row masked off; elsewhere
-    /// the flattened plane), with any top and bottom padding and dilation down; and, one
-    /// case in four, with the padding split unevenly across or a dilation across (the
-    /// fallbacks). Widths below, at and across the 8- and 16-lane vectors (up to 8, two
-    /// rows share a vector), heights from one row.
+    /// Depthwise at stride 1 with the output as wide as the input, or at stride 2 with it
+    /// half as wide, 3x3 and 5x5, centred across (on AVX-512 without dilation the shifted
+    /// plane: every tap loaded at its offset from a copy without padding, at stride 2 a
+    /// copy split into even and odd columns, the taps outside the row masked off; elsewhere
+    /// the flattened plane), with any top and bottom padding and dilation down; and, one case
+    /// in four, with the padding split unevenly across or a dilation across (the
+    /// fallbacks). Widths below, at and across the 8- and 16-lane vectors (up to 8, two rows
+    /// share a vector at stride 1), odd ones at stride 2 (the fallback), heights from one row.
     #[test]
     fn random_same_width_depthwise_matches_reference(
         batch in 1usize..=2, c in 1usize..=6, mult in 1usize..=2, h in 1usize..=20, w in 1usize..=37,
         five in any::<bool>(), dilation_h in 1usize..=2, top in 0usize..=4, bottom in 0usize..=4,
-        uneven in 0usize..4, seed in 0u64..1000,
+        uneven in 0usize..4, stride in 1usize..=2, seed in 0u64..1000,
     ) {
         let k = if five { 5 } else { 3 };
         let dilation_w = if uneven == 1 { 2 } else { 1 };
         let across = (k - 1) * dilation_w;
         let left = if uneven == 0 { across / 2 - 1 } else { across / 2 };
         let padding = Padding2d { top, bottom, left, right: across - left };
-        let mut desc = Conv2dDesc::new(batch, c, (h, w), c * mult, (k, k)).padding(padding).groups(c);
+        let mut desc = Conv2dDesc::new(batch, c, (h, w), c * mult, (k, k)).padding(padding).groups(c).stride(stride);
         (desc.dilation_h, desc.dilation_w) = (dilation_h, dilation_w);
         prop_assume!(desc.validate().is_ok());
         let s = desc.validate().unwrap();

@@ -23,6 +23,10 @@
 //! straight after its copy), 1 thread (`ferrocnn conv --input 1xCxHxW --out-channels C
 //! --kernel 3 --pad 1 --groups C --iters 1000`, medians of five interleaved runs, us):
 //! 144x56x56 102 / 84, 32x112x112 87 / 76, 576x14x14 35 / 25, 960x7x7 29 / 16.5.
+//! The same windows at stride 2 on an even width (all of MobileNetV2's stride-2 layers)
+//! take it too, the copy split into the input's even and odd columns; against the
+//! flattened plane's parity planes (same command with `--stride 2`, 5 interleaved runs,
+//! us): 144x56x56 69 / 45, 96x112x112 180 / 152, 192x28x28 26.6 / 15.6, 576x14x14 71 / 21.
 //!
 //! Other 3x3 and 5x5 filters at stride 1, or at stride 2 without dilation, read the plane
 //! as one long row (`crate::flat_plane`), so every vector is full whatever the map's width,
@@ -207,7 +211,8 @@ const ROW_SLACK: usize = 32;
 /// How a plane is swept.
 #[derive(Debug, Clone)]
 enum Path {
-    /// 3x3 and 5x5 at stride 1, centred across, on paths with a masked multiply-add.
+    /// 3x3 and 5x5 centred across, at stride 1 or at stride 2 on an even width, on paths
+    /// with a masked multiply-add.
     Shifted(ShiftedPlane),
     /// Other 3x3 and 5x5 windows at stride 1, or at stride 2 without dilation.
     Flat(FlatPlane),
