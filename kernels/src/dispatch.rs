@@ -113,10 +113,10 @@ pub(crate) struct KernelTable {
     /// of independent vector FMAs per iteration.
     pub fma_loop: unsafe fn(usize) -> f32,
     pub fma_chains: usize,
-    /// Whether a masked multiply-add is one instruction ([`crate::arch::simd::Simd::MASKED_MUL_ADD`]).
-    pub masked_mul_add: bool,
-    /// Pooling of one plane ([`crate::ops::Pool2d`]) and global pooling of one plane.
-    pub pool_plane: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], bool, &mut [f32]),
+    /// Whether masked multiply-adds and maxima are one instruction ([`crate::arch::simd::Simd::MASKED_OPS`]).
+    pub masked_ops: bool,
+    /// Pooling of a band of planes ([`crate::ops::Pool2d`]) and global pooling of one plane.
+    pub pool_band: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], &mut [f32]),
     pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
     /// Elementwise layers ([`crate::ops`]).
     pub activation: unsafe fn(crate::Activation, &mut [f32]),
@@ -147,8 +147,8 @@ macro_rules! kernel_table {
             epilogue: $($folder)::+::shells::epilogue,
             fma_loop: $($folder)::+::shells::fma_loop,
             fma_chains: $($folder)::+::shells::FMA_CHAINS,
-            masked_mul_add: $($folder)::+::shells::MASKED_MUL_ADD,
-            pool_plane: $($folder)::+::shells::pool_plane,
+            masked_ops: $($folder)::+::shells::MASKED_OPS,
+            pool_band: $($folder)::+::shells::pool_band,
             global_pool: $($folder)::+::shells::global_pool,
             activation: $($folder)::+::shells::activation,
             add: $($folder)::+::shells::add,

@@ -33,7 +33,7 @@ use crate::arch::simd::Simd;
 use crate::shape::Window2d;
 
 /// Lanes the masks are built for: AVX-512's, the one path that takes this form
-/// (`Simd::MASKED_MUL_ADD`).
+/// (`Simd::MASKED_OPS`).
 const LANES: usize = 16;
 
 /// The widest window taken (5x5): the mask table's width.
@@ -161,17 +161,18 @@ impl ShiftedPlane {
         self.stride * self.part
     }
 
-    /// Copies `input` (the plane) into `copy` (`scratch_len()` floats) between its zeros
-    /// (written when `fresh`: later planes through the same buffer overwrite only the
-    /// plane), at offset `before` of each column array.
+    /// Copies `input` (the plane) into `copy` (`scratch_len()` floats) between floats of
+    /// `border` (written when `fresh`: later planes through the same buffer overwrite only
+    /// the plane), at offset `before` of each column array: zeros for a convolution, -inf
+    /// for max pooling.
     ///
     /// # Safety
     /// `S` is available.
     #[inline(always)]
-    pub(crate) unsafe fn fill<S: Simd>(&self, input: &[f32], copy: &mut [f32], fresh: bool) {
+    pub(crate) unsafe fn fill<S: Simd>(&self, input: &[f32], copy: &mut [f32], fresh: bool, border: f32) {
         let copy = &mut copy[..self.scratch_len()];
         if fresh {
-            copy.fill(0.0);
+            copy.fill(border);
         }
         let (at, plane) = (self.before, &input[..self.plane]);
         // SAFETY: `S` is available.
@@ -186,16 +187,19 @@ impl ShiftedPlane {
         }
     }
 
-    /// Every output vector as `filter` (K x K, taps splatted) convolves it, handed to
-    /// `store(sum, first output, valid lanes)`.
+    /// Every output vector of a K x K window, handed to `store(result, first output, valid
+    /// lanes)`: its taps folded into `init` by `tap(result, loaded, r, s, mask)`, `mask`
+    /// the lanes whose tap column is inside the row (a convolution multiplies and adds, max
+    /// pooling takes the larger).
     ///
     /// # Safety
     /// `S` is available, with 16 lanes; `input` is `fill`'s copy.
     #[inline(always)]
-    pub(crate) unsafe fn convolve<S: Simd, const K: usize>(
+    pub(crate) unsafe fn sweep_taps<S: Simd, const K: usize>(
         &self,
         input: &[f32],
-        filter: &[[S::V; K]; K],
+        init: S::V,
+        tap: impl Fn(S::V, S::V, usize, usize, u32) -> S::V,
         store: impl FnMut(S::V, usize, usize),
     ) {
         // Checked once a plane, not debug-only: they also tell the compiler the copy's length.
@@ -203,10 +207,11 @@ impl ShiftedPlane {
         assert!(input.len() >= self.scratch_len(), "the plane's copy");
         // SAFETY: `S` is available; `input` is the copy (asserted).
         unsafe {
+            let op = Taps { init, tap };
             match (self.stride, self.rows_per_vector) {
-                (1, 1) => self.sweep::<S, K, 1, 1>(input, filter, store),
-                (1, _) => self.sweep::<S, K, 2, 2>(input, filter, store),
-                _ => self.sweep::<S, K, 1, 2>(input, filter, store),
+                (1, 1) => self.sweep::<S, K, 1, 1>(input, &op, store),
+                (1, _) => self.sweep::<S, K, 2, 2>(input, &op, store),
+                _ => self.sweep::<S, K, 1, 2>(input, &op, store),
             }
         }
     }
@@ -222,16 +227,16 @@ impl ShiftedPlane {
     unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize, const STEP: usize>(
         &self,
         input: &[f32],
-        filter: &[[S::V; K]; K],
+        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V>,
         mut store: impl FnMut(S::V, usize, usize),
     ) {
         // SAFETY: `S` is available; `input` is the copy (the caller's contract).
         unsafe {
             let row = match K {
-                3 => self.strips::<S, K, ROWS, STEP, 4>(input, filter, 0, &mut store),
-                _ => self.strips::<S, K, ROWS, STEP, 2>(input, filter, 0, &mut store),
+                3 => self.strips::<S, K, ROWS, STEP, 4>(input, op, 0, &mut store),
+                _ => self.strips::<S, K, ROWS, STEP, 2>(input, op, 0, &mut store),
             };
-            self.strips::<S, K, ROWS, STEP, 1>(input, filter, row, &mut store);
+            self.strips::<S, K, ROWS, STEP, 1>(input, op, row, &mut store);
         }
     }
 
@@ -243,14 +248,14 @@ impl ShiftedPlane {
     unsafe fn strips<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize>(
         &self,
         input: &[f32],
-        filter: &[[S::V; K]; K],
+        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V>,
         mut row: usize,
         store: &mut impl FnMut(S::V, usize, usize),
     ) -> usize {
         while row + N <= self.vector_rows {
             for column in self.columns.iter() {
                 // SAFETY: `S` is available; `input` is the copy; rows `row .. row + N` exist.
-                unsafe { self.strip::<S, K, ROWS, STEP, N>(input, filter, row, column, store) };
+                unsafe { self.strip::<S, K, ROWS, STEP, N>(input, op, row, column, store) };
             }
             row += N;
         }
@@ -267,12 +272,12 @@ impl ShiftedPlane {
     unsafe fn strip<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize>(
         &self,
         input: &[f32],
-        filter: &[[S::V; K]; K],
+        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V>,
         row: usize,
         column: &Column,
         store: &mut impl FnMut(S::V, usize, usize),
     ) {
-        let (w, half) = (self.width, K / 2);
+        let w = self.width;
         let first = row * ROWS * w + column.first;
         let mut masks = [0u32; K];
         for (mask, &word) in masks.iter_mut().zip(&column.masks) {
@@ -290,18 +295,13 @@ impl ShiftedPlane {
         // `after` were sized for the plane's first and last vectors.
         unsafe {
             let base = input.as_ptr().offset(at);
-            let mut sums = [S::zero(); N];
+            let mut sums = [op.init; N];
             for m in 0..(N - 1) * STEP + K {
                 for (s, &c) in columns.iter().enumerate() {
                     let x = S::load(base.offset((m * w) as isize + c));
                     for (j, sum) in sums.iter_mut().enumerate() {
                         if m >= j * STEP && m - j * STEP < K {
-                            let w = filter[m - j * STEP][s];
-                            *sum = if s == half {
-                                S::mul_add(w, x, *sum)
-                            } else {
-                                S::mul_add_masked(w, x, *sum, masks[s])
-                            };
+                            *sum = (op.tap)(*sum, x, m - j * STEP, s, masks[s]);
                         }
                     }
                 }
@@ -312,6 +312,13 @@ impl ShiftedPlane {
             }
         }
     }
+}
+
+/// How a window's taps fold into a result: from `init`, by `tap(result, loaded, r, s,
+/// mask)`.
+struct Taps<V, F> {
+    init: V,
+    tap: F,
 }
 
 /// `plane`'s even floats into `even` and its odd ones into `odd`: an even-width plane's

@@ -63,6 +63,25 @@ proptest! {
             check(&desc, &signed(s.input_len, seed));
         }
     }
+
+    /// Max 3x3 pooling at stride 1 and 2, padded 1 across (on AVX-512 the shifted plane, at
+    /// stride 2 on even widths: rows outside read -inf, columns outside masked off), with
+    /// the top and bottom padded or not and in ceil mode or not (the fallbacks where the
+    /// output is not as wide as the input, or half of it); widths across the vector
+    /// lengths, heights from one row.
+    #[test]
+    fn random_same_width_max_pools_match_reference(
+        batch in 1usize..=2, channels in 1usize..=5, h in 1usize..=20, w in 1usize..=40, stride in 1usize..=2,
+        top in 0usize..=1, bottom in 0usize..=1, ceil in any::<bool>(), seed in 0u64..1000,
+    ) {
+        let desc = Pool2dDesc::new(PoolKind::Max, batch, channels, (h, w), 3)
+            .stride(stride)
+            .padding(Padding2d { top, bottom, left: 1, right: 1 })
+            .ceil_mode(ceil);
+        if let Ok(s) = desc.validate() {
+            check(&desc, &signed(s.input_len, seed));
+        }
+    }
 }
 
 /// The pools of real networks, and the edges: ResNet's 3x3 s2 p1, VGG's 2x2 s2, GoogLeNet's

@@ -14,7 +14,7 @@ macro_rules! kernel_shells {
         pub(crate) const FMA_CHAINS: usize = $chains;
 
         /// Whether the kernels that shift loaded lanes run on this path.
-        pub(crate) const MASKED_MUL_ADD: bool = <$simd as crate::arch::simd::Simd>::MASKED_MUL_ADD;
+        pub(crate) const MASKED_OPS: bool = <$simd as crate::arch::simd::Simd>::MASKED_OPS;
 
         #[allow(clippy::too_many_arguments)]
         /// # Safety
@@ -38,9 +38,9 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
-        pub(crate) unsafe fn pool_plane(g: &crate::ops::pool::PoolGeometry, input: &[f32], scratch: &mut [f32], fresh: bool, output: &mut [f32]) {
+        pub(crate) unsafe fn pool_band(g: &crate::ops::pool::PoolGeometry, input: &[f32], scratch: &mut [f32], output: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::ops::pool::pool_plane::<$simd>(g, input, scratch, fresh, output) }
+            unsafe { crate::ops::pool::pool_band::<$simd>(g, input, scratch, output) }
         }
 
         #[allow(clippy::too_many_arguments)]

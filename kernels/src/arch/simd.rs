@@ -13,9 +13,10 @@
 /// be valid for the lanes read or written.
 pub(crate) unsafe trait Simd: Copy + 'static {
     const LANES: usize;
-    /// Whether [`Simd::mul_add_masked`] is one instruction: the kernel that masks a tap
-    /// off in every multiply-add (`crate::shifted_plane`) is chosen only on such paths.
-    const MASKED_MUL_ADD: bool;
+    /// Whether [`Simd::mul_add_masked`] and [`Simd::max_masked`] are one instruction each:
+    /// the kernels that mask a tap off in every step (`crate::shifted_plane`) are chosen
+    /// only on such paths.
+    const MASKED_OPS: bool;
     type V: Copy;
 
     unsafe fn zero() -> Self::V;
@@ -51,7 +52,7 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn reduce_max(x: Self::V) -> f32;
 
     /// `a * b + c` in the lanes set in `mask`, `c` in the others. This default goes through
-    /// memory; paths with `MASKED_MUL_ADD` override it.
+    /// memory; paths with `MASKED_OPS` override it.
     #[inline(always)]
     unsafe fn mul_add_masked(a: Self::V, b: Self::V, c: Self::V, mask: u32) -> Self::V {
         // SAFETY: `Self` is available; the buffers hold LANES <= 16 floats (asserted).
@@ -66,6 +67,25 @@ pub(crate) unsafe trait Simd: Copy + 'static {
                 }
             }
             Self::load(sum.as_ptr())
+        }
+    }
+
+    /// `max(a, b)` in the lanes set in `mask`, `a` in the others. This default goes
+    /// through memory; paths with `MASKED_OPS` override it.
+    #[inline(always)]
+    unsafe fn max_masked(a: Self::V, b: Self::V, mask: u32) -> Self::V {
+        // SAFETY: `Self` is available; the buffers hold LANES <= 16 floats (asserted).
+        unsafe {
+            assert!(Self::LANES <= 16);
+            let (mut max, mut kept) = ([0.0f32; 16], [0.0f32; 16]);
+            Self::store(max.as_mut_ptr(), Self::max(a, b));
+            Self::store(kept.as_mut_ptr(), a);
+            for (lane, m) in max.iter_mut().enumerate().take(Self::LANES) {
+                if mask >> lane & 1 == 0 {
+                    *m = kept[lane];
+                }
+            }
+            Self::load(max.as_ptr())
         }
     }
 
@@ -146,12 +166,13 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     }
 }
 
-/// `mul_add_masked` against its definition, on one path: a mask of every other lane.
+/// `mul_add_masked` and `max_masked` against their definitions, on one path: a mask of
+/// every other lane.
 ///
 /// # Safety
 /// `S` is available.
 #[cfg(test)]
-pub(crate) unsafe fn check_mul_add_masked<S: Simd>() {
+pub(crate) unsafe fn check_masked_ops<S: Simd>() {
     let lanes = S::LANES;
     let (lo, hi): (Vec<f32>, Vec<f32>) =
         ((0..lanes).map(|i| i as f32).collect(), (0..lanes).map(|i| 100.0 + i as f32).collect());
@@ -163,5 +184,11 @@ pub(crate) unsafe fn check_mul_add_masked<S: Simd>() {
         S::store(got.as_mut_ptr(), S::mul_add_masked(l, S::splat(2.0), h, mask));
         let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { lo[i] * 2.0 + hi[i] } else { hi[i] }).collect();
         assert_eq!(got, want, "mul_add_masked");
+        S::store(got.as_mut_ptr(), S::max_masked(h, l, mask));
+        let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { hi[i].max(lo[i]) } else { hi[i] }).collect();
+        assert_eq!(got, want, "max_masked on the larger");
+        S::store(got.as_mut_ptr(), S::max_masked(l, h, mask));
+        let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { hi[i] } else { lo[i] }).collect();
+        assert_eq!(got, want, "max_masked on the smaller");
     }
 }

@@ -14,7 +14,7 @@
 //! On AVX-512, 3x3 and 5x5 filters at stride 1 with the output as wide as the input,
 //! centred across, no dilation (MobileNetV2's and Xception's layers), read the plane
 //! unpadded (`crate::shifted_plane`; AVX2 and the portable path have no one-instruction
-//! masked multiply-add, `Simd::MASKED_MUL_ADD`, and keep the flattened plane below): every
+//! masked multiply-add, `Simd::MASKED_OPS`, and keep the flattened plane below): every
 //! tap is a load at its offset, shared by the four output vectors stacked below each other
 //! that read it, with the taps outside the row masked off the multiply-add. A band of
 //! planes runs in one call, its activation a constant, through two alternating copies
@@ -143,7 +143,7 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
     let (plane, pixels, taps) = (win.h * win.w, win.out_h * win.out_w, win.kh * win.kw);
     // Only paths with the masked multiply-add have shifted geometries; on the others the
     // test is a constant and their shells lose that loop's copies.
-    let (Path::Shifted(shifted), true) = (&g.path, S::MASKED_MUL_ADD) else {
+    let (Path::Shifted(shifted), true) = (&g.path, S::MASKED_OPS) else {
         for (i, out) in output.chunks_exact_mut(pixels).enumerate() {
             let (input, filter, epilogue) = band.plane(i, plane, pixels, taps);
             // SAFETY: `S` is available with at most 16 lanes; `scratch` holds the geometry's
@@ -188,10 +188,10 @@ unsafe fn shifted_band<S: Simd>(
         // SAFETY: `S` is available; each copy holds the plane's scratch length.
         unsafe {
             if i == 0 {
-                shifted.fill::<S>(band.plane(0, plane, pixels, taps).0, current, true);
+                shifted.fill::<S>(band.plane(0, plane, pixels, taps).0, current, true, 0.0);
             }
             if i + 1 < planes {
-                shifted.fill::<S>(band.plane(i + 1, plane, pixels, taps).0, next, i == 0);
+                shifted.fill::<S>(band.plane(i + 1, plane, pixels, taps).0, next, i == 0, 0.0);
             }
             let (_, filter, epilogue) = band.plane(i, plane, pixels, taps);
             let epilogue = PlaneEpilogue { activation, ..epilogue };
@@ -228,13 +228,13 @@ pub(crate) struct DepthwiseGeometry {
 }
 
 impl DepthwiseGeometry {
-    /// `masked_mul_add`: the plan's path has a one-instruction masked multiply-add
-    /// (`Simd::MASKED_MUL_ADD`).
-    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape, masked_mul_add: bool) -> Self {
+    /// `masked_ops`: the plan's path has a one-instruction masked multiply-add
+    /// (`Simd::MASKED_OPS`).
+    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape, masked_ops: bool) -> Self {
         let win = d.window(s);
         // The shifted and flattened forms hold the 3x3 and 5x5 filters in registers.
         let square = matches!((win.kh, win.kw), (3, 3) | (5, 5));
-        let shifted = if square && masked_mul_add { ShiftedPlane::new(&win) } else { None };
+        let shifted = if square && masked_ops { ShiftedPlane::new(&win) } else { None };
         let path = match (shifted, square.then(|| FlatPlane::new(&win)).flatten()) {
             (Some(plane), _) => Path::Shifted(plane),
             (None, Some(flat)) => Path::Flat(flat),
@@ -377,9 +377,14 @@ unsafe fn sweep_shifted<S: Simd, const K: usize>(
         let w = splat_filter::<S, K>(filter);
         let dst = output.as_mut_ptr();
         debug_assert!(output.len() >= plane.outputs());
-        plane.convolve::<S, K>(
+        plane.sweep_taps::<S, K>(
             input,
-            &w,
+            S::zero(),
+            // The centre column is inside the row wherever the output is.
+            #[inline(always)]
+            |sum, x, r, s, mask| {
+                if s == K / 2 { S::mul_add(w[r][s], x, sum) } else { S::mul_add_masked(w[r][s], x, sum, mask) }
+            },
             #[inline(always)]
             |sum, at, n| {
                 let y = epilogue.apply::<S>(sum, at, n);

@@ -202,7 +202,7 @@ impl Conv2d {
                 Method::Winograd(Winograd::new(variant, desc, &shape, weights, kernels, options.threads.max(1)))
             }
             Algo::Depthwise => Method::Depthwise(
-                DepthwiseGeometry::new(desc, &shape, kernels.masked_mul_add),
+                DepthwiseGeometry::new(desc, &shape, kernels.masked_ops),
                 AlignedVec::from_slice(ALIGN, weights),
             ),
             _ => Method::Gemm(GemmLayout::new(

@@ -21,7 +21,7 @@ unsafe impl Simd for Avx2Fma {
     /// No two-source permute across 128-bit halves and no masked FMA: a shift was two
     /// `vpermps` and a blend, a masked FMA an FMA and a blend, and the shifted-plane depthwise
     /// ran 1.2-1.55x slower than the flattened plane (144x56x56: 0.242 against 0.158 ms).
-    const MASKED_MUL_ADD: bool = false;
+    const MASKED_OPS: bool = false;
     type V = __m256;
 
     #[inline(always)]
@@ -143,10 +143,10 @@ unsafe impl Simd for Avx2Fma {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn lane_ops_default_through_memory() {
+    fn masked_ops_default_through_memory() {
         if crate::Isa::Avx2Fma.is_supported() {
             // SAFETY: AVX2 and FMA are available (checked).
-            unsafe { crate::arch::simd::check_mul_add_masked::<super::Avx2Fma>() }
+            unsafe { crate::arch::simd::check_masked_ops::<super::Avx2Fma>() }
         }
     }
 }

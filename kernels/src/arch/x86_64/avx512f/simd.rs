@@ -68,7 +68,7 @@ fn first_lanes(n: usize) -> __mmask16 {
 unsafe impl Simd for Avx512 {
     const LANES: usize = 16;
     /// `vpermt2ps` and `vfmadd{k}`, one instruction each.
-    const MASKED_MUL_ADD: bool = true;
+    const MASKED_OPS: bool = true;
     type V = __m512;
 
     #[inline(always)]
@@ -100,6 +100,11 @@ unsafe impl Simd for Avx512 {
     unsafe fn mul_add_masked(a: __m512, b: __m512, c: __m512, mask: u32) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_mask3_fmadd_ps(a, b, c, mask as __mmask16) }
+    }
+    #[inline(always)]
+    unsafe fn max_masked(a: __m512, b: __m512, mask: u32) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_mask_max_ps(a, mask as __mmask16, a, b) }
     }
     #[inline(always)]
     unsafe fn store_partial(p: *mut f32, n: usize, v: __m512) {
@@ -204,10 +209,10 @@ unsafe impl Simd for Avx512 {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn lane_ops_are_permutes_and_masked_fmas() {
+    fn masked_ops_match_their_definitions() {
         if crate::Isa::Avx512f.is_supported() {
             // SAFETY: AVX-512F is available (checked).
-            unsafe { crate::arch::simd::check_mul_add_masked::<super::Avx512>() }
+            unsafe { crate::arch::simd::check_masked_ops::<super::Avx512>() }
         }
     }
 }
