@@ -132,8 +132,11 @@ def ort_session(c, hw, k, kernel, stride, pad, groups, threads):
 
 
 def time_ort(session, feed, iters):
-    for _ in range(5):
+    # Warm up as `ferrocnn` does: at least 3 runs and about 0.3 s.
+    start, runs = time.perf_counter(), 0
+    while runs < 3 or (time.perf_counter() - start < 0.3 and runs < 1000):
         session.run(None, feed)
+        runs += 1
     times = []
     for _ in range(iters):
         t = time.perf_counter()
@@ -186,6 +189,10 @@ def main():
             theirs, ours = [], []
             for _ in range(a.rounds):
                 theirs.append(time_ort(session, feed, a.iters))
+                # ONNX Runtime's idle workers spin a while after a run; on 2 cores they took
+                # ferrocnn's second core (2-thread 960x7x7 depthwise: 0.017 ms straight after
+                # ORT's runs, 0.0105 alone). A pause lets them block first.
+                time.sleep(0.5)
                 ours.append(run_ours(threads))
             t, o = statistics.median(theirs), statistics.median(ours)
             print(f"| {name} | {threads} | {t:.3f} | {o:.3f} | {work / t / 1e6:.1f} {unit} | {work / o / 1e6:.1f} {unit} "
