@@ -84,8 +84,13 @@ pub(crate) struct ShiftedPlane {
 
 impl ShiftedPlane {
     /// The shifted form of a dilation-1 window centred across (odd width, left = right
-    /// padding), up to 5x5, at stride 1, or at stride 2 on an even width; `None` for others.
-    pub(crate) fn new(win: &Window2d) -> Option<ShiftedPlane> {
+    /// padding), up to 5x5, at stride 1, or at stride 2 on an even width, on a path with
+    /// one-instruction masked operations (`masked_ops`, `Simd::MASKED_OPS`); `None` for
+    /// others.
+    pub(crate) fn new(win: &Window2d, masked_ops: bool) -> Option<ShiftedPlane> {
+        if !masked_ops {
+            return None;
+        }
         let p = win.padding;
         let centred = win.kw % 2 == 1 && p.left == win.kw / 2 && p.right == p.left;
         let (w, k) = (win.out_w, win.kh.max(win.kw));
@@ -146,31 +151,71 @@ impl ShiftedPlane {
         })
     }
 
-    /// Outputs in the plane.
-    pub(crate) fn outputs(&self) -> usize {
-        self.outputs
-    }
-
     /// Floats in an input plane, in an output plane, and taps in the window.
     pub(crate) fn sizes(&self) -> (usize, usize, usize) {
         (self.plane, self.outputs, self.taps)
     }
 
     /// Floats of one copy: its column arrays with their zeros.
-    pub(crate) fn scratch_len(&self) -> usize {
+    fn copy_len(&self) -> usize {
         self.stride * self.part
     }
 
-    /// Copies `input` (the plane) into `copy` (`scratch_len()` floats) between floats of
-    /// `border` (written when `fresh`: later planes through the same buffer overwrite only
-    /// the plane), at offset `before` of each column array: zeros for a convolution, -inf
-    /// for max pooling.
+    /// Floats of scratch one thread needs: two copies, taking turns.
+    pub(crate) fn scratch_len(&self) -> usize {
+        2 * self.copy_len()
+    }
+
+    /// Planes `0 .. count`: plane `i`, `input(i)`, is copied between floats of `border`
+    /// (zeros for a convolution, -inf for max pooling) and handed to `sweep(i, copy)`. Each
+    /// copy is made one plane ahead, through two buffers taking turns: a copy swept straight
+    /// after it was made was read before its stores had left the core (loads at other
+    /// offsets than the stores cannot be forwarded from them). Against one buffer, 1 thread,
+    /// depthwise 3x3 (`ferrocnn conv --input 1xCxHxW --out-channels C --kernel 3 --pad 1
+    /// [--stride 2] --groups C --iters 1000`, medians of five interleaved runs, us): 960x7x7
+    /// 16.7 / 25.2, 576x14x14 25.9 / 27.6, 192x28x28 29.2 / 29.9, 5x5 240x14x14 31.4 /
+    /// 33.3, and even on 144x56x56 88.4 / 87.5 and 32x112x112 78.5 / 79.8. Only 56x56 maps
+    /// at stride 2 lose, their two copies crowding L1: 144x56x56 s2 42.4 / 38.9. Choosing
+    /// one buffer for them at run time cost the small maps 2-8% (960x7x7 17.3, 5x5 240x14x14
+    /// 33.7), so every plane takes two. `scratch` holds `scratch_len()` floats.
     ///
     /// # Safety
     /// `S` is available.
     #[inline(always)]
-    pub(crate) unsafe fn fill<S: Simd>(&self, input: &[f32], copy: &mut [f32], fresh: bool, border: f32) {
-        let copy = &mut copy[..self.scratch_len()];
+    pub(crate) unsafe fn each_plane<'a, S: Simd>(
+        &self,
+        count: usize,
+        input: impl Fn(usize) -> &'a [f32],
+        scratch: &mut [f32],
+        border: f32,
+        mut sweep: impl FnMut(usize, &[f32]),
+    ) {
+        let len = self.copy_len();
+        let (mut current, mut next) = scratch[..2 * len].split_at_mut(len);
+        for i in 0..count {
+            // SAFETY: `S` is available; each buffer holds one copy.
+            unsafe {
+                if i == 0 {
+                    self.fill::<S>(input(0), current, true, border);
+                }
+                if i + 1 < count {
+                    self.fill::<S>(input(i + 1), next, i == 0, border);
+                }
+            }
+            sweep(i, current);
+            core::mem::swap(&mut current, &mut next);
+        }
+    }
+
+    /// Copies `input` (the plane) into `copy` between floats of `border` (written when
+    /// `fresh`: later planes through the same buffer overwrite only the plane), at offset
+    /// `before` of each column array.
+    ///
+    /// # Safety
+    /// `S` is available.
+    #[inline(always)]
+    unsafe fn fill<S: Simd>(&self, input: &[f32], copy: &mut [f32], fresh: bool, border: f32) {
+        let copy = &mut copy[..self.copy_len()];
         if fresh {
             copy.fill(border);
         }
@@ -193,7 +238,7 @@ impl ShiftedPlane {
     /// pooling takes the larger).
     ///
     /// # Safety
-    /// `S` is available, with 16 lanes; `input` is `fill`'s copy.
+    /// `S` is available, with 16 lanes; `input` is a copy from `each_plane`.
     #[inline(always)]
     pub(crate) unsafe fn sweep_taps<S: Simd, const K: usize>(
         &self,
@@ -204,7 +249,7 @@ impl ShiftedPlane {
     ) {
         // Checked once a plane, not debug-only: they also tell the compiler the copy's length.
         assert!(S::LANES == LANES && K <= MAX_TAPS, "the path's lanes and the window's size");
-        assert!(input.len() >= self.scratch_len(), "the plane's copy");
+        assert!(input.len() >= self.copy_len(), "the plane's copy");
         // SAFETY: `S` is available; `input` is the copy (asserted).
         unsafe {
             let op = Taps { init, tap };

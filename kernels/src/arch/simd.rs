@@ -172,7 +172,7 @@ pub(crate) unsafe trait Simd: Copy + 'static {
 /// # Safety
 /// `S` is available.
 #[cfg(test)]
-pub(crate) unsafe fn check_masked_ops<S: Simd>() {
+unsafe fn check_masked_ops<S: Simd>() {
     let lanes = S::LANES;
     let (lo, hi): (Vec<f32>, Vec<f32>) =
         ((0..lanes).map(|i| i as f32).collect(), (0..lanes).map(|i| 100.0 + i as f32).collect());
@@ -190,5 +190,29 @@ pub(crate) unsafe fn check_masked_ops<S: Simd>() {
         S::store(got.as_mut_ptr(), S::max_masked(l, h, mask));
         let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { hi[i] } else { lo[i] }).collect();
         assert_eq!(got, want, "max_masked on the smaller");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The masked operations on every path this CPU runs: overridden with one instruction
+    /// on AVX-512, through memory on AVX2 and the portable path.
+    #[test]
+    fn masked_ops_match_their_definitions_on_every_path() {
+        // SAFETY: the portable path always runs; the others only where the CPU has them
+        // (checked).
+        unsafe {
+            super::check_masked_ops::<crate::arch::generic::Portable>();
+            #[cfg(target_arch = "x86_64")]
+            {
+                use crate::arch::x86_64::{avx2_fma::Avx2Fma, avx512f::Avx512};
+                if crate::Isa::Avx2Fma.is_supported() {
+                    super::check_masked_ops::<Avx2Fma>();
+                }
+                if crate::Isa::Avx512f.is_supported() {
+                    super::check_masked_ops::<Avx512>();
+                }
+            }
+        }
     }
 }

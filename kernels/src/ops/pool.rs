@@ -80,15 +80,15 @@ impl PoolGeometry {
             } else {
                 None
             },
-            shifted: if max3 && masked_ops { ShiftedPlane::new(&win) } else { None },
+            shifted: if max3 { ShiftedPlane::new(&win, masked_ops) } else { None },
         }
     }
 
-    /// Floats of scratch one thread needs: the shifted form's two copies, or the flattened
+    /// Floats of scratch one thread needs: the shifted form's copies, or the flattened
     /// form's buffers (the row path reads the input in place).
     fn scratch_len(&self) -> usize {
         match (&self.shifted, self.flat) {
-            (Some(shifted), _) => 2 * shifted.scratch_len(),
+            (Some(shifted), _) => shifted.scratch_len(),
             (None, flat) => flat.map_or(0, |f| f.scratch_len()),
         }
     }
@@ -167,9 +167,7 @@ impl PoolGeometry {
 }
 
 /// A band of planes: `input` the band's input planes, `output` its output planes. On the
-/// shifted form through two alternating copies, the next plane copied before the current
-/// one is pooled (as `crate::conv::depthwise::depthwise_band`, for the same reason); else
-/// plane by plane. `scratch` holds the geometry's `scratch_len()`.
+/// shifted form through `ShiftedPlane::each_plane`; else plane by plane. `scratch` holds the geometry's `scratch_len()`.
 ///
 /// # Safety
 /// `S` is available on this CPU.
@@ -186,33 +184,31 @@ pub(crate) unsafe fn pool_band<S: Simd>(g: &PoolGeometry, input: &[f32], scratch
         }
         return;
     };
-    let len = shifted.scratch_len();
-    let (mut current, mut next) = scratch[..2 * len].split_at_mut(len);
-    let planes = output.len() / pixels;
     let low = f32::NEG_INFINITY;
-    for i in 0..planes {
-        // SAFETY: `S` is available; each copy holds the plane's scratch length; the sweep
-        // hands out `at + n` within the plane's outputs.
-        unsafe {
-            if i == 0 {
-                shifted.fill::<S>(&input[..plane], current, true, low);
-            }
-            if i + 1 < planes {
-                shifted.fill::<S>(&input[(i + 1) * plane..(i + 2) * plane], next, i == 0, low);
-            }
-            let dst = output[i * pixels..(i + 1) * pixels].as_mut_ptr();
-            shifted.sweep_taps::<S, 3>(
-                current,
-                S::splat(low),
-                #[inline(always)]
-                |max, x, _, _, mask| S::max_masked(max, x, mask),
-                #[inline(always)]
-                |max, at, n| {
-                    if n == S::LANES { S::store(dst.add(at), max) } else { S::store_partial(dst.add(at), n, max) }
-                },
-            );
-        }
-        core::mem::swap(&mut current, &mut next);
+    // SAFETY: `S` is available; `scratch` holds the geometry's scratch; each copy is its
+    // plane's, and the sweep hands out `at + n` within the plane's outputs.
+    unsafe {
+        shifted.each_plane::<S>(
+            output.len() / pixels,
+            #[inline(always)]
+            |i| &input[i * plane..(i + 1) * plane],
+            scratch,
+            low,
+            #[inline(always)]
+            |i, copy| {
+                let dst = output[i * pixels..(i + 1) * pixels].as_mut_ptr();
+                shifted.sweep_taps::<S, 3>(
+                    copy,
+                    S::splat(low),
+                    #[inline(always)]
+                    |max, x, _, _, mask| S::max_masked(max, x, mask),
+                    #[inline(always)]
+                    |max, at, n| {
+                        if n == S::LANES { S::store(dst.add(at), max) } else { S::store_partial(dst.add(at), n, max) }
+                    },
+                );
+            },
+        );
     }
 }
 

@@ -104,12 +104,3 @@ unsafe impl Simd for Portable {
         x.simd_ge(f32x8::ZERO).select(x, x * slope)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn masked_ops_default_through_memory() {
-        // SAFETY: the portable path is always available.
-        unsafe { crate::arch::simd::check_masked_ops::<super::Portable>() }
-    }
-}

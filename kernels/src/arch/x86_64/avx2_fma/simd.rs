@@ -139,14 +139,3 @@ unsafe impl Simd for Avx2Fma {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn masked_ops_default_through_memory() {
-        if crate::Isa::Avx2Fma.is_supported() {
-            // SAFETY: AVX2 and FMA are available (checked).
-            unsafe { crate::arch::simd::check_masked_ops::<super::Avx2Fma>() }
-        }
-    }
-}

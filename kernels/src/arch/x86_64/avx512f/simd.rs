@@ -205,14 +205,3 @@ unsafe impl Simd for Avx512 {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn masked_ops_match_their_definitions() {
-        if crate::Isa::Avx512f.is_supported() {
-            // SAFETY: AVX-512F is available (checked).
-            unsafe { crate::arch::simd::check_masked_ops::<super::Avx512>() }
-        }
-    }
-}
