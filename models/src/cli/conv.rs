@@ -1,7 +1,7 @@
 use super::args::{Args, parse_dims, parse_usize};
 use super::timing::{Budget, time};
 use super::{pool, random_data};
-use ferrocnn_kernels::{Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference};
+use ferrocnn_kernels::{Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference};
 
 pub fn run(args: &Args) -> Result<(), String> {
     args.allow_only(&[
@@ -13,6 +13,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         "--dilation",
         "--groups",
         "--algo",
+        "--epilogue",
         "--threads",
         "--iters",
         "--check",
@@ -30,20 +31,29 @@ pub fn run(args: &Args) -> Result<(), String> {
     super::check_memory("conv", floats)?;
     let input = random_data(shape.input_len, 1);
     let weights = super::kaiming_uniform(shape.weight_len, shape.reduction, 2);
+    let epilogue = epilogue_from(args.str("--epilogue").unwrap_or(""), desc.out_channels)?;
+    let residual = epilogue.residual.then(|| random_data(shape.output_len, 3));
     let options = PlanOptions { isa: active_isa(), threads };
-    let plan = Conv2d::with_options(&desc, &weights, None, &Epilogue::new(), algo, options)
+    let plan = Conv2d::with_options(&desc, &weights, None, &epilogue, algo, options)
         .map_err(|e| format!("conv: {e}"))?;
     let mut output = vec![0.0f32; shape.output_len];
     let mut scratch = vec![0.0f32; plan.scratch_len()];
     let timing = pool.install(|| {
         time(Budget::Runs(iters), || {
-            plan.run(&input, None, &mut output, &mut scratch).expect("lengths come from the plan's shape")
+            plan.run(&input, residual.as_deref(), &mut output, &mut scratch)
+                .expect("lengths come from the plan's shape")
         })
     });
     let flops = desc.flops().map_err(|e| format!("conv: {e}"))? as f64;
     let gflops = flops / (timing.median_ms * 1e6);
     let check = if args.flag("--check") {
-        let want = reference::conv2d(&desc, &input, &weights, None).map_err(|e| format!("conv: {e}"))?;
+        let mut want = reference::conv2d(&desc, &input, &weights, None).map_err(|e| format!("conv: {e}"))?;
+        let plane = shape.out_h * shape.out_w;
+        for (i, y) in want.iter_mut().enumerate() {
+            let c = i / plane % desc.out_channels;
+            let scaled = *y * epilogue.scale.as_ref().map_or(1.0, |s| s[c]) + epilogue.shift.as_ref().map_or(0.0, |t| t[c]);
+            *y = epilogue.activation.apply(scaled + residual.as_ref().map_or(0.0, |r| r[i]));
+        }
         Some(reference::max_relative_error(&output, &want))
     } else {
         None
@@ -103,6 +113,29 @@ fn desc_from(args: &Args) -> Result<Conv2dDesc, String> {
         .dilation(args.usize_or("--dilation", 1)?)
         .groups(args.usize_or("--groups", 1)?)
         .padding(padding))
+}
+
+/// `--epilogue LIST`: a comma-separated subset of `scale`, `shift`, `residual` and one
+/// activation (`relu`, `relu6`, `sigmoid`), fused as a network's layers fuse them (a folded
+/// batch-norm is `scale,shift`); the vectors and the residual are random.
+fn epilogue_from(list: &str, channels: usize) -> Result<Epilogue, String> {
+    let mut epilogue = Epilogue::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        epilogue = match part {
+            "scale" => epilogue.scale(random_data(channels, 4)),
+            "shift" => epilogue.shift(random_data(channels, 5)),
+            "residual" => epilogue.residual(),
+            "relu" => epilogue.activation(Activation::Relu),
+            "relu6" => epilogue.activation(Activation::Relu6),
+            "sigmoid" => epilogue.activation(Activation::Sigmoid),
+            _ => {
+                return Err(format!(
+                    "--epilogue: expected a comma-separated list of scale, shift, residual, relu, relu6, sigmoid; got `{part}`"
+                ));
+            }
+        };
+    }
+    Ok(epilogue)
 }
 
 /// `--algo NAME`, or an error that lists every name.
