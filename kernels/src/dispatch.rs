@@ -5,6 +5,7 @@
 
 use crate::gemm::epilogue::EpilogueFn;
 use crate::gemm::microkernel::TileKernel;
+use crate::gemm::transposed_store::TransposedStoreFn;
 use std::sync::OnceLock;
 
 /// An instruction-set path.
@@ -107,6 +108,8 @@ pub(crate) struct KernelTable {
     /// Microkernel families, the first the default for GEMMs whose shape is unknown.
     pub tiles: &'static [TileKernel],
     pub epilogue: EpilogueFn,
+    /// The store of a transposed-layout GEMM tile, with the epilogue ([`crate::gemm::transposed_store`]).
+    pub transposed_store: TransposedStoreFn,
     /// f32 lanes per vector.
     pub lanes: usize,
     /// The FMA-only loop that measures the path's peak ([`crate::peak`]), and its number
@@ -145,6 +148,7 @@ macro_rules! kernel_table {
             tiles: $($folder)::+::gemm::TILES,
             lanes: $lanes,
             epilogue: $($folder)::+::shells::epilogue,
+            transposed_store: $($folder)::+::shells::transposed_store,
             fma_loop: $($folder)::+::shells::fma_loop,
             fma_chains: $($folder)::+::shells::FMA_CHAINS,
             masked_ops: $($folder)::+::shells::MASKED_OPS,

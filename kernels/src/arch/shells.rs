@@ -27,6 +27,15 @@ macro_rules! kernel_shells {
 
         #[allow(clippy::too_many_arguments)]
         /// # Safety
+        /// The CPU runs this path (the dispatcher checked); `t` satisfies `gemm::transposed_store::store_transposed`'s contract.
+        $(#[$attr])*
+        pub(crate) unsafe fn transposed_store(t: &crate::gemm::transposed_store::TransposedTile) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::gemm::transposed_store::store_transposed::<$simd>(t) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
         pub(crate) unsafe fn fma_loop(iters: usize) -> f32 {

@@ -94,11 +94,11 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     /// goes through memory; paths with a two-source permute override it.
     #[inline(always)]
     unsafe fn interleave<const M: usize>(v: [Self::V; M]) -> [Self::V; M] {
-        // SAFETY: `Self` is available; the buffers hold M * LANES <= 96 floats (M <= 6,
+        // SAFETY: `Self` is available; the buffers hold M * LANES <= 128 floats (M <= 8,
         // LANES <= 16, asserted).
         unsafe {
-            assert!(M * Self::LANES <= 96);
-            let (mut lanes, mut out) = ([0.0f32; 96], [0.0f32; 96]);
+            assert!(M * Self::LANES <= 128);
+            let (mut lanes, mut out) = ([0.0f32; 128], [0.0f32; 128]);
             for (j, &x) in v.iter().enumerate() {
                 Self::store(lanes.as_mut_ptr().add(j * Self::LANES), x);
             }
@@ -117,8 +117,8 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn deinterleave<const M: usize>(v: [Self::V; M]) -> [Self::V; M] {
         // SAFETY: as in `interleave`.
         unsafe {
-            assert!(M * Self::LANES <= 96);
-            let (mut flat, mut out) = ([0.0f32; 96], [0.0f32; 96]);
+            assert!(M * Self::LANES <= 128);
+            let (mut flat, mut out) = ([0.0f32; 128], [0.0f32; 128]);
             for (q, &x) in v.iter().enumerate() {
                 Self::store(flat.as_mut_ptr().add(q * Self::LANES), x);
             }

@@ -2,15 +2,16 @@
 //!
 //! Two layouts (see `plan.rs`): *row-major* (rows = output channels, the image packed into
 //! B panels on the fly) and *transposed* (rows = pixels read in place from the image,
-//! columns = channels, tiles merged into C through a buffer). Each candidate (family x
+//! columns = channels, each tile turned around into C from a buffer). Each candidate (family x
 //! layout) is costed as padded work times its overheads, and the cheapest wins:
 //!
 //! - padding: `ceil(m/MR)*MR * ceil(n/NR)*NR / (m*n)`.
 //! - row-major pays for packing: every packed image element feeds 2*K/g flops, and packing
 //!   one costs about [`IM2COL_PACK_FLOPS`] flops' worth of time (from phase planes; a 1x1
 //!   stride-1 unpadded conv packs rows of the image itself, [`COPY_PACK_FLOPS`]).
-//! - transposed pays for merging each tile into C once per pass over K: about one cycle per
-//!   element against `kc` multiply-adds per element at 32 per cycle (Zen 5 AVX-512), so
+//! - transposed pays for turning each tile around into C once per pass over K
+//!   (`gemm::transposed_store`, with the epilogue on the way; measured again with it):
+//!   about one cycle per element against `kc` multiply-adds per element at 32 per cycle (Zen 5 AVX-512), so
 //!   `32 / kc` per pass; and double when the tile's channel rows, one output plane apart,
 //!   fall into fewer L1 sets than they need (a plane of 4096*k bytes puts all of them in one
 //!   set and every store misses).

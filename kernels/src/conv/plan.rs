@@ -481,7 +481,7 @@ impl Conv2d {
                 cs_c,
                 epilogue: self.epilogue.task(grp * kg, residual.map(|r| &r[out_offset..]), !g.image.transposed()),
                 tile: g.tile,
-                epilogue_fn: self.kernels.epilogue,
+                kernels: self.kernels,
                 blocking: g.blocking,
             };
             // SAFETY: `run` checked input, output and residual lengths against the

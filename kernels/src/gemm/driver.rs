@@ -12,10 +12,12 @@
 //! ```
 
 use super::blocking::Blocking;
-use super::epilogue::{EpilogueFn, EpilogueTile};
+use super::epilogue::EpilogueTile;
 use super::microkernel::TileKernel;
 use super::pack::{PanelSource, PanelView};
+use super::transposed_store::TransposedTile;
 use crate::aligned::round_up;
+use crate::dispatch::KernelTable;
 use crate::epilogue::Activation;
 use std::ops::Range;
 
@@ -105,7 +107,8 @@ pub(crate) struct GemmTask<'a> {
     pub cs_c: usize,
     pub epilogue: TaskEpilogue,
     pub tile: &'static TileKernel,
-    pub epilogue_fn: EpilogueFn,
+    /// The path's epilogue and transposed store (those of `tile`'s ISA).
+    pub kernels: &'static KernelTable,
     pub blocking: Blocking,
 }
 
@@ -144,6 +147,8 @@ impl GemmTask<'_> {
         let (b_buf, rest) = rest.split_at_mut(b_len);
         let tile_buf = &mut rest[..mr * nr];
         let row_panels = rows.len().div_ceil(mr);
+        // C transposed: pixels on the rows (unit stride), channels on the columns.
+        let transposed = self.cs_c != 1;
 
         for pc in (0..self.k).step_by(kc) {
             let kcur = kc.min(self.k - pc);
@@ -167,7 +172,7 @@ impl GemmTask<'_> {
                     }
                     Operand::Indirect(_) => unreachable!("tasks are built in this crate with only A indirect"),
                 };
-                for ir in 0..row_panels {
+                let mut tile_at = |ir: usize, jr: usize| {
                     let i = rows.start + ir * mr;
                     let tile_rows = mr.min(rows.end - i);
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
@@ -191,23 +196,44 @@ impl GemmTask<'_> {
                         // writes only the vectors holding `cols` columns.
                         _ => unsafe { (self.tile.packed(tile_rows, cols))(kcur, a_ptr, b_ptr, c_ptr, rs, accumulate) },
                     };
-                    for jr in 0..ncur.div_ceil(nr) {
-                        let j = jc + jr * nr;
-                        let tile_cols = nr.min(cols.end - j);
-                        // SAFETY: panel `jr` of the B block exists; the C offsets are inside
-                        // the task's extents because i < m and j < n.
-                        unsafe {
-                            let b_ptr = b_base.add(jr * b_stride);
-                            let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
-                            if self.cs_c == 1 && tile_cols == nr {
-                                kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass, nr);
-                            } else {
-                                kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols);
-                                self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
-                            }
-                            if last_pass && !self.epilogue.is_identity() {
-                                self.apply_epilogue(i, j, tile_rows, tile_cols);
-                            }
+                    let j = jc + jr * nr;
+                    let tile_cols = nr.min(cols.end - j);
+                    // SAFETY: panel `jr` of the B block exists; the C offsets are inside
+                    // the task's extents because i < m and j < n.
+                    unsafe {
+                        let b_ptr = b_base.add(jr * b_stride);
+                        let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
+                        if transposed {
+                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols);
+                            self.store_transposed(tile_buf, (i, j), (tile_rows, tile_cols), !first_pass, last_pass);
+                            return;
+                        }
+                        if tile_cols == nr {
+                            kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass, nr);
+                        } else {
+                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols);
+                            self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
+                        }
+                        if last_pass && !self.epilogue.is_identity() {
+                            self.apply_epilogue(i, j, tile_rows, tile_cols);
+                        }
+                    }
+                };
+                let col_panels = ncur.div_ceil(nr);
+                if transposed {
+                    // Down each channel panel: its channels' planes (and residual) are then
+                    // written front to back, each line filled by consecutive tiles, instead
+                    // of every channel of the block being touched between two row panels.
+                    for jr in 0..col_panels {
+                        for ir in 0..row_panels {
+                            tile_at(ir, jr);
+                        }
+                    }
+                } else {
+                    // Across each row panel: its A micro-panel stays in L1.
+                    for ir in 0..row_panels {
+                        for jr in 0..col_panels {
+                            tile_at(ir, jr);
                         }
                     }
                 }
@@ -215,40 +241,67 @@ impl GemmTask<'_> {
         }
     }
 
-    /// Writes (or adds) the top-left `rows x cols` of a tile computed into `tile` to C at
-    /// its strides: the path of edge tiles and of transposed C.
+    /// Writes (or adds) the top-left `rows x cols` of a tile computed into `tile` to
+    /// row-major C: the path of N-edge tiles. Each row is a contiguous run, copied or added
+    /// with vector moves rather than one float at a time.
     ///
     /// # Safety
-    /// `c_tile` is valid for `rows x cols` elements at C's strides.
+    /// `c_tile` is valid for `rows x cols` elements at C's strides, and C is row-major.
     #[inline]
     unsafe fn merge_tile(&self, tile: &[f32], rows: usize, cols: usize, c_tile: *mut f32, accumulate: bool) {
         let nr = self.tile.nr;
-        if self.cs_c == 1 {
-            // Row-major C (an N-edge tile): each row is a contiguous run, copied or added
-            // with vector moves rather than one float at a time.
-            for ii in 0..rows {
-                let src = &tile[ii * nr..ii * nr + cols];
-                // SAFETY: row ii of the tile holds `cols` valid elements of C, contiguous
-                // because cs_c == 1, and C does not overlap the tile buffer.
-                let dst = unsafe { std::slice::from_raw_parts_mut(c_tile.add(ii * self.rs_c), cols) };
-                if accumulate {
-                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += *s);
-                } else {
-                    super::pack::copy_run(dst, src);
-                }
-            }
-            return;
-        }
         for ii in 0..rows {
-            for jj in 0..cols {
-                let v = tile[ii * nr + jj];
-                // SAFETY: (ii, jj) is inside the tile's valid extent.
-                unsafe {
-                    let p = c_tile.add(ii * self.rs_c + jj * self.cs_c);
-                    *p = if accumulate { *p + v } else { v };
-                }
+            let src = &tile[ii * nr..ii * nr + cols];
+            // SAFETY: row ii of the tile holds `cols` valid elements of C, contiguous
+            // because cs_c == 1, and C does not overlap the tile buffer.
+            let dst = unsafe { std::slice::from_raw_parts_mut(c_tile.add(ii * self.rs_c), cols) };
+            if accumulate {
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += *s);
+            } else {
+                super::pack::copy_run(dst, src);
             }
         }
+    }
+
+    /// Stores the `rows x cols` tile at (i, j) computed into `tile` to transposed C (pixels
+    /// on the rows, unit row stride; channels on the columns, planes `cs_c` apart), adding
+    /// the partial sum of earlier passes if `accumulate` and applying the epilogue if
+    /// `last_pass`.
+    ///
+    /// # Safety
+    /// The tile at (i, j) of `rows x cols` is inside C, which is transposed (`rs_c == 1`);
+    /// the epilogue vectors cover its channels.
+    unsafe fn store_transposed(
+        &self,
+        tile: &[f32],
+        (i, j): (usize, usize),
+        (rows, cols): (usize, usize),
+        accumulate: bool,
+        last_pass: bool,
+    ) {
+        debug_assert!(self.rs_c == 1 && !self.epilogue.channels_on_rows);
+        let e = self.epilogue;
+        let offset = i + j * self.cs_c;
+        let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
+        let t = TransposedTile {
+            tile: tile.as_ptr(),
+            ld: self.tile.nr,
+            rows,
+            cols,
+            c: self.c.wrapping_add(offset),
+            plane: self.cs_c,
+            accumulate,
+            finish: last_pass && !e.is_identity(),
+            scale: at(e.scale, j),
+            shift: at(e.shift, j),
+            residual: at(e.residual, offset),
+            activation: e.activation,
+        };
+        // SAFETY: the tile buffer holds `rows` rows of NR floats; the tile lies inside C
+        // and the residual (same layout), and the vectors cover channels j .. j + cols
+        // (caller's contract); the function belongs to the task's ISA, which the
+        // dispatcher checked.
+        unsafe { (self.kernels.transposed_store)(&t) }
     }
 
     /// # Safety
@@ -272,6 +325,6 @@ impl GemmTask<'_> {
         // SAFETY: the tile lies inside C and the residual (same layout), and the vectors
         // cover channels `channel .. channel + ch_count` (caller's contract); the epilogue
         // function belongs to the task's ISA, which the dispatcher checked.
-        unsafe { (self.epilogue_fn)(&tile) }
+        unsafe { (self.kernels.epilogue)(&tile) }
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod parallel;
 #[cfg(test)]
 mod tests;
 pub(crate) mod tile_choice;
+pub(crate) mod transposed_store;
 
 pub use blocking::{CacheSizes, cache_sizes};
 
@@ -115,7 +116,7 @@ impl Shape {
             cs_c: 1,
             epilogue: self.epilogue.task(0, residual, true),
             tile: self.tile,
-            epilogue_fn: self.kernels.epilogue,
+            kernels: self.kernels,
             blocking: self.blocking,
         };
         // SAFETY: lengths of B, C and the residual were checked against m, n, k; A (packed

@@ -1,7 +1,9 @@
 use super::args::{Args, parse_dims, parse_usize};
 use super::timing::{Budget, time};
 use super::{pool, random_data};
-use ferrocnn_kernels::{Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference};
+use ferrocnn_kernels::{
+    Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, PlanOptions, dispatch::active_isa, reference,
+};
 
 pub fn run(args: &Args) -> Result<(), String> {
     args.allow_only(&[
@@ -34,8 +36,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     let epilogue = epilogue_from(args.str("--epilogue").unwrap_or(""), desc.out_channels)?;
     let residual = epilogue.residual.then(|| random_data(shape.output_len, 3));
     let options = PlanOptions { isa: active_isa(), threads };
-    let plan = Conv2d::with_options(&desc, &weights, None, &epilogue, algo, options)
-        .map_err(|e| format!("conv: {e}"))?;
+    let plan =
+        Conv2d::with_options(&desc, &weights, None, &epilogue, algo, options).map_err(|e| format!("conv: {e}"))?;
     let mut output = vec![0.0f32; shape.output_len];
     let mut scratch = vec![0.0f32; plan.scratch_len()];
     let timing = pool.install(|| {
@@ -51,7 +53,8 @@ pub fn run(args: &Args) -> Result<(), String> {
         let plane = shape.out_h * shape.out_w;
         for (i, y) in want.iter_mut().enumerate() {
             let c = i / plane % desc.out_channels;
-            let scaled = *y * epilogue.scale.as_ref().map_or(1.0, |s| s[c]) + epilogue.shift.as_ref().map_or(0.0, |t| t[c]);
+            let scaled =
+                *y * epilogue.scale.as_ref().map_or(1.0, |s| s[c]) + epilogue.shift.as_ref().map_or(0.0, |t| t[c]);
             *y = epilogue.activation.apply(scaled + residual.as_ref().map_or(0.0, |r| r[i]));
         }
         Some(reference::max_relative_error(&output, &want))

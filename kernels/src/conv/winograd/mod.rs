@@ -202,7 +202,7 @@ fn band(len: usize, width: usize, parts: usize, p: usize) -> Range<usize> {
 struct GroupRun<'a> {
     desc: &'a Conv2dDesc,
     s: &'a Conv2dShape,
-    kernels: &'a KernelTable,
+    kernels: &'static KernelTable,
     group: usize,
     image: &'a [f32],
     out: *mut f32,
@@ -367,7 +367,7 @@ impl Winograd {
         &self,
         desc: &Conv2dDesc,
         s: &Conv2dShape,
-        kernels: &KernelTable,
+        kernels: &'static KernelTable,
         group: usize,
         image: &[f32],
         out: *mut f32,
@@ -536,7 +536,7 @@ impl Winograd {
                 cs_c,
                 epilogue: identity,
                 tile: self.tile,
-                epilogue_fn: kernels.epilogue,
+                kernels,
                 blocking: self.blocking,
             };
             let (row_range, col_range) =

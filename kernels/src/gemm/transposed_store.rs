@@ -1,0 +1,169 @@
+//! Storing a tile of the transposed layout: the GEMM's rows are pixels and its columns
+//! channels, so a computed tile holds one pixel per row with the channels along it, while
+//! C holds one channel per plane with the pixels along it.
+//!
+//! The tile's pixel rows (at most eight: every family's MR) are turned around in registers
+//! ([`Simd::interleave`] of eight vectors, so a channel's pixels are adjacent), and each
+//! channel's run is then written to its plane with one masked store — with the partial sum of earlier passes over
+//! K added and, on the last pass, the epilogue applied on the way. This replaced a scalar
+//! merge followed by a separate epilogue pass over the strided planes (measured in the
+//! commit that brought it, with `ferrocnn conv --epilogue`).
+
+use super::epilogue::{activate, finish};
+use crate::arch::simd::Simd;
+use crate::epilogue::Activation;
+
+/// The most pixel rows a tile has: every family's MR is at most this (a test checks).
+pub(crate) const MAX_ROWS: usize = 8;
+
+/// A computed tile and where it goes.
+#[derive(Clone, Copy)]
+pub(crate) struct TransposedTile {
+    /// `rows <= MAX_ROWS` pixels of `cols` channels each, pixel rows `ld` floats apart, `ld`
+    /// a multiple of the vector width and at least `cols` rounded up to it (the tile
+    /// buffer's panel width).
+    pub tile: *const f32,
+    pub ld: usize,
+    pub rows: usize,
+    pub cols: usize,
+    /// Channel `j`'s `rows` pixels are at `c + j * plane`.
+    pub c: *mut f32,
+    pub plane: usize,
+    /// Add C's partial sum from earlier passes over K.
+    pub accumulate: bool,
+    /// The epilogue, applied when `finish` (the last pass over K): `scale` and `shift`
+    /// offset to the tile's first channel (or null), `residual` laid out like `c` (or null).
+    pub finish: bool,
+    pub scale: *const f32,
+    pub shift: *const f32,
+    pub residual: *const f32,
+    pub activation: Activation,
+}
+
+pub(crate) type TransposedStoreFn = unsafe fn(&TransposedTile);
+
+/// Panics if `t.rows > MAX_ROWS`.
+///
+/// # Safety
+/// `t.tile` is readable for `rows` rows of `ld` floats; `c` (and a non-null `residual`) is
+/// valid for channels `0..cols`, pixels `0..rows` at `plane` floats a channel; non-null
+/// `scale` and `shift` hold `cols` floats; `S` is available.
+#[inline(always)]
+pub(crate) unsafe fn store_transposed<S: Simd>(t: &TransposedTile) {
+    assert!(t.rows <= MAX_ROWS, "a transposed tile of {} pixel rows", t.rows);
+    // The activation a constant in each copy, so no copy matches it per channel.
+    // SAFETY: forwarded contract.
+    unsafe {
+        match t.activation {
+            Activation::Identity => store_with::<S>(t, Activation::Identity),
+            Activation::Relu => store_with::<S>(t, Activation::Relu),
+            Activation::Relu6 => store_with::<S>(t, Activation::Relu6),
+            Activation::LeakyRelu(slope) => store_with::<S>(t, Activation::LeakyRelu(slope)),
+            Activation::Sigmoid => store_with::<S>(t, Activation::Sigmoid),
+        }
+    }
+}
+
+/// On a first and last pass (the usual case: K fits one block), scale and shift are per
+/// lane of the pixel rows, applied before the turn as one multiply-add a row, and so is the
+/// activation when no residual comes after them; what is left per channel is the residual
+/// (and the partial sum of a multi-pass GEMM, the rare case that takes the generic route).
+///
+/// # Safety
+/// As [`store_transposed`], with `t.rows <= MAX_ROWS`.
+#[inline(always)]
+unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
+    // SAFETY: forwarded contract; the per-channel reads are channel j's `rows` pixels in
+    // the residual, inside its extent.
+    unsafe {
+        let residual_at = |j: usize| t.residual.add(j * t.plane);
+        match (t.finish, t.accumulate, t.residual.is_null()) {
+            (false, false, _) => turn::<S>(t, |row, _| row, |run, _, _| run),
+            (false, true, _) => turn::<S>(t, |row, _| row, |run, dst, _| S::add(run, load_n::<S>(dst, t.rows))),
+            (true, false, true) => turn::<S>(
+                t,
+                #[inline(always)]
+                |row, (scale, shift)| activate::<S>(S::mul_add(row, scale, shift), activation),
+                |run, _, _| run,
+            ),
+            (true, false, false) => turn::<S>(
+                t,
+                |row, (scale, shift)| S::mul_add(row, scale, shift),
+                #[inline(always)]
+                |run, _, j| activate::<S>(S::add(run, load_n::<S>(residual_at(j), t.rows)), activation),
+            ),
+            (true, true, _) => turn::<S>(
+                t,
+                |row, _| row,
+                #[inline(always)]
+                |run, dst, j| {
+                    let scale = if t.scale.is_null() { 1.0 } else { *t.scale.add(j) };
+                    let shift = if t.shift.is_null() { 0.0 } else { *t.shift.add(j) };
+                    let residual = if t.residual.is_null() { t.residual } else { residual_at(j) };
+                    let sum = S::add(run, load_n::<S>(dst, t.rows));
+                    finish::<S>(sum, S::splat(scale), S::splat(shift), residual, t.rows, activation)
+                },
+            ),
+        }
+    }
+}
+
+/// The turn itself: `row_op` on each pixel row of a block of channels, given that block's
+/// scale and shift vectors (ones and zeros where absent); then each channel's run of
+/// pixels through `channel_op(run, its place in C, channel)` and into C.
+///
+/// # Safety
+/// As [`store_transposed`], with `t.rows <= MAX_ROWS`.
+#[inline(always)]
+unsafe fn turn<S: Simd>(
+    t: &TransposedTile,
+    row_op: impl Fn(S::V, (S::V, S::V)) -> S::V,
+    channel_op: impl Fn(S::V, *mut f32, usize) -> S::V,
+) {
+    debug_assert!(t.ld.is_multiple_of(S::LANES) && t.ld >= t.cols && S::LANES <= 16);
+    // SAFETY: every offset stays inside the extents of the contract: row r < rows, channel
+    // j0 + l < cols; a row's vector load reads channels j0 .. j0 + LANES <= ld of the tile
+    // buffer; scale and shift `lanes` floats from j0.
+    unsafe {
+        let mut turned = [0.0f32; MAX_ROWS * 16];
+        for j0 in (0..t.cols).step_by(S::LANES) {
+            let lanes = S::LANES.min(t.cols - j0);
+            let scale = if t.scale.is_null() { S::splat(1.0) } else { load_n::<S>(t.scale.add(j0), lanes) };
+            let shift = if t.shift.is_null() { S::zero() } else { load_n::<S>(t.shift.add(j0), lanes) };
+            // A loop, not `core::array::from_fn`, which may be left out of line.
+            let mut pixels = [S::zero(); MAX_ROWS];
+            for (r, p) in pixels.iter_mut().enumerate().take(t.rows) {
+                *p = row_op(S::load(t.tile.add(r * t.ld + j0)), (scale, shift));
+            }
+            // Channel l's pixels are now floats l*8 .. l*8 + rows.
+            let channels = S::interleave::<MAX_ROWS>(pixels);
+            for (q, v) in channels.into_iter().enumerate() {
+                S::store(turned.as_mut_ptr().add(q * S::LANES), v);
+            }
+            for l in 0..lanes {
+                let j = j0 + l;
+                let dst = t.c.add(j * t.plane);
+                let run = load_n::<S>(turned.as_ptr().add(l * MAX_ROWS), t.rows);
+                store_n::<S>(dst, t.rows, channel_op(run, dst, j));
+            }
+        }
+    }
+}
+
+/// The first `n <= LANES` floats at `p`, the rest zero.
+///
+/// # Safety
+/// `n` floats readable at `p`; `S` is available.
+#[inline(always)]
+unsafe fn load_n<S: Simd>(p: *const f32, n: usize) -> S::V {
+    // SAFETY: forwarded contract.
+    unsafe { if n == S::LANES { S::load(p) } else { S::load_partial(p, n) } }
+}
+
+/// # Safety
+/// `n <= LANES` floats writable at `p`; `S` is available.
+#[inline(always)]
+unsafe fn store_n<S: Simd>(p: *mut f32, n: usize, v: S::V) {
+    // SAFETY: forwarded contract.
+    unsafe { if n == S::LANES { S::store(p, v) } else { S::store_partial(p, n, v) } }
+}
