@@ -183,6 +183,26 @@ fn threads_splitting_k_share_the_transformed_input() {
     }
 }
 
+/// As many tile blocks as threads, or more, and K split all the same where that evens the
+/// threads (64x56x56 F(4x4) on 2 threads: five blocks of 48 tiles, K in halves, all
+/// blocks' V transformed before any is multiplied).
+#[test]
+fn threads_split_k_across_several_blocks() {
+    let desc = Conv2dDesc::new(1, 64, (56, 56), 64, (3, 3)).pad(1);
+    let s = desc.validate().unwrap();
+    let (x, w) = (signed(s.input_len, 7), kaiming(&desc, 107));
+    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for isa in common::isas() {
+        let options = ferrocnn_kernels::PlanOptions { isa, threads: 2 };
+        for algo in [Algo::WinogradF2, Algo::WinogradF4] {
+            let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), algo, options).unwrap();
+            let error = pool.install(|| relative_error(&run_plan(&plan, &x, None), &want));
+            assert!(error <= bound(algo, &desc), "{options:?} {algo}: error {error:e}");
+        }
+    }
+}
+
 #[test]
 fn other_shapes_are_refused_with_the_reason() {
     let desc = Conv2dDesc::new(1, 4, (8, 8), 4, (3, 3)).pad(1).stride(2);

@@ -144,6 +144,15 @@ impl WorkSplit {
     /// - 128x28x28: 0.504 -> 0.396 ms; blocks of 48 tiles give the threads 102 and 96 tiles,
     ///   blocks of 60 gave 120 and 78.
     /// - 256x14x14: 0.412 -> 0.319 ms (AVX2: 1.32 -> 0.60 ms).
+    ///
+    /// With `k_split_with_blocks`, K may be split between the threads even where there are
+    /// as many blocks as threads, when that evens them (all blocks' V are then transformed
+    /// first, and pass through L3). Measured in the plain orientation, F(4x4), 2 threads,
+    /// medians of five to seven interleaved rounds: 64x56x56 0.249 -> 0.218 ms (five blocks
+    /// of 48 tiles, K in halves, instead of four of 64 that give one thread 128 tiles),
+    /// 128x56x56 0.862 -> 0.621, 128x28x28 -> 256 0.380 -> 0.366. Transposed it lost (256x28x28
+    /// 0.70 -> 0.86 ms, 512x14x14 F(2x2) 1.13 -> 1.18), so the transposed orientation does not.
+    #[allow(clippy::too_many_arguments)]
     fn new(
         tiles: usize,
         per_tile: usize,
@@ -152,17 +161,22 @@ impl WorkSplit {
         k: usize,
         k_width: usize,
         threads: usize,
+        k_split_with_blocks: bool,
     ) -> Self {
         let most_panels = (budget / per_tile / tile_width).clamp(1, tiles.div_ceil(tile_width));
         let mut best: Option<(usize, WorkSplit)> = None;
         for panels in (1..=most_panels).rev() {
             let block = panels * tile_width;
             let blocks = tiles.div_ceil(block);
-            let k_parts = if blocks >= threads { 1 } else { threads.div_ceil(blocks).min(k.div_ceil(k_width)) };
-            let split = WorkSplit { tiles, block, blocks, k_parts, workers: threads.min(blocks * k_parts).max(1) };
-            let busiest = split.busiest(tile_width, k, k_width);
-            if best.as_ref().is_none_or(|(least, _)| busiest * 20 < *least * 19) {
-                best = Some((busiest, split));
+            let fewest_parts = if blocks >= threads { 1 } else { threads.div_ceil(blocks) };
+            let most_parts = if k_split_with_blocks { fewest_parts.max(threads) } else { fewest_parts };
+            for k_parts in [fewest_parts, most_parts] {
+                let k_parts = k_parts.min(k.div_ceil(k_width));
+                let split = WorkSplit { tiles, block, blocks, k_parts, workers: threads.min(blocks * k_parts).max(1) };
+                let busiest = split.busiest(tile_width, k, k_width);
+                if best.as_ref().is_none_or(|(least, _)| busiest * 20 < *least * 19) {
+                    best = Some((busiest, split));
+                }
             }
         }
         best.expect("at least one panel per block").1
@@ -253,7 +267,16 @@ impl Winograd {
         for tile in kernels.tiles {
             for transposed in [false, true] {
                 let (tile_width, k_width) = if transposed { (tile.mr, tile.nr) } else { (tile.nr, tile.mr) };
-                let split = WorkSplit::new(tiles_h * tiles_w, a2 * (cg + kg), budget, tile_width, kg, k_width, threads);
+                let split = WorkSplit::new(
+                    tiles_h * tiles_w,
+                    a2 * (cg + kg),
+                    budget,
+                    tile_width,
+                    kg,
+                    k_width,
+                    threads,
+                    !transposed,
+                );
                 // Transposed, tiles are merged into the K x T layout through a buffer once per
                 // pass over C: about one cycle per element against C multiply-adds at 32 a
                 // cycle (as `layout_choice` counts it).
@@ -586,7 +609,7 @@ mod tests {
     /// two blocks of 8 tiles with all of K each beat one block with K split 6:5 panels.
     #[test]
     fn few_tiles_are_split_into_blocks_when_that_evens_the_threads() {
-        let split = WorkSplit::new(16, 16 * 1024, L2_FLOATS, 8, 512, 48, 2);
+        let split = WorkSplit::new(16, 16 * 1024, L2_FLOATS, 8, 512, 48, 2, false);
         assert_eq!((split.block, split.blocks, split.k_parts, split.workers), (8, 2, 1, 2));
         assert_eq!(split.busiest(8, 512, 48), 8 * 528);
     }
@@ -594,7 +617,7 @@ mod tests {
     /// Tiles within one panel leave K as the only thing to split.
     #[test]
     fn one_panel_of_tiles_splits_k() {
-        let split = WorkSplit::new(4, 36 * 1024, L2_FLOATS, 6, 512, 64, 2);
+        let split = WorkSplit::new(4, 36 * 1024, L2_FLOATS, 6, 512, 64, 2, false);
         assert_eq!((split.blocks, split.k_parts, split.workers), (1, 2, 2));
         assert_eq!(split.busiest(6, 512, 64), 6 * 256);
     }
@@ -603,9 +626,20 @@ mod tests {
     /// round-robin threads 120 and 78 tiles, blocks of 48 give 102 and 96.
     #[test]
     fn blocks_are_sized_to_even_the_threads() {
-        let split = WorkSplit::new(196, 16 * 256, L2_FLOATS, 6, 128, 64, 2);
+        let split = WorkSplit::new(196, 16 * 256, L2_FLOATS, 6, 128, 64, 2, false);
         assert_eq!((split.block, split.blocks, split.k_parts), (48, 5, 1));
         assert_eq!(split.busiest(6, 128, 64), 102 * 128);
+    }
+
+    /// 64x56x56 F(4x4), 8x48 plain (tiles in 48s, K in 8s), 2 threads: five blocks of 48
+    /// round robin give one thread 144 tiles; with K in halves each has 240 x 32.
+    #[test]
+    fn k_is_split_where_blocks_would_leave_the_threads_uneven() {
+        let split = WorkSplit::new(196, 36 * 128, L2_FLOATS, 48, 64, 8, 2, true);
+        assert_eq!((split.block, split.blocks, split.k_parts, split.workers), (48, 5, 2, 2));
+        assert_eq!(split.busiest(48, 64, 8), 240 * 32);
+        let blocks_only = WorkSplit::new(196, 36 * 128, L2_FLOATS, 48, 64, 8, 2, false);
+        assert_eq!(blocks_only.k_parts, 1);
     }
 
     /// 3x224x224 F(2x2): 48-tile blocks would cut the busiest thread's work by 3% only, so
@@ -613,7 +647,7 @@ mod tests {
     #[test]
     fn a_smaller_block_must_cut_the_busiest_work_by_a_twentieth() {
         for threads in [1, 2] {
-            let split = WorkSplit::new(12544, 16 * 67, L2_FLOATS, 48, 64, 8, threads);
+            let split = WorkSplit::new(12544, 16 * 67, L2_FLOATS, 48, 64, 8, threads, true);
             assert_eq!((split.block, split.blocks, split.k_parts), (240, 53, 1), "{threads} threads");
         }
     }
