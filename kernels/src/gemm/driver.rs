@@ -279,7 +279,7 @@ impl GemmTask<'_> {
         accumulate: bool,
         last_pass: bool,
     ) {
-        debug_assert!(self.rs_c == 1 && !self.epilogue.channels_on_rows);
+        debug_assert!(self.rs_c == 1 && (self.epilogue.is_identity() || !self.epilogue.channels_on_rows));
         let e = self.epilogue;
         let offset = i + j * self.cs_c;
         let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
