@@ -50,6 +50,20 @@ fn ferrocnn_isa_forces_each_supported_path() {
         assert_eq!(json_field(&out, "algo"), "im2col");
         // im2col's error bound on 45-term dot products of unit-scale data: well under 1e-5.
         assert!(json_field(&out, "max_rel_err").parse::<f64>().unwrap() < 1e-5, "{out}");
+        // The same with the fused epilogue of a network's layer, which --check applies to
+        // the reference too; a 1x1 layer on a 7x7 map takes the transposed store.
+        for shape in
+            ["--input 1x5x9x9 --out-channels 7 --kernel 3 --pad 1", "--input 1x256x7x7 --out-channels 128 --kernel 1"]
+        {
+            let (code, out, err) = ferrocnn(
+                &format!("conv {shape} --epilogue scale,shift,residual,relu --iters 1 --check --json"),
+                Some(isa.name()),
+            );
+            assert_eq!(code, 0, "{err}");
+            // 45- and 256-term dot products of unit-scale data, then one multiply-add and one
+            // add: still well under 1e-5.
+            assert!(json_field(&out, "max_rel_err").parse::<f64>().unwrap() < 1e-5, "{out}");
+        }
     }
     let (code, out, err) = ferrocnn("gemm --m 4 --n 4 --k 4 --iters 1 --json", Some("sse9"));
     assert_eq!(code, 0);
@@ -126,6 +140,10 @@ fn bad_arguments_exit_2_with_one_line_naming_the_argument() {
         ("conv --input 1x3x2x2 --out-channels 4 --kernel 5", "kernel 5"),
         ("conv --input 1x3x8x8 --out-channels 4 --kernel 3 --pad 1,2", "--pad: expected P or T,B,L,R"),
         ("conv --input 1x3x8x8 --out-channels 4 --kernel 3 --algo gemm1x1", "gemm1x1 needs a 1x1 kernel"),
+        (
+            "conv --input 1x3x8x8 --out-channels 4 --kernel 3 --epilogue bn",
+            "--epilogue: expected a comma-separated list",
+        ),
         ("peak --seconds -1", "--seconds: expected a number of seconds"),
         ("conv --input 1x3x300000x300000 --out-channels 4 --kernel 3", "GB this machine has available"),
         ("gemm --m 1000000 --n 1000000 --k 1000000", "GB this machine has available"),

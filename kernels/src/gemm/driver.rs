@@ -224,6 +224,9 @@ impl GemmTask<'_> {
                     // Down each channel panel: its channels' planes (and residual) are then
                     // written front to back, each line filled by consecutive tiles, instead
                     // of every channel of the block being touched between two row panels.
+                    // Alone (hot caches) the order is within 1% either way on 14x14 and 7x7
+                    // layers; in ResNet-50, 1 thread, medians of four interleaved rounds,
+                    // 34.0 ms against 34.8 across the row panels.
                     for jr in 0..col_panels {
                         for ir in 0..row_panels {
                             tile_at(ir, jr);
@@ -279,7 +282,7 @@ impl GemmTask<'_> {
         accumulate: bool,
         last_pass: bool,
     ) {
-        debug_assert!(self.rs_c == 1 && (self.epilogue.is_identity() || !self.epilogue.channels_on_rows));
+        debug_assert!(self.rs_c == 1 && !self.epilogue.channels_on_rows);
         let e = self.epilogue;
         let offset = i + j * self.cs_c;
         let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
@@ -297,10 +300,10 @@ impl GemmTask<'_> {
             residual: at(e.residual, offset),
             activation: e.activation,
         };
-        // SAFETY: the tile buffer holds `rows` rows of NR floats; the tile lies inside C
-        // and the residual (same layout), and the vectors cover channels j .. j + cols
-        // (caller's contract); the function belongs to the task's ISA, which the
-        // dispatcher checked.
+        // SAFETY: the tile buffer holds `rows` rows of NR floats, and rows <= MR <=
+        // MAX_ROWS (`tile_kernel!` checks every family); the tile lies inside C and the
+        // residual (same layout), and the vectors cover channels j .. j + cols (caller's
+        // contract); the function belongs to the task's ISA, which the dispatcher checked.
         unsafe { (self.kernels.transposed_store)(&t) }
     }
 

@@ -4,16 +4,20 @@
 //!
 //! The tile's pixel rows (at most eight: every family's MR) are turned around in registers
 //! ([`Simd::interleave`] of eight vectors, so a channel's pixels are adjacent), and each
-//! channel's run is then written to its plane with one masked store — with the partial sum of earlier passes over
-//! K added and, on the last pass, the epilogue applied on the way. This replaced a scalar
-//! merge followed by a separate epilogue pass over the strided planes (measured in the
-//! commit that brought it, with `ferrocnn conv --epilogue`).
+//! channel's run is then written to its plane with one masked store — with the partial sum
+//! of earlier passes over K added and, on the last pass, the epilogue applied on the way.
+//! This replaced a scalar merge followed by a separate epilogue pass over the strided
+//! planes. Measured, 1 thread AVX-512, medians of five interleaved rounds (`ferrocnn conv
+//! --input 1xCxHxW --out-channels K --kernel R --epilogue E --threads 1 --json`), before /
+//! after: 1x1 256x14x14 -> 1024 with scale,shift,residual,relu 0.513 / 0.453 ms, 1x1
+//! 1024x14x14 -> 256 with scale,shift,relu 0.409 / 0.385, 3x3 512x7x7 (F(2x2)) 0.669 / 0.629.
 
 use super::epilogue::{activate, finish};
 use crate::arch::simd::Simd;
 use crate::epilogue::Activation;
 
-/// The most pixel rows a tile has: every family's MR is at most this (a test checks).
+/// The most pixel rows a tile has: every family's MR is at most this (`tile_kernel!`
+/// checks it when the families are compiled).
 pub(crate) const MAX_ROWS: usize = 8;
 
 /// A computed tile and where it goes.
@@ -42,15 +46,13 @@ pub(crate) struct TransposedTile {
 
 pub(crate) type TransposedStoreFn = unsafe fn(&TransposedTile);
 
-/// Panics if `t.rows > MAX_ROWS`.
-///
 /// # Safety
-/// `t.tile` is readable for `rows` rows of `ld` floats; `c` (and a non-null `residual`) is
+/// `t.rows <= MAX_ROWS`; `t.tile` is readable for `rows` rows of `ld` floats; `c` (and a non-null `residual`) is
 /// valid for channels `0..cols`, pixels `0..rows` at `plane` floats a channel; non-null
 /// `scale` and `shift` hold `cols` floats; `S` is available.
 #[inline(always)]
 pub(crate) unsafe fn store_transposed<S: Simd>(t: &TransposedTile) {
-    assert!(t.rows <= MAX_ROWS, "a transposed tile of {} pixel rows", t.rows);
+    debug_assert!(t.rows <= MAX_ROWS, "a transposed tile of {} pixel rows", t.rows);
     // The activation a constant in each copy, so no copy matches it per channel.
     // SAFETY: forwarded contract.
     unsafe {
@@ -70,7 +72,7 @@ pub(crate) unsafe fn store_transposed<S: Simd>(t: &TransposedTile) {
 /// (and the partial sum of a multi-pass GEMM, the rare case that takes the generic route).
 ///
 /// # Safety
-/// As [`store_transposed`], with `t.rows <= MAX_ROWS`.
+/// As [`store_transposed`].
 #[inline(always)]
 unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
     // SAFETY: forwarded contract; the per-channel reads are channel j's `rows` pixels in
@@ -113,7 +115,7 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
 /// pixels through `channel_op(run, its place in C, channel)` and into C.
 ///
 /// # Safety
-/// As [`store_transposed`], with `t.rows <= MAX_ROWS`.
+/// As [`store_transposed`].
 #[inline(always)]
 unsafe fn turn<S: Simd>(
     t: &TransposedTile,

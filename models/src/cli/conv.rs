@@ -51,12 +51,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     let check = if args.flag("--check") {
         let mut want = reference::conv2d(&desc, &input, &weights, None).map_err(|e| format!("conv: {e}"))?;
         let plane = shape.out_h * shape.out_w;
-        for (i, y) in want.iter_mut().enumerate() {
-            let c = i / plane % desc.out_channels;
-            let scaled =
-                *y * epilogue.scale.as_ref().map_or(1.0, |s| s[c]) + epilogue.shift.as_ref().map_or(0.0, |t| t[c]);
-            *y = epilogue.activation.apply(scaled + residual.as_ref().map_or(0.0, |r| r[i]));
-        }
+        reference::apply_epilogue(desc.batch, desc.out_channels, plane, &mut want, &epilogue, residual.as_deref())
+            .map_err(|e| format!("conv: {e}"))?;
         Some(reference::max_relative_error(&output, &want))
     } else {
         None

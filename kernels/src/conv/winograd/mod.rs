@@ -277,9 +277,9 @@ impl Winograd {
                     threads,
                     !transposed,
                 );
-                // Transposed, tiles are merged into the K x T layout through a buffer once per
-                // pass over C: about one cycle per element against C multiply-adds at 32 a
-                // cycle (as `layout_choice` counts it).
+                // Transposed, tiles are turned around into the K x T layout once per pass over
+                // C (`gemm::transposed_store`): about one cycle per element against C
+                // multiply-adds at 32 a cycle (as `layout_choice` counts it).
                 let merge = if transposed { 1.0 + 32.0 / blocking(tile, cg, false).kc as f64 } else { 1.0 };
                 let cost = split.cost(tile_width, kg, k_width, threads) * merge;
                 if best.is_none_or(|(c, ..)| cost < c - 1e-9) {
@@ -527,7 +527,7 @@ impl Winograd {
         let (mbuf, gemm_scratch) = rest.split_at_mut(self.m_len);
 
         let identity = TaskEpilogue {
-            channels_on_rows: true,
+            channels_on_rows: !self.transposed,
             scale: std::ptr::null(),
             shift: std::ptr::null(),
             residual: std::ptr::null(),
