@@ -8,12 +8,13 @@
 //!     for ir in MR-panels of A             A micro-panel MR x KC stays in L1 (an indirect A
 //!                                          is not copied: the image lines it reads do)
 //!       for jr in NR-panels of the block   B micro-panels stream from L2
-//!         microkernel -> C tile; on the last pass, the epilogue on the tile while in L1
+//!         microkernel -> C tile; on the last pass, the epilogue in registers as it is
+//!         stored (edge tiles, LeakyReLU and sigmoid: on the tile after, while in L1)
 //! ```
 
 use super::blocking::Blocking;
 use super::epilogue::EpilogueTile;
-use super::microkernel::TileKernel;
+use super::microkernel::{Clamp, StoreEpilogue, TileKernel};
 use super::pack::{PanelSource, PanelView};
 use super::transposed_store::TransposedTile;
 use crate::aligned::round_up;
@@ -177,7 +178,7 @@ impl GemmTask<'_> {
                     let tile_rows = mr.min(rows.end - i);
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
-                    let kernel = |kcur, b_ptr, c_ptr, rs, accumulate, cols| match self.a {
+                    let kernel = |kcur, b_ptr, c_ptr, rs, accumulate, cols, epilogue| match self.a {
                         // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
                         // kcur have offsets, and the source checked all their sums.
                         Operand::Indirect(s) => unsafe {
@@ -193,8 +194,12 @@ impl GemmTask<'_> {
                             )
                         },
                         // SAFETY: the A panel holds kcur rows of mr floats; a narrow kernel
-                        // writes only the vectors holding `cols` columns.
-                        _ => unsafe { (self.tile.packed(tile_rows, cols))(kcur, a_ptr, b_ptr, c_ptr, rs, accumulate) },
+                        // writes only the vectors holding `cols` columns; an epilogue comes
+                        // from `store_epilogue` for this full tile, inside C and the residual
+                        // (same layout), its vectors covering the tile's channels.
+                        _ => unsafe {
+                            (self.tile.packed(tile_rows, cols))(kcur, a_ptr, b_ptr, c_ptr, rs, accumulate, epilogue)
+                        },
                     };
                     let j = jc + jr * nr;
                     let tile_cols = nr.min(cols.end - j);
@@ -204,18 +209,23 @@ impl GemmTask<'_> {
                         let b_ptr = b_base.add(jr * b_stride);
                         let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                         if transposed {
-                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols);
+                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
                             self.store_transposed(tile_buf, (i, j), (tile_rows, tile_cols), !first_pass, last_pass);
                             return;
                         }
+                        let finish = last_pass && !self.epilogue.is_identity();
                         if tile_cols == nr {
-                            kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass, nr);
+                            let fused = if finish { self.store_epilogue(i, j) } else { None };
+                            kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass, nr, fused.as_ref());
+                            if finish && fused.is_none() {
+                                self.apply_epilogue(i, j, tile_rows, tile_cols);
+                            }
                         } else {
-                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols);
+                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
                             self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
-                        }
-                        if last_pass && !self.epilogue.is_identity() {
-                            self.apply_epilogue(i, j, tile_rows, tile_cols);
+                            if finish {
+                                self.apply_epilogue(i, j, tile_rows, tile_cols);
+                            }
                         }
                     }
                 };
@@ -305,6 +315,24 @@ impl GemmTask<'_> {
         // residual (same layout), and the vectors cover channels j .. j + cols (caller's
         // contract); the function belongs to the task's ISA, which the dispatcher checked.
         unsafe { (self.kernels.transposed_store)(&t) }
+    }
+
+    /// The epilogue of the tile at (i, j) of row-major C for the microkernel to apply as it
+    /// stores, if the tile's rows are channels (a transposed C of one pixel is row-major
+    /// too, its channels on the columns), its activation one the microkernels inline, and A
+    /// packed (the indirect microkernels, made for the transposed layout, store plainly).
+    fn store_epilogue(&self, i: usize, j: usize) -> Option<StoreEpilogue> {
+        let e = self.epilogue;
+        if !e.channels_on_rows || matches!(self.a, Operand::Indirect(_)) {
+            return None;
+        }
+        let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
+        Some(StoreEpilogue {
+            scale: at(e.scale, i),
+            shift: at(e.shift, i),
+            residual: at(e.residual, i * self.rs_c + j),
+            clamp: Clamp::of(e.activation)?,
+        })
     }
 
     /// # Safety
