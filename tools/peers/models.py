@@ -124,6 +124,9 @@ def main():
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--threads", default="1,2")
     a = p.parse_args()
+    unknown = [m for m in a.models.split(",") if m not in MODELS]
+    if unknown:
+        p.error(f"--models: unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     print(f"{cpu}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
     print(f"onnxruntime {ort.__version__}, openvino {ov.__version__.split('-')[0]}, torch {torch.__version__}")
