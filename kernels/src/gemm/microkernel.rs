@@ -30,8 +30,7 @@
 use crate::arch::simd::Simd;
 
 /// `(kc, a, b, c, rs_c, accumulate, epilogue)`; see the module docs.
-pub(crate) type MicrokernelFn =
-    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>);
+pub(crate) type MicrokernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>);
 
 /// The epilogue of a row-major tile (rows are output channels) applied as the microkernel
 /// stores it: `clamp(x * scale + shift + residual)`.
@@ -272,11 +271,19 @@ unsafe fn finish_in_registers<S: Simd, const ROWS: usize, const NV: usize>(
             }
         }
         // The same operations, in the same order, as `epilogue::activate`.
+        // Loops, not closures: a closure that is not inlined loses the shell's target
+        // features and calls the intrinsics out of line.
         match e.clamp {
             Clamp::None => {}
-            Clamp::Relu => acc.iter_mut().flatten().for_each(|v| *v = S::max(*v, S::zero())),
+            Clamp::Relu => {
+                for v in acc.as_flattened_mut() {
+                    *v = S::max(*v, S::zero());
+                }
+            }
             Clamp::Relu6 => {
-                acc.iter_mut().flatten().for_each(|v| *v = S::min(S::max(*v, S::zero()), S::splat(6.0)))
+                for v in acc.as_flattened_mut() {
+                    *v = S::min(S::max(*v, S::zero()), S::splat(6.0));
+                }
             }
         }
     }
