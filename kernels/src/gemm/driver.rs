@@ -86,6 +86,18 @@ pub(crate) struct TaskEpilogue {
 }
 
 impl TaskEpilogue {
+    /// The epilogue from channel `channel` and output element `offset` on: the vectors and
+    /// the residual advanced, each left null where absent.
+    pub(crate) fn at(&self, channel: usize, offset: usize) -> TaskEpilogue {
+        let advance = |p: *const f32, by: usize| if p.is_null() { p } else { p.wrapping_add(by) };
+        TaskEpilogue {
+            scale: advance(self.scale, channel),
+            shift: advance(self.shift, channel),
+            residual: advance(self.residual, offset),
+            ..*self
+        }
+    }
+
     fn is_identity(&self) -> bool {
         self.scale.is_null()
             && self.shift.is_null()
@@ -293,9 +305,8 @@ impl GemmTask<'_> {
         last_pass: bool,
     ) {
         debug_assert!(self.rs_c == 1 && !self.epilogue.channels_on_rows);
-        let e = self.epilogue;
         let offset = i + j * self.cs_c;
-        let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
+        let e = self.epilogue.at(j, offset);
         let t = TransposedTile {
             tile: tile.as_ptr(),
             ld: self.tile.nr,
@@ -305,9 +316,9 @@ impl GemmTask<'_> {
             plane: self.cs_c,
             accumulate,
             finish: last_pass && !e.is_identity(),
-            scale: at(e.scale, j),
-            shift: at(e.shift, j),
-            residual: at(e.residual, offset),
+            scale: e.scale,
+            shift: e.shift,
+            residual: e.residual,
             activation: e.activation,
         };
         // SAFETY: the tile buffer holds `rows` rows of NR floats, and rows <= MR <=
@@ -322,35 +333,28 @@ impl GemmTask<'_> {
     /// too, its channels on the columns), its activation one the microkernels inline, and A
     /// packed (the indirect microkernels, made for the transposed layout, store plainly).
     fn store_epilogue(&self, i: usize, j: usize) -> Option<StoreEpilogue> {
-        let e = self.epilogue;
-        if !e.channels_on_rows || matches!(self.a, Operand::Indirect(_)) {
+        if !self.epilogue.channels_on_rows || matches!(self.a, Operand::Indirect(_)) {
             return None;
         }
-        let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
-        Some(StoreEpilogue {
-            scale: at(e.scale, i),
-            shift: at(e.shift, i),
-            residual: at(e.residual, i * self.rs_c + j),
-            clamp: Clamp::of(e.activation)?,
-        })
+        let e = self.epilogue.at(i, i * self.rs_c + j);
+        Some(StoreEpilogue { scale: e.scale, shift: e.shift, residual: e.residual, clamp: Clamp::of(e.activation)? })
     }
 
     /// # Safety
     /// The tile at (i, j) of `rows x cols` is inside C; the epilogue vectors cover its channels.
     unsafe fn apply_epilogue(&self, i: usize, j: usize, rows: usize, cols: usize) {
-        let e = self.epilogue;
         let (channel, ch_count, px_count, ld) =
-            if e.channels_on_rows { (i, rows, cols, self.rs_c) } else { (j, cols, rows, self.cs_c) };
+            if self.epilogue.channels_on_rows { (i, rows, cols, self.rs_c) } else { (j, cols, rows, self.cs_c) };
         let offset = i * self.rs_c + j * self.cs_c;
-        let at = |p: *const f32, o: usize| if p.is_null() { p } else { p.wrapping_add(o) };
+        let e = self.epilogue.at(channel, offset);
         let tile = EpilogueTile {
             rows: ch_count,
             cols: px_count,
             c: self.c.wrapping_add(offset),
             ldc: ld,
-            scale: at(e.scale, channel),
-            shift: at(e.shift, channel),
-            residual: at(e.residual, offset),
+            scale: e.scale,
+            shift: e.shift,
+            residual: e.residual,
             activation: e.activation,
         };
         // SAFETY: the tile lies inside C and the residual (same layout), and the vectors

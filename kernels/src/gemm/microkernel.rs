@@ -27,6 +27,8 @@
 //! to it — and, on a GEMM's last pass, with the epilogue applied in registers on the way
 //! ([`StoreEpilogue`]) when the driver passes one.
 
+use super::epilogue::activate;
+use crate::Activation;
 use crate::arch::simd::Simd;
 
 /// `(kc, a, b, c, rs_c, accumulate, epilogue)`; see the module docs.
@@ -60,8 +62,7 @@ pub(crate) enum Clamp {
 }
 
 impl Clamp {
-    pub(crate) fn of(activation: crate::epilogue::Activation) -> Option<Clamp> {
-        use crate::epilogue::Activation;
+    pub(crate) fn of(activation: Activation) -> Option<Clamp> {
         match activation {
             Activation::Identity => Some(Clamp::None),
             Activation::Relu => Some(Clamp::Relu),
@@ -270,19 +271,20 @@ unsafe fn finish_in_registers<S: Simd, const ROWS: usize, const NV: usize>(
                 }
             }
         }
-        // The same operations, in the same order, as `epilogue::activate`.
-        // Loops, not closures: a closure that is not inlined loses the shell's target
-        // features and calls the intrinsics out of line.
+        // `activate` with the activation a constant in each loop, so its match folds away
+        // instead of running per vector. Loops, not closures: a closure left out of line
+        // loses the shell's target features and calls every intrinsic (in a depthwise
+        // kernel tried this stop, 960x7x7 ran 0.081 ms against 0.022 inlined).
         match e.clamp {
             Clamp::None => {}
             Clamp::Relu => {
                 for v in acc.as_flattened_mut() {
-                    *v = S::max(*v, S::zero());
+                    *v = activate::<S>(*v, Activation::Relu);
                 }
             }
             Clamp::Relu6 => {
                 for v in acc.as_flattened_mut() {
-                    *v = S::min(S::max(*v, S::zero()), S::splat(6.0));
+                    *v = activate::<S>(*v, Activation::Relu6);
                 }
             }
         }

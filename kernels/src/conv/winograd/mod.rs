@@ -572,9 +572,8 @@ impl Winograd {
             unsafe { gemm.run_part(row_range, col_range, gemm_scratch) };
         }
 
-        let e = &run.epilogue;
-        let offset_channel = |p: *const f32| if p.is_null() { p } else { p.wrapping_add(channels.start) };
         let plane_offset = channels.start * s.out_pixels();
+        let e = run.epilogue.at(channels.start, plane_offset);
         let output = OutputJob {
             m: mbuf[channels.start * self.stride..].as_ptr(),
             xi_stride: self.m_xi,
@@ -587,9 +586,9 @@ impl Winograd {
             plane: s.out_pixels(),
             out_h: s.out_h,
             out_w: s.out_w,
-            scale: offset_channel(e.scale),
-            shift: offset_channel(e.shift),
-            residual: if e.residual.is_null() { e.residual } else { e.residual.wrapping_add(plane_offset) },
+            scale: e.scale,
+            shift: e.shift,
+            residual: e.residual,
             activation: e.activation,
         };
         // SAFETY: M holds this task's channels for all a2 elements; the tiles' outputs are
