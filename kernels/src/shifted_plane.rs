@@ -329,7 +329,13 @@ impl ShiftedPlane {
             *mask = word as u32;
         }
         let at = (self.before + row * STEP * w + column.first) as isize + self.row_origin * w as isize;
-        let columns = &self.column_at[..K];
+        // At stride 1 (a vector row's input rows are its output rows) the tap columns are
+        // constants, `s - K / 2`, which leaves their registers to the row addresses.
+        let mut columns = [0isize; K];
+        for (s, c) in columns.iter_mut().enumerate() {
+            *c = if STEP == ROWS { s as isize - (K / 2) as isize } else { self.column_at[s] };
+        }
+        debug_assert!(STEP != ROWS || columns[..] == self.column_at[..K]);
         debug_assert!(columns.iter().all(|&c| at + c >= 0));
         debug_assert!(columns.iter().all(|&c| {
             let end = at + c + (((N - 1) * STEP + K - 1) * w + LANES) as isize;
