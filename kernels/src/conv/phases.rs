@@ -75,19 +75,54 @@ impl Phases {
                         // Padded row sh*i + a is input row sh*i + a - pt, if that exists.
                         match (sh * i + a).checked_sub(pt).filter(|&ih| ih < h) {
                             None => zero_run(out),
-                            Some(ih) => {
-                                let row = &src[ih * w..(ih + 1) * w];
-                                for (j, v) in out.iter_mut().enumerate() {
-                                    *v =
-                                        (sw * j + b).checked_sub(pl).and_then(|iw| row.get(iw)).copied().unwrap_or(0.0);
-                                }
-                            }
+                            Some(ih) => split_row(&src[ih * w..(ih + 1) * w], out, sw, b, pl),
                         }
                     }
                 }
             },
         );
         dst
+    }
+}
+
+/// Column phase `b` of a padded row: `out[j] = padded[sw*j + b]`, the padded row being
+/// `pad` zeros, `row`, then zeros. The columns inside `row` are found once, not tested per
+/// element: per element, the test and the gather took a third of MobileNetV2's stem
+/// (3x224x224 -> 32, 3x3 stride 2).
+fn split_row(row: &[f32], out: &mut [f32], sw: usize, b: usize, pad: usize) {
+    // Phase columns `inside` read row columns `sw*j + b - pad`, which lie within the row.
+    let start = pad.saturating_sub(b).div_ceil(sw).min(out.len());
+    let end = (row.len() + pad).saturating_sub(b).div_ceil(sw).clamp(start, out.len());
+    zero_run(&mut out[..start]);
+    zero_run(&mut out[end..]);
+    if start == end {
+        return;
+    }
+    let (inside, first) = (&mut out[start..end], (sw * start + b).saturating_sub(pad));
+    match sw {
+        1 => inside.copy_from_slice(&row[first..first + inside.len()]),
+        2 => every::<2>(&row[first..], inside),
+        4 => every::<4>(&row[first..], inside),
+        _ => {
+            for (v, &x) in inside.iter_mut().zip(row[first..].iter().step_by(sw)) {
+                *v = x;
+            }
+        }
+    }
+}
+
+/// `out[j] = row[STRIDE * j]`: with the stride a constant, the compiler loads whole vectors
+/// and shuffles (a stride read at run time, it gathered float by float: MobileNetV2's stem,
+/// 1 thread, 0.198 -> 0.173 ms).
+fn every<const STRIDE: usize>(row: &[f32], out: &mut [f32]) {
+    // Whole strides, then the last element (a whole stride of floats may not follow it).
+    let whole = (row.len() / STRIDE).min(out.len());
+    let (body, tail) = out.split_at_mut(whole);
+    for (v, stride) in body.iter_mut().zip(row.chunks_exact(STRIDE)) {
+        *v = stride[0];
+    }
+    for (v, &x) in tail.iter_mut().zip(row[STRIDE * whole..].iter().step_by(STRIDE)) {
+        *v = x;
     }
 }
 
@@ -129,6 +164,34 @@ impl PanelSource for PhasedSource<'_> {
                     copy_run(&mut row[at..at + len], &self.planes[offset + start..offset + start + len]);
                 }
                 zero_run(&mut row[cols..]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_row;
+
+    /// Every row length, stride, phase and padding up to small bounds (the strides with
+    /// their own code, 1, 2 and 4, and 3 and 5 on the general path), against the
+    /// definition: column `j` of phase `b` is padded column `sw*j + b`, zero outside the row.
+    #[test]
+    fn split_row_matches_its_definition() {
+        for len in 1usize..=19 {
+            let row: Vec<f32> = (0..len).map(|x| x as f32 + 1.0).collect();
+            for sw in 1usize..=5 {
+                for pad in 0usize..=4 {
+                    for b in 0..sw {
+                        let wq = (len + 2 * pad).div_ceil(sw);
+                        let expected: Vec<f32> = (0..wq)
+                            .map(|j| (sw * j + b).checked_sub(pad).and_then(|i| row.get(i)).copied().unwrap_or(0.0))
+                            .collect();
+                        let mut out = vec![f32::NAN; wq];
+                        split_row(&row, &mut out, sw, b, pad);
+                        assert_eq!(out, expected, "row of {len}, stride {sw}, phase {b}, padding {pad}");
+                    }
+                }
             }
         }
     }
