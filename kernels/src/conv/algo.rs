@@ -106,6 +106,15 @@ const WINOGRAD_MIN_CHANNELS: usize = 8;
 /// F(4x4) needs this many (tiles x input channels) per image for its 36 GEMMs to run at
 /// speed; below it F(2x2)'s 16 larger GEMMs win.
 const F4_MIN_TILE_CHANNELS: usize = 49 * 32;
+/// A Winograd variant runs on at least this many tiles per image. Each of its GEMMs reads
+/// a K x C block of transformed filters once per image and uses each float once per tile:
+/// 2 * T flops per 4 bytes. In a model whose weights outgrow the caches (ResNet-50's 102
+/// MB) those filters stream from DRAM every image, and below this machine's balance, about
+/// 13 flops per byte (a core's 270 GFLOP/s against 21 GB/s), the stream is the layer's
+/// bound: T >= 26. The transformed filters are also 16/9 (F(2x2)) to 36/9 (F(4x4)) the
+/// size of the 3x3 weights, so the layers it leaves to im2col are the ones whose filters
+/// cost the most memory for the least work.
+const WINOGRAD_MIN_TILES: usize = 26;
 
 /// The Winograd variant `Auto` runs on a 3x3 stride-1 layer, if any.
 ///
@@ -144,15 +153,24 @@ const F4_MIN_TILE_CHANNELS: usize = 49 * 32;
 /// | 256x14x14 -> 256 | 253 | 365 | **431** | 301 |
 /// | 512x7x7 -> 512 | 240 | **301** | 175 | 82 |
 ///
-/// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of at most 16 F(2x2)
-/// tiles (7x7, 8x8) with fewer than 256 x 256 channels. Otherwise F(4x4) where it has at
-/// least 49 x 32 tile-channels (32x28x28 wins, 16x28x28 and 64x14x14 lose) and its
-/// transformed weights (36 floats per filter) fit 3/4 of L3 — else they stream from DRAM
-/// for every block (512 -> 512: 37.7 MB against 32 MB) — and F(2x2) (16 floats per filter)
-/// everywhere else. The choice is right on every row above but 256x7x7 (F(2x2), 4% behind
-/// F(4x4)) and 16x28x28's neighbour rows within 5%. F(6x6) is never the fastest here: its 64
-/// GEMMs per block and larger transforms cost more than its 1.27x fewer multiplications
-/// save. It stays selectable and `Tune` times it.
+/// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of fewer than
+/// `WINOGRAD_MIN_TILES` F(2x2) tiles (7x7, 8x8). Otherwise F(4x4) where it has as many
+/// F(4x4) tiles (28x28 maps and up) and at least 49 x 32 tile-channels (32x28x28 wins,
+/// 16x28x28 loses) and its transformed weights (36 floats per filter) fit 3/4 of L3 —
+/// else they stream from DRAM for every block (512 -> 512: 37.7 MB against 32 MB) — and
+/// F(2x2) (16 floats per filter) everywhere else.
+///
+/// The table times one layer again and again, its filters kept in cache; in a model they
+/// are not, and the tile rule costs three rows here to win in the models: 256x7x7 and
+/// 512x7x7 run im2col (236 and 240 against F(2x2)'s 271 and 301) and 256x14x14 F(2x2)
+/// (365 against F(4x4)'s 431). Inside ResNet-50 (`ferrocnn bench resnet50 --per-layer
+/// --threads 1`) layer3's 256x14x14 runs 0.73 ms on F(2x2) against 0.87-0.91 on F(4x4),
+/// and layer4's 512x7x7 1.20-1.22 ms on im2col against 1.13-1.17 on F(2x2); the whole
+/// model 31.9 ms against 32.4 (medians of three alternating runs) and 138.6 MB resident
+/// against 200.5. Otherwise the choice is right on every row but 16x28x28's neighbour
+/// rows, within 5%. F(6x6) is never the fastest here: its 64 GEMMs per block and larger
+/// transforms cost more than its 1.27x fewer multiplications save. It stays selectable
+/// and `Tune` times it.
 fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
     if !Algo::WinogradF4.applies_to(desc) {
         return None;
@@ -160,12 +178,13 @@ fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
     let s = desc.validate().ok()?;
     let (cg, kg) = (s.group_in_channels, s.group_out_channels);
     let tiles = |m: usize| s.out_h.div_ceil(m) * s.out_w.div_ceil(m);
-    if cg < WINOGRAD_MIN_CHANNELS || (tiles(2) <= 16 && cg * kg < 256 * 256) {
+    if cg < WINOGRAD_MIN_CHANNELS || tiles(2) < WINOGRAD_MIN_TILES {
         return None;
     }
     let f4_weights = 36 * cg * kg * desc.groups * size_of::<f32>();
     let f4_fits = f4_weights <= crate::gemm::cache_sizes().l3 * 3 / 4;
-    Some(if tiles(4) * cg >= F4_MIN_TILE_CHANNELS && f4_fits { Algo::WinogradF4 } else { Algo::WinogradF2 })
+    let f4 = tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS && f4_fits;
+    Some(if f4 { Algo::WinogradF4 } else { Algo::WinogradF2 })
 }
 
 impl std::fmt::Display for Algo {
