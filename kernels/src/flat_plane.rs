@@ -249,9 +249,8 @@ impl FlatPlane {
                 // SAFETY: `S` is available; `ow + n <= out_w <= pitch` within both rows.
                 unsafe {
                     let (src, dst) = (wide_row.as_ptr().add(ow), out_row.as_mut_ptr().add(ow));
-                    let x = if n == lanes { S::load(src) } else { S::load_partial(src, n) };
-                    let y = finish(x, oh * self.win.out_w + ow, n);
-                    if n == lanes { S::store(dst, y) } else { S::store_partial(dst, n, y) }
+                    let y = finish(S::load_n(src, n), oh * self.win.out_w + ow, n);
+                    S::store_n(dst, n, y)
                 }
                 ow += lanes;
             }

@@ -266,7 +266,7 @@ impl ShiftedPlane {
     /// 240x14x14 28.6 -> 32.7, 1 thread), then single rows, column by column.
     ///
     /// # Safety
-    /// As `convolve`, with `ROWS` the plane's output rows per vector and `STEP` the input
+    /// As `sweep_taps`, with `ROWS` the plane's output rows per vector and `STEP` the input
     /// rows from one vector row to the next.
     #[inline(always)]
     unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize, const STEP: usize>(

@@ -13,7 +13,7 @@ macro_rules! kernel_shells {
         /// few enough for the register file.
         pub(crate) const FMA_CHAINS: usize = $chains;
 
-        /// Whether the kernels that shift loaded lanes run on this path.
+        /// Whether the kernels that mask a tap off in every step run on this path.
         pub(crate) const MASKED_OPS: bool = <$simd as crate::arch::simd::Simd>::MASKED_OPS;
 
         #[allow(clippy::too_many_arguments)]
@@ -25,7 +25,6 @@ macro_rules! kernel_shells {
             unsafe { crate::gemm::epilogue::epilogue::<$simd>(t) }
         }
 
-        #[allow(clippy::too_many_arguments)]
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); `t` satisfies `gemm::transposed_store::store_transposed`'s contract.
         $(#[$attr])*

@@ -29,6 +29,19 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn load_partial(p: *const f32, n: usize) -> Self::V;
     /// Stores the first `n < LANES` lanes. Writes only `n` floats.
     unsafe fn store_partial(p: *mut f32, n: usize, v: Self::V);
+    /// The first `n <= LANES` floats, the other lanes zero: a plain load when `n` is the
+    /// whole vector.
+    #[inline(always)]
+    unsafe fn load_n(p: *const f32, n: usize) -> Self::V {
+        // SAFETY: `n` floats readable at `p` (the caller's contract).
+        unsafe { if n == Self::LANES { Self::load(p) } else { Self::load_partial(p, n) } }
+    }
+    /// Stores the first `n <= LANES` lanes: a plain store when `n` is the whole vector.
+    #[inline(always)]
+    unsafe fn store_n(p: *mut f32, n: usize, v: Self::V) {
+        // SAFETY: `n` floats writable at `p` (the caller's contract).
+        unsafe { if n == Self::LANES { Self::store(p, v) } else { Self::store_partial(p, n, v) } }
+    }
     /// a * b + c, fused where the ISA has it.
     unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;

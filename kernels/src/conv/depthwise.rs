@@ -112,8 +112,8 @@ impl DepthwiseBand<'_> {
     #[inline(always)]
     fn plane(&self, i: usize, plane: usize, pixels: usize, taps: usize) -> (&[f32], &[f32], PlaneEpilogue<'_>) {
         let k = self.first + i;
-        // Not a division where the multiplier is 1 (every zoo model's): its latency showed
-        // on small planes.
+        // Not a division where the multiplier is 1 (every zoo model's): 1 thread, medians of
+        // 7 interleaved rounds, 960x7x7 0.0154 -> 0.0151 ms, 576x14x14 0.0228 -> 0.0222.
         let c = if self.multiplier == 1 { k } else { k / self.multiplier };
         let epilogue = PlaneEpilogue {
             scale: self.scale.map_or(1.0, |s| s[k]),
@@ -393,7 +393,7 @@ unsafe fn sweep_shifted<S: Simd, const K: usize>(
             #[inline(always)]
             |sum, at, n| {
                 let y = epilogue.apply::<S>(sum, at, n);
-                if n == S::LANES { S::store(dst.add(at), y) } else { S::store_partial(dst.add(at), n, y) }
+                S::store_n(dst.add(at), n, y)
             },
         );
     }

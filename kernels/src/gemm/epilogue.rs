@@ -70,7 +70,7 @@ pub(crate) unsafe fn finish<S: Simd>(
     unsafe {
         let mut y = S::mul_add(x, scale, shift);
         if !residual.is_null() {
-            y = S::add(y, if count == S::LANES { S::load(residual) } else { S::load_partial(residual, count) });
+            y = S::add(y, S::load_n(residual, count));
         }
         activate::<S>(y, activation)
     }

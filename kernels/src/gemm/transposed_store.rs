@@ -81,7 +81,7 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
         let residual_at = |j: usize| t.residual.add(j * t.plane);
         match (t.finish, t.accumulate, t.residual.is_null()) {
             (false, false, _) => turn::<S>(t, |row, _| row, |run, _, _| run),
-            (false, true, _) => turn::<S>(t, |row, _| row, |run, dst, _| S::add(run, load_n::<S>(dst, t.rows))),
+            (false, true, _) => turn::<S>(t, |row, _| row, |run, dst, _| S::add(run, S::load_n(dst, t.rows))),
             (true, false, true) => turn::<S>(
                 t,
                 #[inline(always)]
@@ -92,7 +92,7 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
                 t,
                 |row, (scale, shift)| S::mul_add(row, scale, shift),
                 #[inline(always)]
-                |run, _, j| activate::<S>(S::add(run, load_n::<S>(residual_at(j), t.rows)), activation),
+                |run, _, j| activate::<S>(S::add(run, S::load_n(residual_at(j), t.rows)), activation),
             ),
             (true, true, _) => turn::<S>(
                 t,
@@ -102,7 +102,7 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
                     let scale = if t.scale.is_null() { 1.0 } else { *t.scale.add(j) };
                     let shift = if t.shift.is_null() { 0.0 } else { *t.shift.add(j) };
                     let residual = if t.residual.is_null() { t.residual } else { residual_at(j) };
-                    let sum = S::add(run, load_n::<S>(dst, t.rows));
+                    let sum = S::add(run, S::load_n(dst, t.rows));
                     finish::<S>(sum, S::splat(scale), S::splat(shift), residual, t.rows, activation)
                 },
             ),
@@ -130,8 +130,8 @@ unsafe fn turn<S: Simd>(
         let mut turned = [0.0f32; MAX_ROWS * 16];
         for j0 in (0..t.cols).step_by(S::LANES) {
             let lanes = S::LANES.min(t.cols - j0);
-            let scale = if t.scale.is_null() { S::splat(1.0) } else { load_n::<S>(t.scale.add(j0), lanes) };
-            let shift = if t.shift.is_null() { S::zero() } else { load_n::<S>(t.shift.add(j0), lanes) };
+            let scale = if t.scale.is_null() { S::splat(1.0) } else { S::load_n(t.scale.add(j0), lanes) };
+            let shift = if t.shift.is_null() { S::zero() } else { S::load_n(t.shift.add(j0), lanes) };
             // A loop, not `core::array::from_fn`, which may be left out of line.
             let mut pixels = [S::zero(); MAX_ROWS];
             for (r, p) in pixels.iter_mut().enumerate().take(t.rows) {
@@ -145,27 +145,9 @@ unsafe fn turn<S: Simd>(
             for l in 0..lanes {
                 let j = j0 + l;
                 let dst = t.c.add(j * t.plane);
-                let run = load_n::<S>(turned.as_ptr().add(l * MAX_ROWS), t.rows);
-                store_n::<S>(dst, t.rows, channel_op(run, dst, j));
+                let run = S::load_n(turned.as_ptr().add(l * MAX_ROWS), t.rows);
+                S::store_n(dst, t.rows, channel_op(run, dst, j));
             }
         }
     }
-}
-
-/// The first `n <= LANES` floats at `p`, the rest zero.
-///
-/// # Safety
-/// `n` floats readable at `p`; `S` is available.
-#[inline(always)]
-unsafe fn load_n<S: Simd>(p: *const f32, n: usize) -> S::V {
-    // SAFETY: forwarded contract.
-    unsafe { if n == S::LANES { S::load(p) } else { S::load_partial(p, n) } }
-}
-
-/// # Safety
-/// `n <= LANES` floats writable at `p`; `S` is available.
-#[inline(always)]
-unsafe fn store_n<S: Simd>(p: *mut f32, n: usize, v: S::V) {
-    // SAFETY: forwarded contract.
-    unsafe { if n == S::LANES { S::store(p, v) } else { S::store_partial(p, n, v) } }
 }

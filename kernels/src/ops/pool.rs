@@ -203,9 +203,7 @@ pub(crate) unsafe fn pool_band<S: Simd>(g: &PoolGeometry, input: &[f32], scratch
                     #[inline(always)]
                     |max, x, _, _, mask| S::max_masked(max, x, mask),
                     #[inline(always)]
-                    |max, at, n| {
-                        if n == S::LANES { S::store(dst.add(at), max) } else { S::store_partial(dst.add(at), n, max) }
-                    },
+                    |max, at, n| S::store_n(dst.add(at), n, max),
                 );
             },
         );

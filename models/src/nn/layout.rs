@@ -2,8 +2,8 @@
 //! value lives in one arena, planned once per batch size.
 //!
 //! Fusions, each only when the fused node has no other reader:
-//! - conv -> batch-norm -> residual add -> activation: one conv call; the batch-norm is
-//!   folded into the weights, the add and activation run in the store epilogue;
+//! - conv -> batch-norm -> residual add -> activation: one conv call; the batch-norm's
+//!   scale and shift, the add and the activation run in the store epilogue;
 //! - linear -> activation, add -> activation;
 //! - a conv whose only reader is a channel concat writes straight into its slice of the
 //!   concat's buffer;

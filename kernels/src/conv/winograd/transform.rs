@@ -183,7 +183,7 @@ unsafe fn split_row<S: Simd, const M: usize>(job: &InputJob, plane: *const f32, 
             let n = S::LANES.min(job.qw - first);
             for (r, &phase) in split.iter().enumerate() {
                 let p = phases.add(r * job.qw + first);
-                if n == S::LANES { S::store(p, phase) } else { S::store_partial(p, n, phase) }
+                S::store_n(p, n, phase)
             }
         }
     }
@@ -216,7 +216,7 @@ pub(crate) unsafe fn input_transform<S: Simd, T: Tile<M, A>, const M: usize, con
             while t < job.t1 {
                 let (ty, tx) = (t / job.tiles_w, t % job.tiles_w);
                 let n = S::LANES.min(job.tiles_w - tx).min(job.t1 - t);
-                let load = |p: *const f32| if n == S::LANES { S::load(p) } else { S::load_partial(p, n) };
+                let load = |p: *const f32| S::load_n(p, n);
                 let mut rows = [[S::zero(); A]; A];
                 for (i, row) in rows.iter_mut().enumerate() {
                     let line = job.q.add((c * job.rows + (ty - first_row) * M + i) * M * job.qw + tx);
@@ -228,7 +228,7 @@ pub(crate) unsafe fn input_transform<S: Simd, T: Tile<M, A>, const M: usize, con
                     let column = T::input::<S>(core::array::from_fn(|i| rows[i][jp]));
                     for (j, &value) in column.iter().enumerate() {
                         let p = base.add((j * A + jp) * job.v_xi);
-                        if n == S::LANES { S::store(p, value) } else { S::store_partial(p, n, value) }
+                        S::store_n(p, n, value)
                     }
                 }
                 t += n;
@@ -283,7 +283,7 @@ pub(crate) unsafe fn output_transform<S: Simd, T: Tile<M, A>, const M: usize, co
             while t < job.t1 {
                 let (ty, tx) = (t / job.tiles_w, t % job.tiles_w);
                 let n = S::LANES.min(job.tiles_w - tx).min(job.t1 - t);
-                let load = |p: *const f32| if n == S::LANES { S::load(p) } else { S::load_partial(p, n) };
+                let load = |p: *const f32| S::load_n(p, n);
                 let first = job.m.add(k * job.ms + t - job.t0);
                 let mut rows = [[S::zero(); M]; A];
                 for (i, row) in rows.iter_mut().enumerate() {
@@ -305,7 +305,7 @@ pub(crate) unsafe fn output_transform<S: Simd, T: Tile<M, A>, const M: usize, co
                         let p = at + q * S::LANES;
                         let r = if residual.is_null() { residual } else { residual.add(p) };
                         let y = finish::<S>(value, scale, shift, r, count, job.activation);
-                        if count == S::LANES { S::store(out.add(p), y) } else { S::store_partial(out.add(p), count, y) }
+                        S::store_n(out.add(p), count, y)
                     }
                 }
                 t += n;

@@ -67,7 +67,7 @@ fn first_lanes(n: usize) -> __mmask16 {
 // contract as stated on the trait.
 unsafe impl Simd for Avx512 {
     const LANES: usize = 16;
-    /// `vpermt2ps` and `vfmadd{k}`, one instruction each.
+    /// `vfmadd{k}` and `vmaxps{k}`, one instruction each.
     const MASKED_OPS: bool = true;
     type V = __m512;
 
