@@ -93,10 +93,11 @@ proptest! {
     /// the flattened plane), with any top and bottom padding and dilation down; and, one case
     /// in four, with the padding split unevenly across or a dilation across (the
     /// fallbacks). Widths below, at and across the 8- and 16-lane vectors (up to 8, two rows
-    /// share a vector at stride 1), odd ones at stride 2 (the fallback), heights from one row.
+    /// share a vector at stride 1), odd ones at stride 2 (the fallback), heights from one row;
+    /// the maps padded to at most 512 pixels take the channels across the lanes instead.
     #[test]
     fn random_same_width_depthwise_matches_reference(
-        batch in 1usize..=2, c in 1usize..=6, mult in 1usize..=2, h in 1usize..=20, w in 1usize..=37,
+        batch in 1usize..=2, c in 1usize..=6, mult in 1usize..=2, h in 1usize..=48, w in 1usize..=37,
         five in any::<bool>(), dilation_h in 1usize..=2, top in 0usize..=4, bottom in 0usize..=4,
         uneven in 0usize..4, stride in 1usize..=2, seed in 0u64..1000,
     ) {
@@ -110,6 +111,24 @@ proptest! {
         prop_assume!(desc.validate().is_ok());
         let s = desc.validate().unwrap();
         check_all(&desc, &signed(s.input_len, seed), &signed(s.weight_len, seed + 1));
+    }
+
+    /// Depthwise on maps the channels-across-the-lanes path takes (padded to at most 512
+    /// pixels): channel counts within one and across several groups of 8 and 16 lanes, a
+    /// multiplier, 3x3 and 5x5 windows at strides 1-3, any padding on each side, dilation;
+    /// with the epilogue fused (scale, shift, an activation, with and without a residual).
+    #[test]
+    fn random_small_map_depthwise_matches_reference(
+        batch in 1usize..=2, c in 1usize..=40, mult in 1usize..=2, h in 1usize..=14, w in 1usize..=14,
+        five in any::<bool>(), stride in 1usize..=3, pads in [0usize..3, 0..3, 0..3, 0..3], dilation in 1usize..=2,
+        activation in 0usize..5, seed in 0u64..1000,
+    ) {
+        let k = if five { 5 } else { 3 };
+        let padding = Padding2d { top: pads[0], bottom: pads[1], left: pads[2], right: pads[3] };
+        let desc = Conv2dDesc::new(batch, c, (h, w), c * mult, (k, k))
+            .padding(padding).stride(stride).dilation(dilation).groups(c);
+        prop_assume!(desc.validate().is_ok());
+        check_fused(&desc, &[ACTIVATIONS[activation]], seed);
     }
 
     #[test]
@@ -148,22 +167,33 @@ fn edge_shapes() {
         Conv2dDesc::new(1, 64, (3, 3), 128, (3, 3)),
         Conv2dDesc::new(1, 64, (7, 7), 96, (3, 3)).pad(1),
         Conv2dDesc::new(1, 24, (14, 14), 24, (3, 3)).pad(1).groups(24),
-        // Depthwise stride 2 on its parity planes: TensorFlow's "same" on an even map pads
-        // only the bottom and right (odd left padding moves the evens to the odd plane);
-        // 5x5 through the register-held filter; an odd map with dilation takes the rows.
+        // Depthwise stride 2 on its parity planes (padded maps past 512 pixels): TensorFlow's
+        // "same" on an even map pads only the bottom and right (odd left padding moves the
+        // evens to the odd plane); 5x5 through the register-held filter; an odd map with
+        // dilation takes the rows.
         Conv2dDesc::new(1, 5, (16, 34), 5, (3, 3)).stride(2).same().unwrap().groups(5),
         Conv2dDesc::new(2, 3, (17, 33), 6, (5, 5)).stride(2).pad(2).groups(3),
-        Conv2dDesc::new(1, 4, (15, 15), 4, (3, 3)).stride(2).pad(2).dilation(2).groups(4),
-        Conv2dDesc::new(1, 7, (7, 7), 7, (5, 5)).pad(2).groups(7),
-        // The shifted plane: one pixel, one row, one column (every off-centre tap masked),
-        // a map of exactly four 16-lane vectors and one of 16 (a partial group), and all the
-        // padding on one side (the flattened plane instead).
+        Conv2dDesc::new(1, 4, (31, 31), 4, (3, 3)).stride(2).pad(2).dilation(2).groups(4),
+        // The channels across the lanes (padded maps up to 512 pixels): one pixel, a 5x5
+        // window wider than the map, a partial group of 17 channels with a multiplier, the
+        // largest map taken (16 x 32 padded), stride 2 with dilation.
         Conv2dDesc::new(1, 3, (1, 1), 3, (3, 3)).pad(1).groups(3),
-        Conv2dDesc::new(1, 3, (1, 33), 3, (5, 5)).pad(2).groups(3),
-        Conv2dDesc::new(1, 3, (33, 1), 6, (3, 3)).pad(1).groups(3),
-        Conv2dDesc::new(1, 2, (8, 8), 2, (5, 5)).pad(2).groups(2),
-        Conv2dDesc::new(1, 2, (16, 16), 2, (3, 3)).pad(1).groups(2),
-        Conv2dDesc::new(1, 2, (9, 17), 2, (3, 3)).padding(Padding2d { top: 0, bottom: 2, left: 0, right: 2 }).groups(2),
+        Conv2dDesc::new(1, 17, (3, 3), 17, (5, 5)).pad(2).groups(17),
+        Conv2dDesc::new(1, 7, (7, 7), 7, (5, 5)).pad(2).groups(7),
+        Conv2dDesc::new(1, 17, (14, 30), 34, (3, 3)).pad(1).groups(17),
+        Conv2dDesc::new(1, 4, (15, 15), 4, (3, 3)).stride(2).pad(2).dilation(2).groups(4),
+        // The shifted plane (padded maps past 512 pixels): one row, one column (every
+        // off-centre tap masked), two rows a vector (7 wide), a map of exactly 32 16-lane
+        // vectors, one pixel past the channels across the lanes (16 x 33 padded), and all
+        // the padding on one side (the flattened plane instead).
+        Conv2dDesc::new(1, 3, (1, 200), 3, (5, 5)).pad(2).groups(3),
+        Conv2dDesc::new(1, 3, (200, 1), 6, (3, 3)).pad(1).groups(3),
+        Conv2dDesc::new(1, 2, (60, 7), 2, (3, 3)).pad(1).groups(2),
+        Conv2dDesc::new(1, 2, (16, 32), 2, (5, 5)).pad(2).groups(2),
+        Conv2dDesc::new(1, 2, (14, 31), 2, (3, 3)).pad(1).groups(2),
+        Conv2dDesc::new(1, 2, (30, 17), 2, (3, 3))
+            .padding(Padding2d { top: 0, bottom: 2, left: 0, right: 2 })
+            .groups(2),
         Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3)).stride(2).same().unwrap(),
         Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3)).dilation(2).pad(2).groups(2),
         Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),
@@ -179,39 +209,53 @@ fn edge_shapes() {
     }
 }
 
+const ACTIVATIONS: [Activation; 5] =
+    [Activation::Identity, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.1), Activation::Sigmoid];
+
 #[test]
 fn fused_epilogue_matches_unfused() {
     // bias, scale, shift, residual and each activation, on a row-major and a transposed
     // layout (a 3x3 map with many channels goes transposed on AVX-512).
-    let activations =
-        [Activation::Identity, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.1), Activation::Sigmoid];
     for desc in [
         Conv2dDesc::new(2, 8, (9, 10), 12, (3, 3)).pad(1),
         Conv2dDesc::new(1, 32, (3, 3), 64, (3, 3)).pad(1),
         // MobileNetV2's depthwise: bias (folded BN), ReLU6 and a residual, fused; at
         // stride 1 (on AVX-512 the shifted plane: one row per vector, and two rows per
-        // vector on a 7x7 map, here with two images and a channel multiplier) and 2
-        // (parity planes).
+        // vector on a 7-wide map) and 2 (parity planes); on a 7x7 map with two images and a
+        // channel multiplier, the channels across the lanes.
         Conv2dDesc::new(1, 24, (14, 40), 24, (3, 3)).pad(1).groups(24),
+        Conv2dDesc::new(1, 24, (70, 7), 24, (3, 3)).pad(1).groups(24),
         Conv2dDesc::new(2, 24, (7, 7), 48, (3, 3)).pad(1).groups(24),
         Conv2dDesc::new(1, 24, (15, 40), 24, (3, 3)).stride(2).pad(1).groups(24),
     ] {
-        let s = desc.validate().unwrap();
-        let k = desc.out_channels;
-        let (x, w) = (signed(s.input_len, 1), signed(s.weight_len, 2));
-        let bias = signed(k, 3);
-        let scale: Vec<f32> = signed(k, 4).iter().map(|v| 4.0 * v).collect();
-        let shift: Vec<f32> = signed(k, 5).iter().map(|v| 6.0 * v).collect();
-        let residual: Vec<f32> = signed(s.output_len, 6).iter().map(|v| 3.0 * v).collect();
-        let conv = reference::conv2d(&desc, &x, &w, Some(&bias)).unwrap();
-        let magnitude = reference::conv2d_magnitude(&desc, &x, &w).unwrap();
-        for act in activations {
-            let ep = Epilogue::new().scale(scale.clone()).shift(shift.clone()).residual().activation(act);
+        check_fused(&desc, &ACTIVATIONS, 1);
+    }
+}
+
+/// `desc` with bias, scale, shift, a residual and each of `activations` fused, on every
+/// configuration, against the reference convolution followed by the reference epilogue.
+fn check_fused(desc: &Conv2dDesc, activations: &[Activation], seed: u64) {
+    let s = desc.validate().unwrap();
+    let k = desc.out_channels;
+    let (x, w) = (signed(s.input_len, seed), signed(s.weight_len, seed + 1));
+    let bias = signed(k, seed + 2);
+    let scale: Vec<f32> = signed(k, seed + 3).iter().map(|v| 4.0 * v).collect();
+    let shift: Vec<f32> = signed(k, seed + 4).iter().map(|v| 6.0 * v).collect();
+    let residual: Vec<f32> = signed(s.output_len, seed + 5).iter().map(|v| 3.0 * v).collect();
+    let conv = reference::conv2d(desc, &x, &w, Some(&bias)).unwrap();
+    let magnitude = reference::conv2d_magnitude(desc, &x, &w).unwrap();
+    for &act in activations {
+        for with_residual in [true, false] {
+            let mut ep = Epilogue::new().scale(scale.clone()).shift(shift.clone()).activation(act);
+            if with_residual {
+                ep = ep.residual();
+            }
+            let residual = with_residual.then_some(&residual[..]);
             let mut want = conv.clone();
-            reference::apply_epilogue(desc.batch, k, s.out_h * s.out_w, &mut want, &ep, Some(&residual)).unwrap();
+            reference::apply_epilogue(desc.batch, k, s.out_h * s.out_w, &mut want, &ep, residual).unwrap();
             for options in configurations() {
-                let plan = Conv2d::with_options(&desc, &w, Some(&bias), &ep, Algo::Auto, options).unwrap();
-                let got = run_plan(&plan, &x, Some(&residual));
+                let plan = Conv2d::with_options(desc, &w, Some(&bias), &ep, Algo::Auto, options).unwrap();
+                let got = run_plan(&plan, &x, residual);
                 // The GEMM bound on the sum, scaled by |scale| (<= 4), plus a few ulps for the
                 // shift, residual and activation applied in f32 (sigmoid's slope is <= 1/4),
                 // relative to the largest value those steps add: 13 >= |shift| (6) +
@@ -221,7 +265,8 @@ fn fused_epilogue_matches_unfused() {
                     scale[c].abs() * gemm_bound(s.reduction, magnitude[i] + bias[c].abs(), conv[i])
                         + 8.0 * f32::EPSILON * (want[i].abs() + 13.0)
                 };
-                assert_within(&got, &want, bound, &format!("{act:?} {options:?} [{}]", plan.kernel_name()));
+                let what = format!("{desc:?} {act:?} residual {with_residual} {options:?} [{}]", plan.kernel_name());
+                assert_within(&got, &want, bound, &what);
             }
         }
     }

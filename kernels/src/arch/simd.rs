@@ -5,6 +5,9 @@
 //! instantiated inside a `#[target_feature]` function (the "shell"), so everything inlines into
 //! code compiled for that ISA — `#[inline(always)]` cannot sit on the shell itself.
 
+/// The most lanes any path has (AVX-512's 16 floats).
+pub(crate) const MAX_LANES: usize = 16;
+
 /// One ISA's f32 vector.
 ///
 /// # Safety
@@ -144,6 +147,30 @@ pub(crate) unsafe trait Simd: Copy + 'static {
         }
     }
 
+    /// The square of the first `LANES` vectors turned around: `result[i]` lane `l` is
+    /// `rows[l]` lane `i`, for `i, l < LANES` (channel rows into pixel vectors and back,
+    /// `crate::conv::channel_lanes`). Vectors from `LANES` on are left as they are. This
+    /// default goes through memory; the x86 paths override it with shuffles.
+    #[inline(always)]
+    unsafe fn transpose(rows: [Self::V; MAX_LANES]) -> [Self::V; MAX_LANES] {
+        // SAFETY: `Self` is available; the buffers hold MAX_LANES^2 >= LANES^2 floats.
+        unsafe {
+            assert!(Self::LANES <= MAX_LANES);
+            let (mut flat, mut out) = ([0.0f32; MAX_LANES * MAX_LANES], rows);
+            for (l, &x) in rows.iter().enumerate().take(Self::LANES) {
+                Self::store(flat.as_mut_ptr().add(l * Self::LANES), x);
+            }
+            let mut column = [0.0f32; MAX_LANES];
+            for (i, o) in out.iter_mut().enumerate().take(Self::LANES) {
+                for (l, c) in column.iter_mut().enumerate().take(Self::LANES) {
+                    *c = flat[l * Self::LANES + i];
+                }
+                *o = Self::load(column.as_ptr());
+            }
+            out
+        }
+    }
+
     /// e^x for x in [-87.3, 88] (clamped there: below, the smallest normal e^-87.3;
     /// above, e^88 instead of overflowing), within 2 ulp relative.
     ///
@@ -206,24 +233,50 @@ unsafe fn check_masked_ops<S: Simd>() {
     }
 }
 
+/// `transpose` against its definition, on one path: distinct values in every lane.
+///
+/// # Safety
+/// `S` is available.
+#[cfg(test)]
+unsafe fn check_transpose<S: Simd>() {
+    let lanes = S::LANES;
+    let rows: Vec<f32> = (0..lanes * lanes).map(|i| i as f32).collect();
+    let mut got = vec![0.0f32; lanes * lanes];
+    // SAFETY: `S` is available; every vector is `lanes` floats of a Vec of `lanes^2`.
+    unsafe {
+        let mut v = [S::zero(); MAX_LANES];
+        for (l, x) in v.iter_mut().enumerate().take(lanes) {
+            *x = S::load(rows.as_ptr().add(l * lanes));
+        }
+        for (i, x) in S::transpose(v).iter().enumerate().take(lanes) {
+            S::store(got.as_mut_ptr().add(i * lanes), *x);
+        }
+    }
+    let want: Vec<f32> = (0..lanes * lanes).map(|q| rows[(q % lanes) * lanes + q / lanes]).collect();
+    assert_eq!(got, want, "transpose of {lanes} lanes");
+}
+
 #[cfg(test)]
 mod tests {
-    /// The masked operations on every path this CPU runs: overridden with one instruction
+    /// The masked operations and the transpose on every path this CPU runs: overridden with one instruction
     /// on AVX-512, through memory on AVX2 and the portable path.
     #[test]
-    fn masked_ops_match_their_definitions_on_every_path() {
+    fn overridable_ops_match_their_definitions_on_every_path() {
         // SAFETY: the portable path always runs; the others only where the CPU has them
         // (checked).
         unsafe {
             super::check_masked_ops::<crate::arch::generic::Portable>();
+            super::check_transpose::<crate::arch::generic::Portable>();
             #[cfg(target_arch = "x86_64")]
             {
                 use crate::arch::x86_64::{avx2_fma::Avx2Fma, avx512f::Avx512};
                 if crate::Isa::Avx2Fma.is_supported() {
                     super::check_masked_ops::<Avx2Fma>();
+                    super::check_transpose::<Avx2Fma>();
                 }
                 if crate::Isa::Avx512f.is_supported() {
                     super::check_masked_ops::<Avx512>();
+                    super::check_transpose::<Avx512>();
                 }
             }
         }

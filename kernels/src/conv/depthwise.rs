@@ -1,6 +1,10 @@
 //! Depthwise convolution (groups == input channels, MobileNetV2 and Xception): each output
 //! channel convolves one input plane with its own R x S filter.
 //!
+//! 3x3 and 5x5 windows on maps padded to at most 512 pixels (7x7, 14x14, 19x19) take
+//! `crate::conv::channel_lanes`: the channels across the lanes, on every path. What follows
+//! is the per-plane kernels the larger maps take.
+//!
 //! A GEMM per group would be a 1-row product per channel; instead each input plane is first
 //! copied into a zero-padded buffer (with slack after it), so that every output column is
 //! "interior": per output row, each tap is one fused multiply-add across a vector of output
@@ -42,6 +46,7 @@
 //! own copy of it (576x14x14 45.3 -> 46.9 us, 960x7x7 50.0 -> 52.3, medians of five
 //! interleaved runs); one loop for both kernels was kept over the 2 us.
 
+use super::channel_lanes::ChannelLanes;
 use crate::Activation;
 use crate::arch::simd::Simd;
 use crate::flat_plane::{FlatPlane, copy_row};
@@ -107,14 +112,20 @@ pub(crate) struct DepthwiseBand<'a> {
 }
 
 impl DepthwiseBand<'_> {
+    /// The input channel output channel `k` reads.
+    #[inline(always)]
+    pub(crate) fn input_channel(&self, k: usize) -> usize {
+        // Not a division where the multiplier is 1 (every zoo model's): 1 thread, medians of
+        // 7 interleaved rounds, 960x7x7 0.0154 -> 0.0151 ms, 576x14x14 0.0228 -> 0.0222.
+        if self.multiplier == 1 { k } else { k / self.multiplier }
+    }
+
     /// Output plane `i` of the band (of `pixels` floats): its input plane (of `plane`
     /// floats), its filter (of `taps`) and its epilogue.
     #[inline(always)]
     fn plane(&self, i: usize, plane: usize, pixels: usize, taps: usize) -> (&[f32], &[f32], PlaneEpilogue<'_>) {
         let k = self.first + i;
-        // Not a division where the multiplier is 1 (every zoo model's): 1 thread, medians of
-        // 7 interleaved rounds, 960x7x7 0.0154 -> 0.0151 ms, 576x14x14 0.0228 -> 0.0222.
-        let c = if self.multiplier == 1 { k } else { k / self.multiplier };
+        let c = self.input_channel(k);
         let epilogue = PlaneEpilogue {
             scale: self.scale.map_or(1.0, |s| s[k]),
             shift: self.shift.map_or(0.0, |s| s[k]),
@@ -125,9 +136,9 @@ impl DepthwiseBand<'_> {
     }
 }
 
-/// A band of output planes (`output`, whole planes): each through `depthwise_plane`, or on
-/// the shifted path through `ShiftedPlane::each_plane`. `scratch` holds `scratch_len()`
-/// floats.
+/// A band of output planes (`output`, whole planes): in groups of channels on small maps
+/// (`ChannelLanes`), else each through `depthwise_plane`, or on the shifted path through
+/// `ShiftedPlane::each_plane`. `scratch` holds `scratch_len()` floats.
 ///
 /// # Safety
 /// `S` is available on this CPU, with at most 16 lanes.
@@ -140,6 +151,21 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
 ) {
     let win = &g.win;
     let (plane, pixels, taps) = (win.h * win.w, win.out_h * win.out_w, win.kh * win.kw);
+    if let Path::Lanes(lanes) = &g.path {
+        // SAFETY: forwarded contract; the plan packed the filters for this path.
+        unsafe {
+            match band.activation {
+                Activation::Identity => lanes_band::<S>(lanes, band, Activation::Identity, scratch, output),
+                Activation::Relu => lanes_band::<S>(lanes, band, Activation::Relu, scratch, output),
+                Activation::Relu6 => lanes_band::<S>(lanes, band, Activation::Relu6, scratch, output),
+                Activation::LeakyRelu(slope) => {
+                    lanes_band::<S>(lanes, band, Activation::LeakyRelu(slope), scratch, output)
+                }
+                Activation::Sigmoid => lanes_band::<S>(lanes, band, Activation::Sigmoid, scratch, output),
+            }
+        }
+        return;
+    }
     // Only paths with the masked multiply-add have shifted geometries; on the others the
     // test is a constant and their shells lose that loop's copies.
     let (Path::Shifted(shifted), true) = (&g.path, S::MASKED_OPS) else {
@@ -166,6 +192,28 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
                 shifted_band::<S>(shifted, band, Activation::LeakyRelu(slope), scratch, output)
             }
             Activation::Sigmoid => shifted_band::<S>(shifted, band, Activation::Sigmoid, scratch, output),
+        }
+    }
+}
+
+/// `depthwise_band` with the channels across the lanes, with `activation` in place of the
+/// band's.
+///
+/// # Safety
+/// As `depthwise_band`, with the filters packed by `ChannelLanes::pack_filters`.
+#[inline(always)]
+unsafe fn lanes_band<S: Simd>(
+    lanes: &ChannelLanes,
+    band: &DepthwiseBand,
+    activation: Activation,
+    scratch: &mut [f32],
+    output: &mut [f32],
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match lanes.taps() {
+            9 => lanes.band::<S, 9>(band, activation, scratch, output),
+            _ => lanes.band::<S, 25>(band, activation, scratch, output),
         }
     }
 }
@@ -213,6 +261,8 @@ const ROW_SLACK: usize = 32;
 /// How a plane is swept.
 #[derive(Debug, Clone)]
 enum Path {
+    /// 3x3 and 5x5 windows on small maps: the channels across the lanes.
+    Lanes(ChannelLanes),
     /// 3x3 and 5x5 centred across, at stride 1 or at stride 2 on an even width, on paths
     /// with a masked multiply-add.
     Shifted(ShiftedPlane),
@@ -236,13 +286,35 @@ impl DepthwiseGeometry {
         let win = d.window(s);
         // The shifted and flattened forms hold the 3x3 and 5x5 filters in registers.
         let square = matches!((win.kh, win.kw), (3, 3) | (5, 5));
-        let shifted = if square { ShiftedPlane::new(&win, masked_ops) } else { None };
-        let path = match (shifted, square.then(|| FlatPlane::new(&win)).flatten()) {
-            (Some(plane), _) => Path::Shifted(plane),
-            (None, Some(flat)) => Path::Flat(flat),
-            (None, None) => Path::Rows,
+        let path = if let Some(lanes) = ChannelLanes::new(&win) {
+            Path::Lanes(lanes)
+        } else {
+            let shifted = if square { ShiftedPlane::new(&win, masked_ops) } else { None };
+            match (shifted, square.then(|| FlatPlane::new(&win)).flatten()) {
+                (Some(plane), _) => Path::Shifted(plane),
+                (None, Some(flat)) => Path::Flat(flat),
+                (None, None) => Path::Rows,
+            }
         };
         DepthwiseGeometry { win, path }
+    }
+
+    /// How planes are swept, for the plan's kernel name.
+    pub(crate) fn form(&self) -> &'static str {
+        match self.path {
+            Path::Lanes(_) => "channels across lanes",
+            Path::Shifted(_) => "shifted plane",
+            Path::Flat(_) => "flattened plane",
+            Path::Rows => "rows",
+        }
+    }
+
+    /// The filters (`[channels][kh * kw]`) in the order this geometry's kernel reads them.
+    pub(crate) fn pack_filters(&self, weights: &[f32]) -> Vec<f32> {
+        match &self.path {
+            Path::Lanes(lanes) => lanes.pack_filters(weights),
+            _ => weights.to_vec(),
+        }
     }
 
     /// Floats of scratch one thread needs: the shifted plane's copy, the flattened
@@ -250,6 +322,7 @@ impl DepthwiseGeometry {
     pub(crate) fn scratch_len(&self) -> usize {
         let (hp, wp) = self.win.padded();
         match &self.path {
+            Path::Lanes(lanes) => lanes.scratch_len(),
             Path::Shifted(plane) => plane.scratch_len(),
             Path::Flat(flat) => flat.scratch_len(),
             Path::Rows => crate::aligned::round_up(hp * wp + ROW_SLACK + (self.win.kw - 1) * self.win.dw),

@@ -8,6 +8,7 @@
 //! transposed and reads the image in place (`plan.rs`, `Indirect`). `layout_choice` picks.
 
 mod algo;
+mod channel_lanes;
 pub(crate) mod depthwise;
 mod layout_choice;
 pub(crate) mod phases;

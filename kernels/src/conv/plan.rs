@@ -201,10 +201,11 @@ impl Conv2d {
                 let variant = algo.winograd().expect("a Winograd algorithm");
                 Method::Winograd(Winograd::new(variant, desc, &shape, weights, kernels, options.threads.max(1)))
             }
-            Algo::Depthwise => Method::Depthwise(
-                DepthwiseGeometry::new(desc, &shape, kernels.masked_ops),
-                AlignedVec::from_slice(ALIGN, weights),
-            ),
+            Algo::Depthwise => {
+                let geometry = DepthwiseGeometry::new(desc, &shape, kernels.masked_ops);
+                let filters = AlignedVec::from_slice(ALIGN, &geometry.pack_filters(weights));
+                Method::Depthwise(geometry, filters)
+            }
             _ => Method::Gemm(GemmLayout::new(
                 desc,
                 &shape,
@@ -249,7 +250,7 @@ impl Conv2d {
             Method::Gemm(g) if g.image.transposed() => format!("{} (transposed)", g.tile.name),
             Method::Gemm(g) => g.tile.name.to_string(),
             Method::Reference(_) => "reference".to_string(),
-            Method::Depthwise(..) => format!("depthwise_{}", self.kernels.isa),
+            Method::Depthwise(g, _) => format!("depthwise_{} ({})", self.kernels.isa, g.form()),
             Method::Winograd(w) if w.transposed() => format!("{} (transposed)", w.tile_name()),
             Method::Winograd(w) => w.tile_name().to_string(),
         }

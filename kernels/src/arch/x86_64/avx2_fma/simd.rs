@@ -1,4 +1,4 @@
-use crate::arch::simd::Simd;
+use crate::arch::simd::{MAX_LANES, Simd};
 use core::arch::x86_64::*;
 
 #[derive(Clone, Copy)]
@@ -106,6 +106,36 @@ unsafe impl Simd for Avx2Fma {
         unsafe {
             let biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
             _mm256_castsi256_ps(_mm256_slli_epi32::<23>(biased))
+        }
+    }
+    #[inline(always)]
+    unsafe fn transpose(rows: [__m256; MAX_LANES]) -> [__m256; MAX_LANES] {
+        // As AVX-512's over 8 rows: floats, then float pairs, interleaved within 128-bit
+        // lanes (lane k of u[4g + j] holds column 4k + j of rows 4g .. 4g + 3), then the
+        // two halves of column 4k + j taken from u[j] and u[4 + j].
+        // SAFETY: AVX is available (trait contract).
+        unsafe {
+            let r = rows;
+            let mut t = r;
+            for i in 0..4 {
+                t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            let mut u = t;
+            let pd = _mm256_castps_pd;
+            for g in 0..2 {
+                let (a, b, c, d) = (pd(t[4 * g]), pd(t[4 * g + 1]), pd(t[4 * g + 2]), pd(t[4 * g + 3]));
+                u[4 * g] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, c));
+                u[4 * g + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, c));
+                u[4 * g + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(b, d));
+                u[4 * g + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(b, d));
+            }
+            let mut out = u;
+            for j in 0..4 {
+                out[j] = _mm256_permute2f128_ps::<0x20>(u[j], u[4 + j]);
+                out[4 + j] = _mm256_permute2f128_ps::<0x31>(u[j], u[4 + j]);
+            }
+            out
         }
     }
     #[inline(always)]

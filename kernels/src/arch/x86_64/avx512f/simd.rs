@@ -1,4 +1,4 @@
-use crate::arch::simd::Simd;
+use crate::arch::simd::{MAX_LANES, Simd};
 use core::arch::x86_64::*;
 
 #[derive(Clone, Copy)]
@@ -189,6 +189,45 @@ unsafe impl Simd for Avx512 {
             *o = unsafe { permute_pairs(&v, &Permutes::<M>::DEINTERLEAVE, j) };
         }
         out
+    }
+    #[inline(always)]
+    unsafe fn transpose(rows: [__m512; MAX_LANES]) -> [__m512; MAX_LANES] {
+        // Four rounds of 16 one-source-lane shuffles: pairs of rows interleaved by floats,
+        // then by float pairs (each 128-bit lane k of u[4g + j] now holds column 4k + j of
+        // rows 4g .. 4g + 3), then two rounds of 128-bit lane shuffles gather column
+        // 4k + j's four lanes from u[j], u[4 + j], u[8 + j], u[12 + j].
+        // SAFETY: AVX-512F is available (trait contract).
+        unsafe {
+            let r = rows;
+            let mut t = r;
+            for i in 0..8 {
+                t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            let mut u = t;
+            let pd = _mm512_castps_pd;
+            for g in 0..4 {
+                let (a, b, c, d) = (pd(t[4 * g]), pd(t[4 * g + 1]), pd(t[4 * g + 2]), pd(t[4 * g + 3]));
+                u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+                u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+                u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+                u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+            }
+            let mut out = u;
+            for j in 0..4 {
+                let (a, b, c, d) = (u[j], u[4 + j], u[8 + j], u[12 + j]);
+                // Lanes (0, 2) and (1, 3) of a and b, then of c and d.
+                let v0 = _mm512_shuffle_f32x4::<0x88>(a, b);
+                let v1 = _mm512_shuffle_f32x4::<0xdd>(a, b);
+                let v2 = _mm512_shuffle_f32x4::<0x88>(c, d);
+                let v3 = _mm512_shuffle_f32x4::<0xdd>(c, d);
+                out[j] = _mm512_shuffle_f32x4::<0x88>(v0, v2);
+                out[8 + j] = _mm512_shuffle_f32x4::<0xdd>(v0, v2);
+                out[4 + j] = _mm512_shuffle_f32x4::<0x88>(v1, v3);
+                out[12 + j] = _mm512_shuffle_f32x4::<0xdd>(v1, v3);
+            }
+            out
+        }
     }
     #[inline(always)]
     unsafe fn load_even(p: *const f32) -> __m512 {
