@@ -42,4 +42,26 @@ fn bad_inputs_are_errors() {
     assert!(err(plan.run(0, &[], &mut [], &mut [])).contains("`batch` is 0"));
     let e = Linear::new(3, 2, &[0.0; 5], None, Activation::Identity, Default::default()).err().unwrap().to_string();
     assert_eq!(e, "`weights` has 5 elements, the descriptor needs 6");
+    let e = Linear::from_vec(3, 2, vec![0.0; 7], None, Activation::Identity, Default::default());
+    assert_eq!(e.err().unwrap().to_string(), "`weights` has 7 elements, the descriptor needs 6");
+}
+
+/// The plan that takes its weights runs exactly as the one that copies them.
+#[test]
+fn owned_weights_run_as_copied_ones() {
+    let (k, m) = (70, 33);
+    let (x, w, b) = (signed(2 * k, 1), signed(m * k, 2), signed(m, 3));
+    for options in configurations() {
+        let copied = Linear::new(k, m, &w, Some(&b), Activation::Relu, options).unwrap();
+        let owned = Linear::from_vec(k, m, w.clone(), Some(&b), Activation::Relu, options).unwrap();
+        for batch in [1, 2] {
+            let run = |plan: &Linear| {
+                let mut y = vec![f32::NAN; batch * m];
+                let mut scratch = vec![0.0; plan.scratch_len(batch).unwrap()];
+                plan.run(batch, &x[..batch * k], &mut y, &mut scratch).unwrap();
+                y
+            };
+            assert_eq!(run(&copied), run(&owned), "batch {batch} {options:?}");
+        }
+    }
 }

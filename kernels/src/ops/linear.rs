@@ -6,7 +6,7 @@
 //! this large) and bias and activation fused; x and y are transposed through scratch, which
 //! is small next to W.
 
-use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
+use crate::aligned::{ALIGN_FLOATS, align_scratch, round_up};
 use crate::arch::simd::Simd;
 use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::{Activation, Epilogue};
@@ -56,7 +56,8 @@ pub(crate) unsafe fn gemv_body<S: Simd>(w: &[f32], x: &[f32], bias: &[f32], act:
 pub struct Linear {
     in_features: usize,
     out_features: usize,
-    weights: AlignedVec,
+    /// As given: every load is unaligned anyway (rows of any length), so no aligned copy.
+    weights: Vec<f32>,
     kernels: &'static KernelTable,
     /// Batch > 1: C (out x batch) = W X^T with bias and activation fused, built once (its
     /// family chosen for a batch of 64; the split and scratch follow each run's batch).
@@ -65,7 +66,8 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// `weights`: `[out_features, in_features]`; `bias`: `out_features` or none.
+    /// `weights`: `[out_features, in_features]`; `bias`: `out_features` or none. The plan
+    /// holds a copy of `weights`; [`Linear::from_vec`] takes them without one.
     pub fn new(
         in_features: usize,
         out_features: usize,
@@ -74,12 +76,21 @@ impl Linear {
         activation: Activation,
         options: PlanOptions,
     ) -> Result<Self> {
-        if in_features == 0 || out_features == 0 {
-            return invalid!(
-                "linear: `in_features` {in_features} and `out_features` {out_features} must be at least 1"
-            );
-        }
-        check_len("weights", weights.len(), checked_product("linear weights", &[out_features, in_features])?)?;
+        Linear::check_weights(in_features, out_features, weights)?;
+        Linear::from_vec(in_features, out_features, weights.to_vec(), bias, activation, options)
+    }
+
+    /// [`Linear::new`] on weights the plan takes as they are: a model's largest layer
+    /// (VGG-16's fc6, 411 MB) is not held twice while the model is built.
+    pub fn from_vec(
+        in_features: usize,
+        out_features: usize,
+        weights: Vec<f32>,
+        bias: Option<&[f32]>,
+        activation: Activation,
+        options: PlanOptions,
+    ) -> Result<Self> {
+        Linear::check_weights(in_features, out_features, &weights)?;
         if let Some(b) = bias {
             check_len("bias", b.len(), out_features)?;
         }
@@ -89,13 +100,16 @@ impl Linear {
         }
         epilogue.validate(out_features)?;
         let gemm = InPlaceGemm::new(out_features, in_features, &epilogue, options, 64)?;
-        Ok(Linear {
-            in_features,
-            out_features,
-            weights: AlignedVec::from_slice(ALIGN, weights),
-            kernels: table(options.isa)?,
-            gemm,
-        })
+        Ok(Linear { in_features, out_features, weights, kernels: table(options.isa)?, gemm })
+    }
+
+    fn check_weights(in_features: usize, out_features: usize, weights: &[f32]) -> Result<()> {
+        if in_features == 0 || out_features == 0 {
+            return invalid!(
+                "linear: `in_features` {in_features} and `out_features` {out_features} must be at least 1"
+            );
+        }
+        check_len("weights", weights.len(), checked_product("linear weights", &[out_features, in_features])?)
     }
 
     /// Floats of scratch `run` needs for `batch` rows (none at batch 1).

@@ -79,6 +79,16 @@ impl WeightStore<'_> {
         }
     }
 
+    /// The weight tensor of a linear step, out of an owned store (its plan keeps it as it
+    /// is); `None` for other steps and borrowed stores.
+    fn take_linear_weight(&mut self, graph: &Graph, step: &StepLayout) -> Option<Vec<f32>> {
+        let node = &graph.nodes[step.head];
+        match (self, step.kind) {
+            (WeightStore::Owned(w), Kind::Linear) => w.take(&format!("{}.weight", node.name)),
+            _ => None,
+        }
+    }
+
     fn release(&mut self, graph: &Graph, node: usize) {
         if let WeightStore::Owned(w) = self {
             for spec in graph.nodes[node].params(graph) {
@@ -88,9 +98,11 @@ impl WeightStore<'_> {
     }
 }
 
+/// `linear_weight`: a linear step's weight tensor, taken from an owned store.
 fn plan_step(
     graph: &Graph,
     weights: &Weights,
+    linear_weight: Option<Vec<f32>>,
     s: &StepLayout,
     batch: usize,
     options: PlanOptions,
@@ -127,7 +139,11 @@ fn plan_step(
         Kind::Linear => {
             let Op::Linear { out_features, bias } = node.op else { unreachable!("a linear step starts at a linear") };
             let bias = bias.then(|| param("bias"));
-            Plan::Linear(Box::new(Linear::new(x().len(), out_features, param("weight"), bias, s.activation, options)?))
+            let (k, act) = (x().len(), s.activation);
+            Plan::Linear(Box::new(match linear_weight {
+                Some(w) => Linear::from_vec(k, out_features, w, bias, act, options)?,
+                None => Linear::new(k, out_features, param("weight"), bias, act, options)?,
+            }))
         }
         Kind::Pool => {
             let Op::Pool(spec) = node.op else { unreachable!("a pool step is a pool") };
@@ -269,7 +285,8 @@ impl Program {
         let mut steps = Vec::with_capacity(layout.steps.len());
         let mut scratch_len = 0;
         for s in std::mem::take(&mut layout.steps) {
-            let plan = plan_step(graph, weights.get(), &s, batch, options, conv_algo)?;
+            let owned_weight = weights.take_linear_weight(graph, &s);
+            let plan = plan_step(graph, weights.get(), owned_weight, &s, batch, options, conv_algo)?;
             // Only a step's head and its folded batch-norm have parameters.
             weights.release(graph, s.head);
             if let Some(bn) = s.batch_norm {

@@ -23,6 +23,11 @@ impl Weights {
         self.tensors.get_mut(name)
     }
 
+    /// Moves tensor `name` out.
+    pub(crate) fn take(&mut self, name: &str) -> Option<Vec<f32>> {
+        self.tensors.remove(name)
+    }
+
     /// Drops tensor `name` (a program built from owned weights frees each once packed).
     pub(crate) fn remove(&mut self, name: &str) {
         self.tensors.remove(name);
