@@ -19,6 +19,20 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// `f(self)`, written out once per variant so that each copy of an inlined `f` sees its
+    /// activation as a constant: a kernel that matched it per vector paid an indirect jump
+    /// in its innermost loop (`crate::conv::depthwise`).
+    #[inline(always)]
+    pub(crate) fn as_constant<R>(self, f: impl FnOnce(Activation) -> R) -> R {
+        match self {
+            Activation::Identity => f(Activation::Identity),
+            Activation::Relu => f(Activation::Relu),
+            Activation::Relu6 => f(Activation::Relu6),
+            Activation::LeakyRelu(slope) => f(Activation::LeakyRelu(slope)),
+            Activation::Sigmoid => f(Activation::Sigmoid),
+        }
+    }
+
     /// The activation of one value, the definition every fast path is tested against.
     #[inline]
     pub fn apply(self, x: f32) -> f32 {

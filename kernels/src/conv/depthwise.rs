@@ -152,18 +152,13 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
     let win = &g.win;
     let (plane, pixels, taps) = (win.h * win.w, win.out_h * win.out_w, win.kh * win.kw);
     if let Path::Lanes(lanes) = &g.path {
-        // SAFETY: forwarded contract; the plan packed the filters for this path.
-        unsafe {
-            match band.activation {
-                Activation::Identity => lanes_band::<S>(lanes, band, Activation::Identity, scratch, output),
-                Activation::Relu => lanes_band::<S>(lanes, band, Activation::Relu, scratch, output),
-                Activation::Relu6 => lanes_band::<S>(lanes, band, Activation::Relu6, scratch, output),
-                Activation::LeakyRelu(slope) => {
-                    lanes_band::<S>(lanes, band, Activation::LeakyRelu(slope), scratch, output)
-                }
-                Activation::Sigmoid => lanes_band::<S>(lanes, band, Activation::Sigmoid, scratch, output),
-            }
-        }
+        band.activation.as_constant(
+            #[inline(always)]
+            |activation| {
+                // SAFETY: forwarded contract; the plan packed the filters for this path.
+                unsafe { lanes_band::<S>(lanes, band, activation, scratch, output) }
+            },
+        );
         return;
     }
     // Only paths with the masked multiply-add have shifted geometries; on the others the
@@ -182,18 +177,13 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
     // from the band instead, 1 thread (`ferrocnn conv ... --groups C --iters 1000`, five
     // interleaved runs, us): 144x56x56 95.5 against 87.4, 576x14x14 28.5 / 25.9, 960x7x7
     // 18.7 / 16.7.
-    // SAFETY: forwarded contract.
-    unsafe {
-        match band.activation {
-            Activation::Identity => shifted_band::<S>(shifted, band, Activation::Identity, scratch, output),
-            Activation::Relu => shifted_band::<S>(shifted, band, Activation::Relu, scratch, output),
-            Activation::Relu6 => shifted_band::<S>(shifted, band, Activation::Relu6, scratch, output),
-            Activation::LeakyRelu(slope) => {
-                shifted_band::<S>(shifted, band, Activation::LeakyRelu(slope), scratch, output)
-            }
-            Activation::Sigmoid => shifted_band::<S>(shifted, band, Activation::Sigmoid, scratch, output),
-        }
-    }
+    band.activation.as_constant(
+        #[inline(always)]
+        |activation| {
+            // SAFETY: forwarded contract.
+            unsafe { shifted_band::<S>(shifted, band, activation, scratch, output) }
+        },
+    );
 }
 
 /// `depthwise_band` with the channels across the lanes, with `activation` in place of the
