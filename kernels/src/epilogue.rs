@@ -22,6 +22,7 @@ impl Activation {
     /// `f(self)`, written out once per variant so that each copy of an inlined `f` sees its
     /// activation as a constant: a kernel that matched it per vector paid an indirect jump
     /// in its innermost loop (`crate::conv::depthwise`).
+    #[cfg(not(debug_assertions))]
     #[inline(always)]
     pub(crate) fn as_constant<R>(self, f: impl FnOnce(Activation) -> R) -> R {
         match self {
@@ -31,6 +32,15 @@ impl Activation {
             Activation::LeakyRelu(slope) => f(Activation::LeakyRelu(slope)),
             Activation::Sigmoid => f(Activation::Sigmoid),
         }
+    }
+
+    /// `f(self)` once: unoptimised builds keep every inlined copy's locals in one frame, and
+    /// five copies of the depthwise kernels took the AVX-512 shell's frame to 4.6 MB, past a
+    /// test thread's 2 MB stack.
+    #[cfg(debug_assertions)]
+    #[inline(always)]
+    pub(crate) fn as_constant<R>(self, f: impl FnOnce(Activation) -> R) -> R {
+        f(self)
     }
 
     /// The activation of one value, the definition every fast path is tested against.
