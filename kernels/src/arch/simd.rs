@@ -149,8 +149,11 @@ pub(crate) unsafe trait Simd: Copy + 'static {
 
     /// The square of the first `LANES` vectors turned around: `result[i]` lane `l` is
     /// `rows[l]` lane `i`, for `i, l < LANES` (channel rows into pixel vectors and back,
-    /// `crate::conv::channel_lanes`). Vectors from `LANES` on are left as they are. This
-    /// default goes through memory; the x86 paths override it with shuffles.
+    /// `crate::conv::channel_lanes`). Vectors from `LANES` on are left as they are. This is
+    /// `interleave::<LANES>`, which cannot be named for an array of a path's lane count, and
+    /// whose two-source permutes on AVX-512 would take 256 instructions where the
+    /// override's lane shuffles take 64. This default goes through memory; the x86 paths
+    /// override it with shuffles.
     #[inline(always)]
     unsafe fn transpose(rows: [Self::V; MAX_LANES]) -> [Self::V; MAX_LANES] {
         // SAFETY: `Self` is available; the buffers hold MAX_LANES^2 >= LANES^2 floats.
@@ -248,8 +251,14 @@ unsafe fn check_transpose<S: Simd>() {
         for (l, x) in v.iter_mut().enumerate().take(lanes) {
             *x = S::load(rows.as_ptr().add(l * lanes));
         }
-        for (i, x) in S::transpose(v).iter().enumerate().take(lanes) {
+        let turned = S::transpose(v);
+        for (i, x) in turned.iter().enumerate().take(lanes) {
             S::store(got.as_mut_ptr().add(i * lanes), *x);
+        }
+        let mut rest = vec![1.0f32; lanes];
+        for x in &turned[lanes..] {
+            S::store(rest.as_mut_ptr(), *x);
+            assert!(rest.iter().all(|&r| r == 0.0), "transpose of {lanes} lanes changed a vector past them");
         }
     }
     let want: Vec<f32> = (0..lanes * lanes).map(|q| rows[(q % lanes) * lanes + q / lanes]).collect();

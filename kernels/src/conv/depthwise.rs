@@ -53,6 +53,7 @@ use crate::flat_plane::{FlatPlane, copy_row};
 use crate::gemm::epilogue::finish;
 use crate::shape::{Conv2dDesc, Conv2dShape, Window2d};
 use crate::shifted_plane::ShiftedPlane;
+use std::borrow::Cow;
 
 /// The epilogue of one output plane: `activation(x * scale + shift + residual)`.
 #[derive(Debug, Clone, Copy)]
@@ -299,11 +300,12 @@ impl DepthwiseGeometry {
         }
     }
 
-    /// The filters (`[channels][kh * kw]`) in the order this geometry's kernel reads them.
-    pub(crate) fn pack_filters(&self, weights: &[f32]) -> Vec<f32> {
+    /// The filters (`[channels][kh * kw]`) in the order this geometry's kernel reads them:
+    /// `weights` themselves but on the channels-across-lanes path.
+    pub(crate) fn pack_filters<'w>(&self, weights: &'w [f32]) -> Cow<'w, [f32]> {
         match &self.path {
-            Path::Lanes(lanes) => lanes.pack_filters(weights),
-            _ => weights.to_vec(),
+            Path::Lanes(lanes) => Cow::Owned(lanes.pack_filters(weights)),
+            _ => Cow::Borrowed(weights),
         }
     }
 

@@ -54,16 +54,13 @@ pub(crate) type TransposedStoreFn = unsafe fn(&TransposedTile);
 pub(crate) unsafe fn store_transposed<S: Simd>(t: &TransposedTile) {
     debug_assert!(t.rows <= MAX_ROWS, "a transposed tile of {} pixel rows", t.rows);
     // The activation a constant in each copy, so no copy matches it per channel.
-    // SAFETY: forwarded contract.
-    unsafe {
-        match t.activation {
-            Activation::Identity => store_with::<S>(t, Activation::Identity),
-            Activation::Relu => store_with::<S>(t, Activation::Relu),
-            Activation::Relu6 => store_with::<S>(t, Activation::Relu6),
-            Activation::LeakyRelu(slope) => store_with::<S>(t, Activation::LeakyRelu(slope)),
-            Activation::Sigmoid => store_with::<S>(t, Activation::Sigmoid),
-        }
-    }
+    t.activation.as_constant(
+        #[inline(always)]
+        |activation| {
+            // SAFETY: forwarded contract.
+            unsafe { store_with::<S>(t, activation) }
+        },
+    );
 }
 
 /// On a first and last pass (the usual case: K fits one block), scale and shift are per
