@@ -147,18 +147,21 @@ const WINOGRAD_MIN_TILES: usize = 26;
 /// | 64x28x28 -> 64 | 240 | 306 | **386** | |
 /// | 256x28x28 -> 512 | 246 | 412 | **550** | 224 |
 /// | 256x28x28 -> 512, 2 threads | 499 | **815** | 813 | 447 |
-/// | 512x28x28 -> 512 | 256 | **422** | 368 | 305 |
+/// | 512x28x28 -> 512 † | 256 | **422** | 368 | 305 |
 /// | 128x28x28 -> 128 | 259 | 373 | **557** | 355 |
-/// | 512x14x14 -> 512 | 250 | **425** | 288 | 178 |
+/// | 512x14x14 -> 512 † | 250 | **425** | 288 | 178 |
 /// | 256x14x14 -> 256 | 253 | 365 | **431** | 301 |
 /// | 512x7x7 -> 512 | 240 | **301** | 175 | 82 |
 ///
 /// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of fewer than
 /// `WINOGRAD_MIN_TILES` F(2x2) tiles (7x7, 8x8). Otherwise F(4x4) where it has as many
 /// F(4x4) tiles (28x28 maps and up) and at least 49 x 32 tile-channels (32x28x28 wins,
-/// 16x28x28 loses) and its transformed weights (36 floats per filter) fit 3/4 of L3 —
-/// else they stream from DRAM for every block (512 -> 512: 37.7 MB against 32 MB) — and
-/// F(2x2) (16 floats per filter) everywhere else.
+/// 16x28x28 loses), and F(2x2) everywhere else. The rows marked † were timed with
+/// L2-sized tile blocks, which streamed 512 -> 512's 37.7 MB of F(4x4) filters from DRAM
+/// once per 6 to 8 tiles; with the 64-tile blocks of `winograd::MIN_BLOCK_TILES` they
+/// stream once per image, and F(4x4) wins 512x28x28 too: inside VGG-16 (`ferrocnn bench
+/// vgg16 --per-layer --threads 1`, 2 rounds) 5.95 ms against F(2x2)'s 9.34 before and 7.87
+/// with the same blocks.
 ///
 /// The table times one layer again and again, its filters kept in cache; in a model they
 /// are not, and the tile rule costs three rows here to win in the models: 256x7x7 and
@@ -176,14 +179,12 @@ fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
         return None;
     }
     let s = desc.validate().ok()?;
-    let (cg, kg) = (s.group_in_channels, s.group_out_channels);
+    let cg = s.group_in_channels;
     let tiles = |m: usize| s.out_h.div_ceil(m) * s.out_w.div_ceil(m);
     if cg < WINOGRAD_MIN_CHANNELS || tiles(2) < WINOGRAD_MIN_TILES {
         return None;
     }
-    let f4_weights = 36 * cg * kg * desc.groups * size_of::<f32>();
-    let f4_fits = f4_weights <= crate::gemm::cache_sizes().l3 * 3 / 4;
-    let f4 = tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS && f4_fits;
+    let f4 = tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS;
     Some(if f4 { Algo::WinogradF4 } else { Algo::WinogradF2 })
 }
 

@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Work is cut into blocks of whole tile rows, sized so that a block's V and M (alpha^2 *
-//! (C + K) * tiles floats) stay within L2 while its GEMMs run. Threads take blocks; where a
+//! (C + K) * tiles floats) stay within L2 while its GEMMs run, but of at least 64 tiles, so
+//! that the transformed filters each block's GEMMs stream are used often enough. Threads take blocks; where a
 //! map has fewer blocks than threads (28x28 maps and smaller), they split K instead, after
 //! transforming a share of the block's channels each into a V they share. The GEMMs run as
 //! rows = K, columns = tiles, or transposed (rows = tiles, for maps with few tiles),
@@ -114,6 +115,17 @@ pub(crate) struct Winograd {
     m_xi: usize,
 }
 
+/// A block holds at least this many tiles (or the whole map), even where its V and M then
+/// outgrow L2. Each block's GEMMs read all of U, alpha^2 K x C floats, and use each one
+/// once per tile: with L2-sized blocks of 8 tiles (512 -> 512 channels, F(4x4)) that is 4
+/// flops per byte of a 37.7 MB U that streams from DRAM for every block. V and M spilling
+/// to L3 cost less. Measured inside VGG-16 (`ferrocnn bench vgg16 --per-layer --algo
+/// winograd-f4 --threads 1`, medians of two interleaved rounds, ms, L2 blocks / at least 32
+/// / 64 / 96 tiles): 512x28x28 10.11 / 6.92 / 5.90 / 6.01, 512x14x14 3.30 / 2.41 / 2.45 /
+/// 2.46, 256x28x28 -> 512 3.93 / 3.57 / 3.32 / 3.41; the large maps within the noise up to
+/// 64 (128x56x56 -> 256 2.59 / 2.48 / 2.52) and slower at 96 (2.98).
+const MIN_BLOCK_TILES: usize = 64;
+
 /// How a map's tiles (row-major, all tile rows in one sequence) are cut into blocks, and
 /// K into parts, for the threads.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -128,7 +140,7 @@ struct WorkSplit {
 
 impl WorkSplit {
     /// Of the splits into blocks of whole `tile_width` panels (as many tiles as fit `budget`
-    /// floats at `per_tile` each, or fewer; at least one panel), with K split in `k_width`
+    /// floats at `per_tile` each, or `MIN_BLOCK_TILES`, or fewer; at least one panel), with K split in `k_width`
     /// panels where blocks are fewer than threads so that every thread has a part: the one
     /// whose busiest thread has the least work.
     ///
@@ -163,7 +175,7 @@ impl WorkSplit {
         threads: usize,
         k_split_with_blocks: bool,
     ) -> Self {
-        let most_panels = (budget / per_tile / tile_width).clamp(1, tiles.div_ceil(tile_width));
+        let most_panels = ((budget / per_tile).max(MIN_BLOCK_TILES) / tile_width).clamp(1, tiles.div_ceil(tile_width));
         let mut best: Option<(usize, WorkSplit)> = None;
         for panels in (1..=most_panels).rev() {
             let block = panels * tile_width;
@@ -611,6 +623,17 @@ mod tests {
         let split = WorkSplit::new(16, 16 * 1024, L2_FLOATS, 8, 512, 48, 2, false);
         assert_eq!((split.block, split.blocks, split.k_parts, split.workers), (8, 2, 1, 2));
         assert_eq!(split.busiest(8, 512, 48), 8 * 528);
+    }
+
+    /// 512x28x28 F(4x4) (49 tiles, 36 x 1024 floats a tile), 6x64 transposed: L2 would hold
+    /// 7 tiles, but the blocks are kept to 64 so that the 37.7 MB of transformed filters
+    /// stream once per image, not once per 6-tile block; 2 threads then split K.
+    #[test]
+    fn blocks_hold_enough_tiles_to_use_the_filters_they_stream() {
+        let one = WorkSplit::new(49, 36 * 1024, L2_FLOATS, 6, 512, 64, 1, false);
+        assert_eq!((one.block, one.blocks, one.k_parts), (54, 1, 1));
+        let two = WorkSplit::new(49, 36 * 1024, L2_FLOATS, 6, 512, 64, 2, false);
+        assert_eq!((two.blocks, two.k_parts, two.workers), (1, 2, 2));
     }
 
     /// Tiles within one panel leave K as the only thing to split.
