@@ -31,6 +31,9 @@ pub(crate) const MAX_RUNS: usize = 64;
 /// The phase layout of one conv: tap offsets and plane sizes.
 pub(crate) struct Phases {
     offsets: Vec<usize>,
+    /// Whether any tap reads phase (a, b), at `a * S_w + b`: a 1x1 stride-2 layer (ResNet's
+    /// downsampling) reads one phase of four, and only that one is copied.
+    read: Vec<bool>,
     /// Rows and columns of one phase plane: ceil(padded extent / stride).
     hq: usize,
     wq: usize,
@@ -43,16 +46,18 @@ impl Phases {
         let hq = (d.in_h + p.top + p.bottom).div_ceil(sh);
         let wq = (d.in_w + p.left + p.right).div_ceil(sw);
         let mut offsets = Vec::with_capacity(s.reduction);
+        let mut read = vec![false; sh * sw];
         for c in 0..s.group_in_channels {
             for r in 0..d.kernel_h {
                 let (a, row) = ((r * d.dilation_h) % sh, (r * d.dilation_h) / sh);
                 for q in 0..d.kernel_w {
                     let (b, col) = ((q * d.dilation_w) % sw, (q * d.dilation_w) / sw);
                     offsets.push((((c * sh + a) * sw + b) * hq + row) * wq + col);
+                    read[a * sw + b] = true;
                 }
             }
         }
-        Phases { offsets, hq, wq }
+        Phases { offsets, read, hq, wq }
     }
 
     /// Floats of scratch for `channels` channels of phase planes.
@@ -61,6 +66,7 @@ impl Phases {
     }
 
     /// Splits `image` (C/g x H x W) into `dst`, channel planes in parallel on the current pool.
+    /// The planes of phases no tap reads are left as they were.
     pub(crate) fn split<'a>(&self, d: &Conv2dDesc, image: &[f32], dst: &'a mut [f32]) -> &'a [f32] {
         let (h, w, sh, sw, hq, wq) = (d.in_h, d.in_w, d.stride_h, d.stride_w, self.hq, self.wq);
         let (pt, pl) = (d.padding.top, d.padding.left);
@@ -69,7 +75,7 @@ impl Phases {
         let per_task = crate::tasks::units_per_task(per_channel);
         dst.par_chunks_mut(per_channel).zip(image.par_chunks(h * w)).with_min_len(per_task).for_each(
             |(planes, src)| {
-                for (ab, plane) in planes.chunks_exact_mut(hq * wq).enumerate() {
+                for (ab, plane) in planes.chunks_exact_mut(hq * wq).enumerate().filter(|(ab, _)| self.read[*ab]) {
                     let (a, b) = (ab / sw, ab % sw);
                     for (i, out) in plane.chunks_exact_mut(wq).enumerate() {
                         // Padded row sh*i + a is input row sh*i + a - pt, if that exists.
