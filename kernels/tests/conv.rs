@@ -198,6 +198,13 @@ fn edge_shapes() {
         Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3)).dilation(2).pad(2).groups(2),
         Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),
         Conv2dDesc::new(1, 70, (2, 20), 65, (1, 1)),
+        // Strided layers whose taps read only some stride phases (the others are not copied
+        // and hold the NaN scratch): 1x1 at stride 2 (ResNet's downsampling, phase (0, 0)),
+        // with padding, at stride 3, and 3x3 at stride 2 with dilation 2.
+        Conv2dDesc::new(1, 24, (28, 28), 40, (1, 1)).stride(2),
+        Conv2dDesc::new(2, 5, (9, 12), 7, (1, 1)).stride(2).pad(1),
+        Conv2dDesc::new(1, 6, (13, 11), 9, (1, 1)).stride(3),
+        Conv2dDesc::new(1, 8, (17, 15), 12, (3, 3)).stride(2).dilation(2).pad(2),
         // Regression (found by proptest): with dilation, a tap's whole run can lie past the
         // right edge (iw0 - pad > W); the empty copy once sliced out of bounds.
         // W = 1, pad 3, dilation 2, tap s = 3: iw0 = 6 > pad + W = 4.
