@@ -156,10 +156,10 @@ const WINOGRAD_MIN_TILES: usize = 26;
 /// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of fewer than
 /// `WINOGRAD_MIN_TILES` F(2x2) tiles (7x7, 8x8). Otherwise F(4x4) where it has as many
 /// F(4x4) tiles (28x28 maps and up) and at least 49 x 32 tile-channels (32x28x28 wins,
-/// 16x28x28 loses), and F(2x2) everywhere else. The rows marked † were timed with
-/// L2-sized tile blocks, which streamed 512 -> 512's 37.7 MB of F(4x4) filters from DRAM
-/// once per 6 to 8 tiles; with the 64-tile blocks of `winograd::MIN_BLOCK_TILES` they
-/// stream once per image, and F(4x4) wins 512x28x28 too: inside VGG-16 (`ferrocnn bench
+/// 16x28x28 loses), and F(2x2) everywhere else. The table was timed with L2-sized tile
+/// blocks; on the rows marked † those streamed 512 -> 512's 37.7 MB of F(4x4) filters from
+/// DRAM once per 6 to 8 tiles. With the blocks of at least 64 tiles that `winograd` now
+/// cuts, they stream once per image, and F(4x4) wins 512x28x28 too: inside VGG-16 (`ferrocnn bench
 /// vgg16 --per-layer --threads 1`, 2 rounds) 5.95 ms against F(2x2)'s 9.34 before and 7.87
 /// with the same blocks.
 ///

@@ -15,13 +15,13 @@
 //!
 //! Work is cut into blocks of whole tile rows, sized so that a block's V and M (alpha^2 *
 //! (C + K) * tiles floats) stay within L2 while its GEMMs run, but of at least 64 tiles, so
-//! that the transformed filters each block's GEMMs stream are used often enough. Threads take blocks; where a
-//! map has fewer blocks than threads (28x28 maps and smaller), they split K instead, after
-//! transforming a share of the block's channels each into a V they share. The GEMMs run as
-//! rows = K, columns = tiles, or transposed (rows = tiles, for maps with few tiles),
-//! whichever pads less; either way M is laid out K x T, which is what the output transform
-//! reads. A block one panel wide is already in the GEMM's packed layout, and is read in
-//! place.
+//! that the transformed filters each block's GEMMs stream are used often enough. Threads take
+//! blocks; where a map has fewer blocks than threads (28x28 maps and smaller), they split K
+//! instead, after transforming a share of the block's channels each into a V they share.
+//! The GEMMs run as rows = K, columns = tiles, or transposed (rows = tiles, for maps with few
+//! tiles), whichever pads less; either way M is laid out K x T, which is what the output
+//! transform reads. A block one panel wide is already in the GEMM's packed layout, and is
+//! read in place.
 
 pub(crate) mod matrices;
 pub(crate) mod transform;
@@ -140,9 +140,9 @@ struct WorkSplit {
 
 impl WorkSplit {
     /// Of the splits into blocks of whole `tile_width` panels (as many tiles as fit `budget`
-    /// floats at `per_tile` each, or `MIN_BLOCK_TILES`, or fewer; at least one panel), with K split in `k_width`
-    /// panels where blocks are fewer than threads so that every thread has a part: the one
-    /// whose busiest thread has the least work.
+    /// floats at `per_tile` each but at least `MIN_BLOCK_TILES`, or fewer; at least one
+    /// panel), with K split in `k_width` panels where blocks are fewer than threads so that
+    /// every thread has a part: the one whose busiest thread has the least work.
     ///
     /// A smaller block must cut that work by more than a twentieth, because each block has
     /// costs the count leaves out (alpha^2 GEMM calls, the halo rows its input staging
