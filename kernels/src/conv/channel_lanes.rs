@@ -50,14 +50,10 @@ const BLOCK: usize = 8;
 /// The window's offsets into the padded pixel-major copy.
 #[derive(Debug, Clone)]
 pub(crate) struct ChannelLanes {
-    /// Pixels in an input plane: H * W.
-    plane: usize,
     /// Pixels in an output plane: OH * OW.
     outputs: usize,
     /// Pixels in the padded copy: (H + top + bottom) * (W + left + right).
     padded: usize,
-    /// Taps in the window: kh * kw.
-    taps: usize,
     /// Per input pixel, its pixel in the padded copy.
     input_at: Box<[u32]>,
     /// Per output pixel, the padded pixel its window's first tap reads; rounded up to whole
@@ -85,20 +81,17 @@ impl ChannelLanes {
         }
         let tap_at =
             (0..win.kh * win.kw).map(|t| ((t / win.kw) * win.dh * wp + (t % win.kw) * win.dw) as u32).collect();
-        Some(ChannelLanes {
-            plane: win.h * win.w,
-            outputs,
-            padded: hp * wp,
-            taps: win.kh * win.kw,
-            input_at,
-            window_at: window_at.into(),
-            tap_at,
-        })
+        Some(ChannelLanes { outputs, padded: hp * wp, input_at, window_at: window_at.into(), tap_at })
     }
 
     /// Taps in the window.
-    pub(crate) fn taps(&self) -> usize {
-        self.taps
+    fn taps(&self) -> usize {
+        self.tap_at.len()
+    }
+
+    /// Pixels in an input plane.
+    fn plane(&self) -> usize {
+        self.input_at.len()
     }
 
     /// Floats of scratch one thread needs, at the widest path's lanes: the padded copy,
@@ -110,8 +103,9 @@ impl ChannelLanes {
 
     /// `weights` (`[channels][taps]`) packed tap-major, `[taps][channels]`.
     pub(crate) fn pack_filters(&self, weights: &[f32]) -> Vec<f32> {
-        let channels = weights.len() / self.taps;
-        (0..self.taps * channels).map(|i| weights[(i % channels) * self.taps + i / channels]).collect()
+        let taps = self.taps();
+        let channels = weights.len() / taps;
+        (0..taps * channels).map(|i| weights[(i % channels) * taps + i / channels]).collect()
     }
 
     /// A band of output planes (`output`, whole planes), `band.filters` packed by
@@ -122,7 +116,28 @@ impl ChannelLanes {
     /// floats; the band's planes, their input planes, filters, scale, shift and residual
     /// exist (`crate::conv::depthwise::depthwise_band`'s contract).
     #[inline(always)]
-    pub(crate) unsafe fn band<S: Simd, const T: usize>(
+    pub(crate) unsafe fn band<S: Simd>(
+        &self,
+        band: &DepthwiseBand,
+        activation: Activation,
+        scratch: &mut [f32],
+        output: &mut [f32],
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            match self.taps() {
+                9 => self.band_of::<S, 9>(band, activation, scratch, output),
+                _ => self.band_of::<S, 25>(band, activation, scratch, output),
+            }
+        }
+    }
+
+    /// `band` with the window's taps, `T`, a constant.
+    ///
+    /// # Safety
+    /// As `band`.
+    #[inline(always)]
+    unsafe fn band_of<S: Simd, const T: usize>(
         &self,
         band: &DepthwiseBand,
         activation: Activation,
@@ -172,7 +187,7 @@ impl ChannelLanes {
         channel_op: impl Fn(S::V, usize, usize, usize) -> S::V,
     ) {
         let lanes = S::LANES;
-        assert!(T == self.taps && lanes <= MAX_LANES, "the window's taps and the path's lanes");
+        assert!(T == self.taps() && lanes <= MAX_LANES, "the window's taps and the path's lanes");
         assert!(output.len().is_multiple_of(self.outputs), "whole output planes");
         assert!(scratch.len() >= self.scratch_len(), "the band's scratch");
         let planes = output.len() / self.outputs;
@@ -232,12 +247,13 @@ impl ChannelLanes {
             }
             let scale = band.scale.map_or(S::splat(1.0), |s| S::load_n(s.as_ptr().add(k), group));
             let shift = band.shift.map_or(S::zero(), |s| S::load_n(s.as_ptr().add(k), group));
-            let whole = self.plane - self.plane % lanes;
+            let plane = self.plane();
+            let whole = plane - plane % lanes;
             for p0 in (0..whole).step_by(lanes) {
                 self.turn_in::<S>(band, k, group, one_to_one, copy, p0, lanes);
             }
-            if whole < self.plane {
-                self.turn_in::<S>(band, k, group, one_to_one, copy, whole, self.plane - whole);
+            if whole < plane {
+                self.turn_in::<S>(band, k, group, one_to_one, copy, whole, plane - whole);
             }
             for (b, window) in self.window_at.chunks_exact(BLOCK).enumerate() {
                 let at: [*const f32; BLOCK] =
@@ -287,7 +303,7 @@ impl ChannelLanes {
             for (l, row) in rows.iter_mut().enumerate() {
                 if l < group {
                     let c = if one_to_one { k + l } else { band.input_channel(k + l) };
-                    *row = S::load_n(band.input.as_ptr().add(c * self.plane + p0), n);
+                    *row = S::load_n(band.input.as_ptr().add(c * self.plane() + p0), n);
                 }
             }
             let pixels = S::transpose(rows);

@@ -157,7 +157,7 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
             #[inline(always)]
             |activation| {
                 // SAFETY: forwarded contract; the plan packed the filters for this path.
-                unsafe { lanes_band::<S>(lanes, band, activation, scratch, output) }
+                unsafe { lanes.band::<S>(band, activation, scratch, output) }
             },
         );
         return;
@@ -185,28 +185,6 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
             unsafe { shifted_band::<S>(shifted, band, activation, scratch, output) }
         },
     );
-}
-
-/// `depthwise_band` with the channels across the lanes, with `activation` in place of the
-/// band's.
-///
-/// # Safety
-/// As `depthwise_band`, with the filters packed by `ChannelLanes::pack_filters`.
-#[inline(always)]
-unsafe fn lanes_band<S: Simd>(
-    lanes: &ChannelLanes,
-    band: &DepthwiseBand,
-    activation: Activation,
-    scratch: &mut [f32],
-    output: &mut [f32],
-) {
-    // SAFETY: forwarded contract.
-    unsafe {
-        match lanes.taps() {
-            9 => lanes.band::<S, 9>(band, activation, scratch, output),
-            _ => lanes.band::<S, 25>(band, activation, scratch, output),
-        }
-    }
 }
 
 /// `depthwise_band` on the shifted path, with `activation` in place of the band's.

@@ -534,7 +534,7 @@ impl GemmLayout {
         };
         let padded_len = match &image {
             ImageRead::Indirect(ind) => ind.scratch_len(s.group_in_channels),
-            ImageRead::Phased(phases) => phases.scratch_len(desc, s.group_in_channels),
+            ImageRead::Phased(phases) => phases.scratch_len(s.group_in_channels),
             ImageRead::Direct => 0,
         };
         Ok(GemmLayout {
