@@ -159,9 +159,10 @@ const WINOGRAD_MIN_TILES: usize = 26;
 /// 16x28x28 loses), and F(2x2) everywhere else. The table was timed with L2-sized tile
 /// blocks; on the rows marked † those streamed 512 -> 512's 37.7 MB of F(4x4) filters from
 /// DRAM once per 6 to 8 tiles. With the blocks of at least 64 tiles that `winograd` now
-/// cuts, they stream once per image, and F(4x4) wins 512x28x28 too: inside VGG-16 (`ferrocnn bench
-/// vgg16 --per-layer --threads 1`, 2 rounds) 5.95 ms against F(2x2)'s 9.34 before and 7.87
-/// with the same blocks.
+/// cuts, they stream once per image, and F(4x4) wins 512x28x28 too: inside VGG-16
+/// (`ferrocnn bench vgg16 --per-layer --threads 1 --algo A`, 2 rounds, features.19 and 21)
+/// F(4x4) 5.98-6.34 ms against F(2x2)'s 8.76-8.89 with the same blocks (9.34 with the
+/// L2-sized ones).
 ///
 /// The table times one layer again and again, its filters kept in cache; in a model they
 /// are not, and the tile rule costs three rows here to win in the models: 256x7x7 and
