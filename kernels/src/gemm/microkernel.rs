@@ -31,8 +31,39 @@ use super::epilogue::activate;
 use crate::Activation;
 use crate::arch::simd::Simd;
 
-/// `(kc, a, b, c, rs_c, accumulate, epilogue)`; see the module docs.
-pub(crate) type MicrokernelFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>);
+/// `(kc, a, b, c, rs_c, accumulate, epilogue, prefetch)`; see the module docs.
+pub(crate) type MicrokernelFn =
+    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>, Prefetch);
+
+/// Cache lines of a B block later tiles will read, brought into L2 one per k step while
+/// this tile computes: `lines` lines from `next` (at most `kc` of them are fetched).
+///
+/// The transposed loop reads each panel's K block from memory on its first row tile and
+/// from cache on the others, so without it that first tile waits on DRAM at the
+/// microkernel's full rate; spread over every row tile of the block before, the same
+/// lines arrive at a fraction of it (see `GemmTask::prefetch` for the figures).
+#[derive(Clone, Copy)]
+pub(crate) struct Prefetch {
+    pub next: *const f32,
+    pub lines: usize,
+}
+
+impl Prefetch {
+    pub(crate) const NONE: Prefetch = Prefetch { next: std::ptr::null(), lines: 0 };
+
+    /// The prefetch of k step `k`: line `k`, if there is one.
+    #[inline(always)]
+    fn step(&self, k: usize) {
+        if k < self.lines {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch never faults, whatever the address.
+            unsafe {
+                use std::arch::x86_64::*;
+                _mm_prefetch::<_MM_HINT_T1>(self.next.wrapping_add(k * 16).cast());
+            }
+        }
+    }
+}
 
 /// The epilogue of a row-major tile (rows are output channels) applied as the microkernel
 /// stores it: `clamp(x * scale + shift + residual)`.
@@ -75,7 +106,7 @@ impl Clamp {
 /// `(kc, data, offsets, bases, b, c, rs_c, accumulate)`: as [`MicrokernelFn`], but A is read
 /// in place, not packed: A[i][k] = `data[bases[i] + offsets[k]]`.
 pub(crate) type IndirectMicrokernelFn =
-    unsafe fn(usize, *const f32, *const usize, *const usize, *const f32, *mut f32, usize, bool);
+    unsafe fn(usize, *const f32, *const usize, *const usize, *const f32, *mut f32, usize, bool, Prefetch);
 
 /// A family of microkernels sharing MR and NR: `by_rows[r - 1]` computes `r` rows;
 /// `narrow[v - 1][r - 1]` `r` rows of the first `v` vectors of the panel (v < NV), for the
@@ -118,6 +149,7 @@ impl std::fmt::Debug for TileKernel {
 /// readable if `accumulate`) for `ROWS` rows of `NV * S::LANES` floats at stride `rs_c`; an
 /// `epilogue` meets [`finish_in_registers`]'s contract; `S` is available on this CPU.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn microkernel<
     S: Simd,
     const MR: usize,
@@ -132,13 +164,15 @@ pub(crate) unsafe fn microkernel<
     rs_c: usize,
     accumulate: bool,
     epilogue: Option<&StoreEpilogue>,
+    prefetch: Prefetch,
 ) {
     // SAFETY: every pointer offset below stays inside the extents the caller guarantees:
     // k < kc, i < ROWS <= MR, j < NV <= PANEL_NV.
     unsafe {
         let mut acc = [[S::zero(); NV]; ROWS];
         let (mut a, mut b) = (a, b);
-        for _ in 0..kc {
+        for k in 0..kc {
+            prefetch.step(k);
             let mut bv = [S::zero(); NV];
             for (j, v) in bv.iter_mut().enumerate() {
                 *v = S::load(b.add(j * S::LANES));
@@ -177,6 +211,7 @@ pub(crate) unsafe fn microkernel_indirect<S: Simd, const ROWS: usize, const NV: 
     c: *mut f32,
     rs_c: usize,
     accumulate: bool,
+    prefetch: Prefetch,
 ) {
     // SAFETY: offsets stay within the extents the caller guarantees.
     unsafe {
@@ -187,6 +222,7 @@ pub(crate) unsafe fn microkernel_indirect<S: Simd, const ROWS: usize, const NV: 
         let mut acc = [[S::zero(); NV]; ROWS];
         let mut b = b;
         for k in 0..kc {
+            prefetch.step(k);
             let offset = *offsets.add(k);
             let mut bv = [S::zero(); NV];
             for (j, v) in bv.iter_mut().enumerate() {
@@ -320,15 +356,17 @@ macro_rules! tile_kernel {
     };
     (@packed [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal, $panel_nv:literal) => {{
         $(#[$attr])*
+        #[allow(clippy::too_many_arguments)]
         unsafe fn shell(
             kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, accumulate: bool,
             epilogue: Option<&$crate::gemm::microkernel::StoreEpilogue>,
+            prefetch: $crate::gemm::microkernel::Prefetch,
         ) {
             // SAFETY: forwarded contract of `microkernel`; the dispatcher selects this shell
             // only when the CPU has the features it is compiled for.
             unsafe {
                 $crate::gemm::microkernel::microkernel::<$simd, $mr, $rows, $nv, $panel_nv>(
-                    kc, a, b, c, rs_c, accumulate, epilogue,
+                    kc, a, b, c, rs_c, accumulate, epilogue, prefetch,
                 )
             }
         }
@@ -339,13 +377,13 @@ macro_rules! tile_kernel {
         #[allow(clippy::too_many_arguments)]
         unsafe fn shell(
             kc: usize, data: *const f32, offsets: *const usize, bases: *const usize, b: *const f32, c: *mut f32,
-            rs_c: usize, accumulate: bool,
+            rs_c: usize, accumulate: bool, prefetch: $crate::gemm::microkernel::Prefetch,
         ) {
             // SAFETY: forwarded contract of `microkernel_indirect`; selected only on CPUs
             // with the features it is compiled for.
             unsafe {
                 $crate::gemm::microkernel::microkernel_indirect::<$simd, $rows, $nv>(
-                    kc, data, offsets, bases, b, c, rs_c, accumulate,
+                    kc, data, offsets, bases, b, c, rs_c, accumulate, prefetch,
                 )
             }
         }

@@ -44,6 +44,8 @@ struct Case {
     /// C as the transpose: element (i, j) at i + j*m.
     transposed: bool,
     a_kind: AKind,
+    /// B packed once, ahead (as convolution weights are), rather than block by block.
+    b_packed: bool,
     blocking: Blocking,
     threads: usize,
     epilogue: bool,
@@ -83,6 +85,7 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
     let a_src = StridedSource { data: &a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
     let b_src = StridedSource { data: &b, free_len: n, k_len: k, free_stride: 1, k_stride: n };
     let a_packed = PackedPanels::new(&a_src, tile.mr);
+    let b_packed = PackedPanels::new(&b_src, tile.nr);
     let index = IndirectIndex::new((0..k).collect(), (0..m).map(|i| i * k).collect()).unwrap();
     let a_op = match case.a_kind {
         AKind::Packed => Operand::Packed(a_packed.view()),
@@ -112,7 +115,7 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
         n,
         k,
         a: a_op,
-        b: Operand::Source(&b_src),
+        b: if case.b_packed { Operand::Packed(b_packed.view()) } else { Operand::Source(&b_src) },
         c: c.as_mut_ptr(),
         rs_c: rs,
         cs_c: cs,
@@ -121,19 +124,20 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
         kernels,
         blocking: case.blocking,
     };
-    let packed = (a_op.is_packed(), false);
+    let packed = (a_op.is_packed(), case.b_packed);
     let split = Split::new(m, n, tile, packed, case.threads);
     let mut scratch = vec![0.0f32; split.scratch_len(packed, tile, case.blocking)];
     // SAFETY: all buffers are sized for m, n, k above; the table came from `table`.
     unsafe { super::parallel::run(&task, &split, &mut scratch) };
     assert!(
         c == want,
-        "{} m={m} n={n} k={k} transposed={transposed} epilogue={} residual={} {:?} indirect={}: got {c:?}, want {want:?}",
+        "{} m={m} n={n} k={k} transposed={transposed} epilogue={} residual={} {:?} indirect={} b_packed={}: got {c:?}, want {want:?}",
         tile.name,
         case.epilogue,
         case.residual,
         case.activation,
-        case.a_kind == AKind::Indirect
+        case.a_kind == AKind::Indirect,
+        case.b_packed
     );
 }
 
@@ -154,6 +158,7 @@ fn every_family_on_every_edge() {
                             k,
                             transposed,
                             a_kind: [AKind::Packed, AKind::OnTheFly, AKind::Indirect][(m + k) % 3],
+                            b_packed: (m + k) % 4 < 2,
                             blocking: Blocking { kc: 17, nc: tile.nr },
                             threads: 1,
                             epilogue: k % 4 == 1,
@@ -192,6 +197,8 @@ fn k_blocks_and_threads_and_panel_blocks() {
                         } else {
                             AKind::Packed
                         },
+                        // Transposed with B packed ahead: the loop that prefetches B.
+                        b_packed: transposed || kc == 9,
                         blocking: Blocking { kc, nc: 2 * tile.nr },
                         threads,
                         epilogue,
@@ -265,6 +272,74 @@ fn sigmoid_is_accurate_on_every_isa() {
             let want = 1.0 / (1.0 + (-(x as f64)).exp());
             let err = (y as f64 - want).abs();
             assert!(err <= 4.0 * f32::EPSILON as f64 * want + 1e-37, "{isa}: sigmoid({x}) = {y}, want {want}");
+        }
+    }
+}
+
+/// The transposed loop's prefetches: row tile by row tile, consecutive shares of the B
+/// block read next (the next panel, then the first of the next K block), none after the
+/// last, each inside the packed panels; whole when the tiles have k steps enough.
+#[test]
+fn prefetch_shares_cover_the_next_block() {
+    let t = table(supported_isas()[0]).unwrap();
+    let tile = &t.tiles[0];
+    let (m, n, k, kc) = (4 * tile.mr, 3 * tile.nr, 100, 40);
+    let a = vec![0.0f32; m * k];
+    let b = vec![0.0f32; k * n];
+    let a_src = StridedSource { data: &a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
+    let b_src = StridedSource { data: &b, free_len: n, k_len: k, free_stride: 1, k_stride: n };
+    let packed = PackedPanels::new(&b_src, tile.nr);
+    let view = packed.view();
+    let mut c = vec![0.0f32; m * n];
+    let task = GemmTask {
+        m,
+        n,
+        k,
+        a: Operand::Source(&a_src),
+        b: Operand::Packed(view),
+        c: c.as_mut_ptr(),
+        rs_c: 1,
+        cs_c: m,
+        epilogue: TaskEpilogue {
+            channels_on_rows: false,
+            scale: std::ptr::null(),
+            shift: std::ptr::null(),
+            residual: std::ptr::null(),
+            activation: Activation::Identity,
+        },
+        tile,
+        kernels: t,
+        blocking: Blocking { kc, nc: tile.nr },
+    };
+    let row_panels = m / tile.mr;
+    let (start, end) = (view.ptr(0, 0) as usize, view.ptr(0, 0) as usize + 4 * n.div_ceil(tile.nr) * tile.nr * k);
+    for pc in (0..k).step_by(kc) {
+        for j in (0..n).step_by(tile.nr) {
+            let next = if j + tile.nr < n {
+                Some((j / tile.nr + 1, pc))
+            } else if pc + kc < k {
+                Some((0, pc + kc))
+            } else {
+                None
+            };
+            let shares: Vec<_> = (0..row_panels).map(|ir| task.prefetch(ir, j, pc, &(0..n), row_panels)).collect();
+            let Some((panel, k0)) = next else {
+                assert!(shares.iter().all(|s| s.lines == 0), "nothing follows the last block");
+                continue;
+            };
+            let block_lines = (kc.min(k - k0) * tile.nr).div_ceil(16);
+            let mut at = view.ptr(panel, k0) as usize;
+            let mut fetched = 0;
+            for s in shares.iter().filter(|s| s.lines > 0) {
+                assert_eq!(s.next as usize, at, "shares are consecutive from the block's start");
+                assert!(s.lines <= kc.min(k - pc), "at most one line per k step");
+                at += 64 * s.lines;
+                fetched += s.lines;
+                assert!(s.next as usize >= start && s.next as usize + 64 * (s.lines - 1) < end);
+            }
+            if row_panels * kc.min(k - pc) >= block_lines {
+                assert_eq!(fetched, block_lines, "pc {pc} j {j}");
+            }
         }
     }
 }
