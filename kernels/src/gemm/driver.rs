@@ -22,6 +22,27 @@ use crate::dispatch::KernelTable;
 use crate::epilogue::Activation;
 use std::ops::Range;
 
+/// A packed panel to bring into cache, in equal shares, one per tile of the panel before.
+#[derive(Clone, Copy)]
+pub(super) struct NextPanel {
+    start: *const f32,
+    lines: usize,
+    per_share: usize,
+}
+
+impl NextPanel {
+    pub(super) const NONE: NextPanel = NextPanel { start: std::ptr::null(), lines: 0, per_share: 1 };
+
+    /// Share `i`: none past the panel's last line.
+    pub(super) fn share(&self, i: usize) -> Prefetch {
+        let first = i * self.per_share;
+        if first >= self.lines {
+            return Prefetch::NONE;
+        }
+        Prefetch { next: self.start.wrapping_add(first * 16), lines: self.per_share.min(self.lines - first) }
+    }
+}
+
 /// One GEMM operand: packed once ahead of time, packed block by block as the GEMM runs,
 /// or (A only) read in place through offsets.
 #[derive(Clone, Copy)]
@@ -185,16 +206,12 @@ impl GemmTask<'_> {
                     }
                     Operand::Indirect(_) => unreachable!("tasks are built in this crate with only A indirect"),
                 };
-                let mut tile_at = |ir: usize, jr: usize| {
+                let col_panels = ncur.div_ceil(nr);
+                let mut tile_at = |ir: usize, jr: usize, prefetch: Prefetch| {
                     let i = rows.start + ir * mr;
                     let tile_rows = mr.min(rows.end - i);
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
-                    let prefetch = if transposed {
-                        self.prefetch(ir, jc + jr * nr, pc, &cols, row_panels)
-                    } else {
-                        Prefetch::NONE
-                    };
                     let kernel = |kcur, b_ptr, c_ptr, rs, accumulate, cols, epilogue| match self.a {
                         // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
                         // kcur have offsets, and the source checked all their sums.
@@ -249,7 +266,6 @@ impl GemmTask<'_> {
                         }
                     }
                 };
-                let col_panels = ncur.div_ceil(nr);
                 if transposed {
                     // Down each channel panel: its channels' planes (and residual) are then
                     // written front to back, each line filled by consecutive tiles, instead
@@ -258,15 +274,17 @@ impl GemmTask<'_> {
                     // layers; in ResNet-50, 1 thread, medians of four interleaved rounds,
                     // 34.0 ms against 34.8 across the row panels.
                     for jr in 0..col_panels {
+                        let next = self.next_panel(self.b, nr, jc + jr * nr, &cols, pc, row_panels);
                         for ir in 0..row_panels {
-                            tile_at(ir, jr);
+                            tile_at(ir, jr, next.share(ir));
                         }
                     }
                 } else {
                     // Across each row panel: its A micro-panel stays in L1.
                     for ir in 0..row_panels {
+                        let next = self.next_panel(self.a, mr, rows.start + ir * mr, &rows, pc, col_panels);
                         for jr in 0..col_panels {
-                            tile_at(ir, jr);
+                            tile_at(ir, jr, next.share(jr));
                         }
                     }
                 }
@@ -274,37 +292,53 @@ impl GemmTask<'_> {
         }
     }
 
-    /// Row tile `ir`'s share of the packed B block the transposed loop reads after the
-    /// panel at column `j`, K rows `pc ..`: the next panel of this K block, or the first
-    /// of the next K block. Each of the `row_panels` tiles fetches an equal share.
+    /// The packed panel the loop reads after the one at row or column `at` of `range`, K
+    /// rows `pc ..` (the next panel of this K block, or the first of the next K block),
+    /// shared out over the `shares` tiles that read the current one. The operand is B in
+    /// the transposed loop (down each B panel, over its row tiles) and A in the row-major
+    /// one (across each A panel, over the column tiles of the block; after the last row
+    /// panel of a block that is not the last, the first panel follows again, still in L2,
+    /// and the next K block is fetched early).
     ///
     /// In a model the weights of the 7x7 and 14x14 layers come from DRAM (ResNet-18's
     /// layer4 holds 34 MB against a 32 MB L3). `ferrocnn bench resnet18 --per-layer
-    /// --threads 1`, 2 interleaved rounds, without / with: 512x7x7 3x3 1.13 -> 0.94 ms,
-    /// 256x14x14 F(2x2) 0.675 -> 0.63. Whole models, 3 interleaved rounds, 1 thread:
-    /// resnet18 11.97 -> 11.43 ms, resnet50 33.6 -> 31.8, googlenet 10.11 -> 9.62. Alone,
-    /// with the weights in cache, the same layers are within 1%. The hint (T0, T1, T2,
-    /// NTA) made no difference measured on this Zen 5; T1 says what is meant.
-    pub(super) fn prefetch(&self, ir: usize, j: usize, pc: usize, cols: &Range<usize>, row_panels: usize) -> Prefetch {
-        let Operand::Packed(p) = self.b else { return Prefetch::NONE };
-        let nr = self.tile.nr;
+    /// --threads 1`, 2 interleaved rounds, without / with (B only): 512x7x7 3x3 1.13 ->
+    /// 0.94 ms, 256x14x14 F(2x2) 0.675 -> 0.63. Whole models, 3 interleaved rounds, 1
+    /// thread: resnet18 11.97 -> 11.43 ms, resnet50 33.6 -> 31.8, googlenet 10.11 -> 9.62.
+    /// Alone, with the weights in cache, the same layers are within 1%. The hint (T0, T1,
+    /// T2, NTA) made no difference measured on this Zen 5; T1 says what is meant.
+    ///
+    /// A in the row-major loop: 128x28x28 F(4x4), whose 49 tiles make one column panel so
+    /// that each A panel feeds one tile, went 0.53 -> 0.41-0.46 ms in ResNet-50 (0.41
+    /// alone); 5 interleaved rounds, 1 thread, without / with: resnet50 31.3 -> 30.6 ms,
+    /// resnet18 11.10 -> 10.71, googlenet 10.03 -> 9.60, mobilenet-v2 3.37 -> 3.44 (3.47
+    /// -> 3.45 in 5 more, no layer apart by 3%); 2 threads resnet50 17.5 -> 17.2,
+    /// googlenet 5.68 -> 5.48. Alone, with A in cache, it costs 1-2% (7x7 stem 1.08 ->
+    /// 1.11 ms, 1x1 64x56x56 -> 256 0.453 -> 0.459): a tile of the first K block of a
+    /// short K fetches lines it will find cached anyway.
+    pub(super) fn next_panel(
+        &self,
+        operand: Operand,
+        width: usize,
+        at: usize,
+        range: &Range<usize>,
+        pc: usize,
+        shares: usize,
+    ) -> NextPanel {
+        let Operand::Packed(p) = operand else { return NextPanel::NONE };
         let kc = self.blocking.kc;
-        let (panel, k0) = if j + nr < cols.end {
-            (j / nr + 1, pc)
+        let (panel, k0) = if at + width < range.end {
+            (at / width + 1, pc)
         } else if pc + kc < self.k {
-            (cols.start / nr, pc + kc)
+            (range.start / width, pc + kc)
         } else {
-            return Prefetch::NONE;
+            return NextPanel::NONE;
         };
-        let lines = (kc.min(self.k - k0) * nr).div_ceil(16);
+        let lines = (kc.min(self.k - k0) * width).div_ceil(16);
         // A tile fetches one line per k step of its own block: shares beyond that are
         // left to the hardware prefetcher.
-        let per_tile = lines.div_ceil(row_panels).min(kc.min(self.k - pc));
-        let first = ir * per_tile;
-        if first >= lines {
-            return Prefetch::NONE;
-        }
-        Prefetch { next: p.ptr(panel, k0).wrapping_add(first * 16), lines: per_tile.min(lines - first) }
+        let per_share = lines.div_ceil(shares).min(kc.min(self.k - pc)).max(1);
+        NextPanel { start: p.ptr(panel, k0), lines, per_share }
     }
 
     /// Writes (or adds) the top-left `rows x cols` of a tile computed into `tile` to

@@ -276,27 +276,27 @@ fn sigmoid_is_accurate_on_every_isa() {
     }
 }
 
-/// The transposed loop's prefetches: row tile by row tile, consecutive shares of the B
-/// block read next (the next panel, then the first of the next K block), none after the
-/// last, each inside the packed panels; whole when the tiles have k steps enough.
+/// The prefetches of both loops (B panels down the transposed one, A panels across the
+/// row-major one): tile by tile, consecutive shares of the panel read next (the next
+/// panel, then the first of the next K block), none after the last, each inside the
+/// packed panels; whole when the tiles have k steps enough.
 #[test]
-fn prefetch_shares_cover_the_next_block() {
+fn prefetch_shares_cover_the_next_panel() {
     let t = table(supported_isas()[0]).unwrap();
     let tile = &t.tiles[0];
-    let (m, n, k, kc) = (4 * tile.mr, 3 * tile.nr, 100, 40);
+    let (m, n, k, kc) = (4 * tile.mr + 1, 3 * tile.nr, 100, 40);
     let a = vec![0.0f32; m * k];
     let b = vec![0.0f32; k * n];
     let a_src = StridedSource { data: &a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
     let b_src = StridedSource { data: &b, free_len: n, k_len: k, free_stride: 1, k_stride: n };
-    let packed = PackedPanels::new(&b_src, tile.nr);
-    let view = packed.view();
+    let (a_packed, b_packed) = (PackedPanels::new(&a_src, tile.mr), PackedPanels::new(&b_src, tile.nr));
     let mut c = vec![0.0f32; m * n];
     let task = GemmTask {
         m,
         n,
         k,
-        a: Operand::Source(&a_src),
-        b: Operand::Packed(view),
+        a: Operand::Packed(a_packed.view()),
+        b: Operand::Packed(b_packed.view()),
         c: c.as_mut_ptr(),
         rs_c: 1,
         cs_c: m,
@@ -311,34 +311,39 @@ fn prefetch_shares_cover_the_next_block() {
         kernels: t,
         blocking: Blocking { kc, nc: tile.nr },
     };
-    let row_panels = m / tile.mr;
-    let (start, end) = (view.ptr(0, 0) as usize, view.ptr(0, 0) as usize + 4 * n.div_ceil(tile.nr) * tile.nr * k);
-    for pc in (0..k).step_by(kc) {
-        for j in (0..n).step_by(tile.nr) {
-            let next = if j + tile.nr < n {
-                Some((j / tile.nr + 1, pc))
-            } else if pc + kc < k {
-                Some((0, pc + kc))
-            } else {
-                None
-            };
-            let shares: Vec<_> = (0..row_panels).map(|ir| task.prefetch(ir, j, pc, &(0..n), row_panels)).collect();
-            let Some((panel, k0)) = next else {
-                assert!(shares.iter().all(|s| s.lines == 0), "nothing follows the last block");
-                continue;
-            };
-            let block_lines = (kc.min(k - k0) * tile.nr).div_ceil(16);
-            let mut at = view.ptr(panel, k0) as usize;
-            let mut fetched = 0;
-            for s in shares.iter().filter(|s| s.lines > 0) {
-                assert_eq!(s.next as usize, at, "shares are consecutive from the block's start");
-                assert!(s.lines <= kc.min(k - pc), "at most one line per k step");
-                at += 64 * s.lines;
-                fetched += s.lines;
-                assert!(s.next as usize >= start && s.next as usize + 64 * (s.lines - 1) < end);
-            }
-            if row_panels * kc.min(k - pc) >= block_lines {
-                assert_eq!(fetched, block_lines, "pc {pc} j {j}");
+    // (operand, its panels' width, its length, the tiles sharing a panel's prefetch)
+    for (packed, width, len, shares) in [(&b_packed, tile.nr, n, m.div_ceil(tile.mr)), (&a_packed, tile.mr, m, 2)] {
+        let view = packed.view();
+        let panels = len.div_ceil(width);
+        let (start, end) = (view.ptr(0, 0) as usize, view.ptr(0, 0) as usize + 4 * panels * width * k);
+        for pc in (0..k).step_by(kc) {
+            for at in (0..len).step_by(width) {
+                let next = if at + width < len {
+                    Some((at / width + 1, pc))
+                } else if pc + kc < k {
+                    Some((0, pc + kc))
+                } else {
+                    None
+                };
+                let plan = task.next_panel(Operand::Packed(view), width, at, &(0..len), pc, shares);
+                let got: Vec<_> = (0..shares).map(|i| plan.share(i)).collect();
+                let Some((panel, k0)) = next else {
+                    assert!(got.iter().all(|s| s.lines == 0), "nothing follows the last panel");
+                    continue;
+                };
+                let panel_lines = (kc.min(k - k0) * width).div_ceil(16);
+                let mut expect = view.ptr(panel, k0) as usize;
+                let mut fetched = 0;
+                for s in got.iter().filter(|s| s.lines > 0) {
+                    assert_eq!(s.next as usize, expect, "shares are consecutive from the panel's start");
+                    assert!(s.lines <= kc.min(k - pc), "at most one line per k step");
+                    assert!(s.next as usize >= start && s.next as usize + 64 * (s.lines - 1) < end);
+                    expect += 64 * s.lines;
+                    fetched += s.lines;
+                }
+                if shares * kc.min(k - pc) >= panel_lines {
+                    assert_eq!(fetched, panel_lines, "width {width}, pc {pc}, at {at}");
+                }
             }
         }
     }
