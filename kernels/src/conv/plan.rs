@@ -484,6 +484,7 @@ impl Conv2d {
                 tile: g.tile,
                 kernels: self.kernels,
                 blocking: g.blocking,
+                then: None,
             };
             // SAFETY: `run` checked input, output and residual lengths against the
             // validated shape, so this group's K/g x OH*OW block of C (and residual) and

@@ -118,6 +118,7 @@ impl Shape {
             tile: self.tile,
             kernels: self.kernels,
             blocking: self.blocking,
+            then: None,
         };
         // SAFETY: lengths of B, C and the residual were checked against m, n, k; A (packed
         // for this shape, or an indirect source checked against its buffer) covers m x k;

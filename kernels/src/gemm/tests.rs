@@ -123,6 +123,7 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
         tile,
         kernels,
         blocking: case.blocking,
+        then: None,
     };
     let packed = (a_op.is_packed(), case.b_packed);
     let split = Split::new(m, n, tile, packed, case.threads);
@@ -310,6 +311,7 @@ fn prefetch_shares_cover_the_next_panel() {
         tile,
         kernels: t,
         blocking: Blocking { kc, nc: tile.nr },
+        then: None,
     };
     // (operand, its panels' width, its length, the tiles sharing a panel's prefetch)
     for (packed, width, len, shares) in [(&b_packed, tile.nr, n, m.div_ceil(tile.mr)), (&a_packed, tile.mr, m, 2)] {
@@ -329,6 +331,11 @@ fn prefetch_shares_cover_the_next_panel() {
                 let got: Vec<_> = (0..shares).map(|i| plan.share(i)).collect();
                 let Some((panel, k0)) = next else {
                     assert!(got.iter().all(|s| s.lines == 0), "nothing follows the last panel");
+                    // Unless a GEMM follows: then its first panel of the range, K rows 0 ...
+                    let then = PackedPanels::new(if width == tile.nr { &b_src } else { &a_src }, width);
+                    let followed = GemmTask { then: Some(then.view()), ..task };
+                    let first = followed.next_panel(Operand::Packed(view), width, at, &(0..len), pc, shares);
+                    assert_eq!(first.share(0).next, then.view().ptr(0, 0), "the next GEMM's first panel");
                     continue;
                 };
                 let panel_lines = (kc.min(k - k0) * width).div_ceil(16);

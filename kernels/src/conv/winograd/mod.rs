@@ -573,6 +573,7 @@ impl Winograd {
                 tile: self.tile,
                 kernels,
                 blocking: self.blocking,
+                then: (xi + 1 < a2).then(|| self.weights[group * a2 + xi + 1].view()),
             };
             let (row_range, col_range) =
                 if self.transposed { (0..tiles, channels.clone()) } else { (channels.clone(), 0..tiles) };
