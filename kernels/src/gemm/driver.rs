@@ -14,7 +14,7 @@
 
 use super::blocking::Blocking;
 use super::epilogue::EpilogueTile;
-use super::microkernel::{Clamp, Prefetch, StoreEpilogue, TileKernel};
+use super::microkernel::{Clamp, LINE_FLOATS, Prefetch, StoreEpilogue, TileKernel};
 use super::pack::{PanelSource, PanelView};
 use super::transposed_store::TransposedTile;
 use crate::aligned::round_up;
@@ -39,7 +39,7 @@ impl NextPanel {
         if first >= self.lines {
             return Prefetch::NONE;
         }
-        Prefetch { next: self.start.wrapping_add(first * 16), lines: self.per_share.min(self.lines - first) }
+        Prefetch { next: self.start.wrapping_add(first * LINE_FLOATS), lines: self.per_share.min(self.lines - first) }
     }
 }
 
@@ -144,9 +144,10 @@ pub(crate) struct GemmTask<'a> {
     /// The path's epilogue and transposed store (those of `tile`'s ISA).
     pub kernels: &'static KernelTable,
     pub blocking: Blocking,
-    /// The packed operand of the GEMM run next, if it has the same shape and parts and
-    /// packs its weights where this one does (Winograd's GEMMs, one per transform
-    /// element): its first panel is prefetched after this GEMM's last.
+    /// The packed weights of the GEMM run next, when it has this one's shape and parts
+    /// and takes them in the same place (A or B) as this one takes its own (Winograd's
+    /// GEMMs, one per transform element): their first panel is prefetched after this
+    /// GEMM's last.
     pub then: Option<PanelView<'a>>,
 }
 
@@ -345,7 +346,7 @@ impl GemmTask<'_> {
         } else {
             return NextPanel::NONE;
         };
-        let lines = (kc.min(self.k - k0) * width).div_ceil(16);
+        let lines = (kc.min(self.k - k0) * width).div_ceil(LINE_FLOATS);
         // A tile fetches one line per k step of its own block: shares beyond that are
         // left to the hardware prefetcher.
         let per_share = lines.div_ceil(shares).min(kc.min(self.k - pc)).max(1);

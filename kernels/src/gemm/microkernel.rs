@@ -35,13 +35,15 @@ use crate::arch::simd::Simd;
 pub(crate) type MicrokernelFn =
     unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>, Prefetch);
 
-/// Cache lines of a B block later tiles will read, brought into L2 one per k step while
-/// this tile computes: `lines` lines from `next` (at most `kc` of them are fetched).
+/// Floats in one 64-byte cache line, the unit of a [`Prefetch`].
+pub(crate) const LINE_FLOATS: usize = 16;
+
+/// Cache lines of a packed panel later tiles will read, brought into L2 one per k step
+/// while this tile computes: `lines` lines from `next` (at most `kc` of them are fetched).
 ///
-/// The transposed loop reads each panel's K block from memory on its first row tile and
-/// from cache on the others, so without it that first tile waits on DRAM at the
-/// microkernel's full rate; spread over every row tile of the block before, the same
-/// lines arrive at a fraction of it (see `GemmTask::prefetch` for the figures).
+/// The tile that first reads a packed weight panel inside a model waits on DRAM at the
+/// microkernel's full rate; spread over the tiles of the panel before, the same lines
+/// arrive at a fraction of it (`GemmTask::next_panel` has the figures).
 #[derive(Clone, Copy)]
 pub(crate) struct Prefetch {
     pub next: *const f32,
@@ -59,7 +61,7 @@ impl Prefetch {
             // SAFETY: a prefetch never faults, whatever the address.
             unsafe {
                 use std::arch::x86_64::*;
-                _mm_prefetch::<_MM_HINT_T1>(self.next.wrapping_add(k * 16).cast());
+                _mm_prefetch::<_MM_HINT_T1>(self.next.wrapping_add(k * LINE_FLOATS).cast());
             }
         }
     }
@@ -103,7 +105,7 @@ impl Clamp {
     }
 }
 
-/// `(kc, data, offsets, bases, b, c, rs_c, accumulate)`: as [`MicrokernelFn`], but A is read
+/// `(kc, data, offsets, bases, b, c, rs_c, accumulate, prefetch)`: as [`MicrokernelFn`], but A is read
 /// in place, not packed: A[i][k] = `data[bases[i] + offsets[k]]`.
 pub(crate) type IndirectMicrokernelFn =
     unsafe fn(usize, *const f32, *const usize, *const usize, *const f32, *mut f32, usize, bool, Prefetch);
