@@ -4,7 +4,8 @@
 use aligned_vec::{AVec, ConstAlign};
 
 pub(crate) const ALIGN: usize = 64;
-/// Floats per alignment unit.
+/// Floats per alignment unit, one cache line: also the unit the GEMM prefetches in
+/// (`gemm::microkernel::Prefetch`).
 pub(crate) const ALIGN_FLOATS: usize = ALIGN / size_of::<f32>();
 
 pub(crate) type AlignedVec = AVec<f32, ConstAlign<ALIGN>>;

@@ -14,10 +14,10 @@
 
 use super::blocking::Blocking;
 use super::epilogue::EpilogueTile;
-use super::microkernel::{Clamp, LINE_FLOATS, Prefetch, StoreEpilogue, TileKernel};
+use super::microkernel::{Clamp, Prefetch, StoreEpilogue, TileKernel};
 use super::pack::{PanelSource, PanelView};
 use super::transposed_store::TransposedTile;
-use crate::aligned::round_up;
+use crate::aligned::{ALIGN_FLOATS, round_up};
 use crate::dispatch::KernelTable;
 use crate::epilogue::Activation;
 use std::ops::Range;
@@ -39,7 +39,7 @@ impl NextPanel {
         if first >= self.lines {
             return Prefetch::NONE;
         }
-        Prefetch { next: self.start.wrapping_add(first * LINE_FLOATS), lines: self.per_share.min(self.lines - first) }
+        Prefetch { next: self.start.wrapping_add(first * ALIGN_FLOATS), lines: self.per_share.min(self.lines - first) }
     }
 }
 
@@ -315,8 +315,12 @@ impl GemmTask<'_> {
     /// --threads 1`, 2 interleaved rounds, without / with (B only): 512x7x7 3x3 1.13 ->
     /// 0.94 ms, 256x14x14 F(2x2) 0.675 -> 0.63. Whole models, 3 interleaved rounds, 1
     /// thread: resnet18 11.97 -> 11.43 ms, resnet50 33.6 -> 31.8, googlenet 10.11 -> 9.62.
-    /// Alone, with the weights in cache, the same layers are within 1%. The hint (T0, T1,
-    /// T2, NTA) made no difference measured on this Zen 5; T1 says what is meant.
+    /// Alone, with the weights in cache, the same layers are within 1%. The hint made no
+    /// difference on this Zen 5 (3 interleaved rounds, resnet18 / resnet50 ms: none 11.97 /
+    /// 33.60, T0 11.23 / 31.98, T1 11.43 / 31.76, T2 11.37 / 31.90, NTA 11.25 / 31.68); T1
+    /// says what is meant. Each tile fetches its share from its first k step on: the same
+    /// lines spaced evenly over its k steps arrived later (5 rounds, 11.39 -> 11.48 /
+    /// 31.45 -> 31.87).
     ///
     /// A in the row-major loop: 128x28x28 F(4x4), whose 49 tiles make one column panel so
     /// that each A panel feeds one tile, went 0.53 -> 0.41-0.46 ms in ResNet-50 (0.41
@@ -346,7 +350,7 @@ impl GemmTask<'_> {
         } else {
             return NextPanel::NONE;
         };
-        let lines = (kc.min(self.k - k0) * width).div_ceil(LINE_FLOATS);
+        let lines = (kc.min(self.k - k0) * width).div_ceil(ALIGN_FLOATS);
         // A tile fetches one line per k step of its own block: shares beyond that are
         // left to the hardware prefetcher.
         let per_share = lines.div_ceil(shares).min(kc.min(self.k - pc)).max(1);

@@ -29,14 +29,12 @@
 
 use super::epilogue::activate;
 use crate::Activation;
+use crate::aligned::ALIGN_FLOATS;
 use crate::arch::simd::Simd;
 
 /// `(kc, a, b, c, rs_c, accumulate, epilogue, prefetch)`; see the module docs.
 pub(crate) type MicrokernelFn =
     unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>, Prefetch);
-
-/// Floats in one 64-byte cache line, the unit of a [`Prefetch`].
-pub(crate) const LINE_FLOATS: usize = 16;
 
 /// Cache lines of a packed panel later tiles will read, brought into L2 one per k step
 /// while this tile computes: `lines` lines from `next` (at most `kc` of them are fetched).
@@ -61,7 +59,7 @@ impl Prefetch {
             // SAFETY: a prefetch never faults, whatever the address.
             unsafe {
                 use std::arch::x86_64::*;
-                _mm_prefetch::<_MM_HINT_T1>(self.next.wrapping_add(k * LINE_FLOATS).cast());
+                _mm_prefetch::<_MM_HINT_T1>(self.next.wrapping_add(k * ALIGN_FLOATS).cast());
             }
         }
     }

@@ -9,6 +9,7 @@ use super::driver::{GemmTask, IndirectIndex, IndirectSource, Operand, TaskEpilog
 use super::microkernel::TileKernel;
 use super::pack::{PackedPanels, StridedSource};
 use super::parallel::Split;
+use crate::aligned::{ALIGN, ALIGN_FLOATS};
 use crate::dispatch::{supported_isas, table};
 use crate::epilogue::Activation;
 
@@ -317,7 +318,7 @@ fn prefetch_shares_cover_the_next_panel() {
     for (packed, width, len, shares) in [(&b_packed, tile.nr, n, m.div_ceil(tile.mr)), (&a_packed, tile.mr, m, 2)] {
         let view = packed.view();
         let panels = len.div_ceil(width);
-        let (start, end) = (view.ptr(0, 0) as usize, view.ptr(0, 0) as usize + 4 * panels * width * k);
+        let (start, end) = (view.ptr(0, 0) as usize, view.ptr(0, 0) as usize + size_of::<f32>() * panels * width * k);
         for pc in (0..k).step_by(kc) {
             for at in (0..len).step_by(width) {
                 let next = if at + width < len {
@@ -338,14 +339,14 @@ fn prefetch_shares_cover_the_next_panel() {
                     assert_eq!(first.share(0).next, then.view().ptr(0, 0), "the next GEMM's first panel");
                     continue;
                 };
-                let panel_lines = (kc.min(k - k0) * width).div_ceil(16);
+                let panel_lines = (kc.min(k - k0) * width).div_ceil(ALIGN_FLOATS);
                 let mut expect = view.ptr(panel, k0) as usize;
                 let mut fetched = 0;
                 for s in got.iter().filter(|s| s.lines > 0) {
                     assert_eq!(s.next as usize, expect, "shares are consecutive from the panel's start");
                     assert!(s.lines <= kc.min(k - pc), "at most one line per k step");
-                    assert!(s.next as usize >= start && s.next as usize + 64 * (s.lines - 1) < end);
-                    expect += 64 * s.lines;
+                    assert!(s.next as usize >= start && s.next as usize + ALIGN * (s.lines - 1) < end);
+                    expect += ALIGN * s.lines;
                     fetched += s.lines;
                 }
                 if shares * kc.min(k - pc) >= panel_lines {
