@@ -32,4 +32,4 @@ pub use epilogue::{Activation, Epilogue};
 pub use error::{Error, Result};
 pub use gemm::{Gemm, sgemm};
 pub use shape::{Conv2dDesc, Conv2dShape, MAX_ELEMENTS, Padding2d, Pool2dDesc, Pool2dShape, PoolKind};
-pub use thread_pool::thread_pool;
+pub use thread_pool::{thread_pool, with_workers_kept_busy};

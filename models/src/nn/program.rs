@@ -323,17 +323,14 @@ impl Program {
             }
             .into());
         }
-        if rayon::current_num_threads() > 1 && rayon::current_thread_index().is_none() {
-            // Called from outside the pool, every parallel kernel would inject its own job
-            // into rayon's global queue (which allocates a block every 63 jobs and wakes a
-            // worker each time). Moving the whole pass onto a worker injects once, and the
-            // kernels' joins then use the worker's own deque. Measured (2 threads, batch 1,
-            // median of 30 passes, 3 interleaved rounds, forward called from main): MobileNetV2
-            // 3.0 ms vs 4.3 without, ResNet-50 23.1 vs 24.4, ResNet-18 9.9 vs 10.4.
-            rayon::join(|| self.run_steps(input, &mut inspect), || ()).0?;
-        } else {
-            self.run_steps(input, &mut inspect)?;
-        }
+        // One worker runs the steps, the others kept looking for its kernels' work between
+        // them. Called from outside the pool, every parallel kernel would otherwise inject
+        // its own job into rayon's global queue (which allocates a block every 63 jobs and
+        // wakes a worker each time); this injects once, and the kernels' joins use the
+        // worker's own deque. Measured (2 threads, batch 1, median of 30 passes, 3
+        // interleaved rounds, forward called from main): MobileNetV2 3.0 ms vs 4.3 without,
+        // ResNet-50 23.1 vs 24.4, ResNet-18 9.9 vs 10.4.
+        ferrocnn_kernels::with_workers_kept_busy(|| self.run_steps(input, &mut inspect))?;
         Ok(&self.arena[self.layout.buffers[self.layout.output].range()])
     }
 
