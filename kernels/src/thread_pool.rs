@@ -49,8 +49,8 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
 /// slow to wake a vCPU, GoogLeNet 9.21 -> 5.70.
 ///
 /// The others run a helper job beside `f` (a join, so no allocation) that takes pending
-/// work (`rayon::yield_now`) until `f` returns, or until it has found none for
-/// [`HELPER_PATIENCE`]. The limit matters where a helper job is taken by a worker that
+/// work (`rayon::yield_now`) until `f` returns, or until it has found none for 200 us
+/// (`HELPER_PATIENCE`). The limit matters where a helper job is taken by a worker that
 /// is itself waiting inside other work, for instance when `f` runs inside an outer
 /// parallel loop: what that worker waits for cannot go on until the helper returns.
 pub fn with_workers_kept_busy<R: Send>(f: impl FnOnce() -> R + Send) -> R {
@@ -75,7 +75,7 @@ pub fn with_workers_kept_busy<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// How long a helper of [`with_workers_kept_busy`] goes on looking without finding work:
 /// longer than the gaps between a network's parallel steps (tens of microseconds), short
 /// enough that a helper taken where it blocks other work (see there) holds it up little.
-pub const HELPER_PATIENCE: Duration = Duration::from_micros(200);
+const HELPER_PATIENCE: Duration = Duration::from_micros(200);
 
 /// `helpers` workers each taking pending jobs until `done` or until they have found none
 /// for `HELPER_PATIENCE`; none on the thread that runs the driver (`driver`), which took
