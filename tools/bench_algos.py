@@ -23,7 +23,7 @@ CASES = [(m[0], *map(int, m[1:])) for m in CASE.findall((ROOT / "benches/src/lib
 # The issue's Winograd table: ResNet's 3x3 bodies and VGG's conv1_2.
 WINOGRAD_TABLE = ["resnet_3x3_64x56", "resnet_3x3_128x28", "resnet_3x3_256x14", "resnet_3x3_512x7",
                   "vgg16_conv1_2_64x224"]
-ALGOS = ["im2col", "gemm1x1", "winograd-f2", "winograd-f4", "winograd-f6"]
+ALGOS = ["im2col", "gemm1x1", "winograd-f2", "winograd-f4", "winograd-f6", "winograd-split"]
 
 
 def conv(binary, case, algo, threads, iters):

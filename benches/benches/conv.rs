@@ -1,5 +1,6 @@
-//! Convolution plans on layer shapes of ResNet, VGG and MobileNetV2, each algorithm that
-//! applies (im2col, 1x1 GEMM, Winograd F(2x2)/F(4x4)/F(6x6)) and `Auto`, on 1 and 2 threads.
+//! Convolution plans on layer shapes of ResNet, VGG, MobileNetV2 and AlexNet, each algorithm
+//! that applies (im2col, 1x1 GEMM, Winograd F(2x2)/F(4x4)/F(6x6), the 3x3 split of larger
+//! kernels) and `Auto`, on 1 and 2 threads.
 //! Throughput is the direct convolution's flops (2*N*K*C/G*R*S*OH*OW) whatever the
 //! algorithm, so criterion's "elem/s" reads as FLOP/s, effective FLOP/s for Winograd.
 
@@ -19,8 +20,15 @@ fn conv_group(c: &mut Criterion) {
         group.throughput(Throughput::Elements(case.desc.flops().unwrap()));
         for threads in [1, 2] {
             let pool = pool(threads);
-            for algo in [Algo::Auto, Algo::Im2col, Algo::Gemm1x1, Algo::WinogradF2, Algo::WinogradF4, Algo::WinogradF6]
-            {
+            for algo in [
+                Algo::Auto,
+                Algo::Im2col,
+                Algo::Gemm1x1,
+                Algo::WinogradF2,
+                Algo::WinogradF4,
+                Algo::WinogradF6,
+                Algo::WinogradSplit,
+            ] {
                 if !algo.applies_to(&case.desc) {
                     continue;
                 }

@@ -15,8 +15,9 @@ fn conv(name: &'static str, c: usize, hw: usize, k: usize, kernel: usize, stride
     }
 }
 
-/// ResNet-18/50, VGG-16 and MobileNetV2 layers: the 3x3 stride-1 bodies (every VGG-16 stage),
-/// the 1x1 bottlenecks, the strided downsampling convs and the stem.
+/// ResNet-18/50, VGG-16, MobileNetV2 and AlexNet layers: the 3x3 stride-1 bodies (every
+/// VGG-16 stage), the 1x1 bottlenecks, the strided downsampling convs, the stem and
+/// AlexNet's 5x5.
 pub fn conv_cases() -> Vec<ConvCase> {
     vec![
         conv("resnet_stem_3x224_7x7s2", 3, 224, 64, 7, 2, 3),
@@ -36,6 +37,7 @@ pub fn conv_cases() -> Vec<ConvCase> {
         conv("vgg16_conv5_2_512x14", 512, 14, 512, 3, 1, 1),
         conv("mobilenetv2_1x1_144x56_to_24", 144, 56, 24, 1, 1, 0),
         conv("mobilenetv2_1x1_96x14_to_576", 96, 14, 576, 1, 1, 0),
+        conv("alexnet_5x5_64x27_to_192", 64, 27, 192, 5, 1, 2),
     ]
 }
 

@@ -54,6 +54,7 @@ typedef int32_t ferrocnn_algo;
 #define FERROCNN_ALGO_WINOGRAD_F4 6
 #define FERROCNN_ALGO_WINOGRAD_F6 7
 #define FERROCNN_ALGO_TUNE 8
+#define FERROCNN_ALGO_WINOGRAD_SPLIT 9
 
 typedef int32_t ferrocnn_pool_kind;
 #define FERROCNN_POOL_MAX 0

@@ -406,6 +406,7 @@ mod boundary {
             (FERROCNN_ALGO_WINOGRAD_F4, Algo::WinogradF4),
             (FERROCNN_ALGO_WINOGRAD_F6, Algo::WinogradF6),
             (FERROCNN_ALGO_TUNE, Algo::Tune),
+            (FERROCNN_ALGO_WINOGRAD_SPLIT, Algo::WinogradSplit),
         ];
         assert_eq!(codes.len(), Algo::ALL.len());
         for (code, algo) in codes {
@@ -427,7 +428,7 @@ mod boundary {
             assert_eq!(ferrocnn_conv2d_create(&d, null(), 27, null(), 0, null(), 0, &mut plan), 1);
             assert_eq!(last_error(), "`weights` is NULL but its length is 27");
             assert_eq!(ferrocnn_conv2d_create(&d, w.as_ptr(), 27, null(), 0, null(), 42, &mut plan), 1);
-            assert_eq!(last_error(), "`algo` 42 is not a ferrocnn_algo (0 auto .. 8 tune)");
+            assert_eq!(last_error(), "`algo` 42 is not a ferrocnn_algo (0 auto .. 9 winograd-split)");
             assert!(plan.is_null());
             let status =
                 ferrocnn_conv2d_create(&d, w.as_ptr(), 27, null(), 0, null(), FERROCNN_ALGO_GEMM1X1, &mut plan);

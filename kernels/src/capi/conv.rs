@@ -15,6 +15,7 @@ pub const FERROCNN_ALGO_WINOGRAD_F2: ferrocnn_algo = 5;
 pub const FERROCNN_ALGO_WINOGRAD_F4: ferrocnn_algo = 6;
 pub const FERROCNN_ALGO_WINOGRAD_F6: ferrocnn_algo = 7;
 pub const FERROCNN_ALGO_TUNE: ferrocnn_algo = 8;
+pub const FERROCNN_ALGO_WINOGRAD_SPLIT: ferrocnn_algo = 9;
 
 /// A 2-D convolution over NCHW input with OIHW weights, as in PyTorch.
 #[repr(C)]
@@ -59,10 +60,9 @@ pub struct ferrocnn_epilogue {
 pub type ferrocnn_conv2d = Planned<Conv2d>;
 
 fn algo(code: ferrocnn_algo) -> Result<Algo, Error> {
-    usize::try_from(code)
-        .ok()
-        .and_then(|i| Algo::ALL.get(i).copied())
-        .ok_or_else(|| Error::InvalidArgument(format!("`algo` {code} is not a ferrocnn_algo (0 auto .. 8 tune)")))
+    usize::try_from(code).ok().and_then(|i| Algo::ALL.get(i).copied()).ok_or_else(|| {
+        Error::InvalidArgument(format!("`algo` {code} is not a ferrocnn_algo (0 auto .. 9 winograd-split)"))
+    })
 }
 
 fn code(algo: Algo) -> ferrocnn_algo {

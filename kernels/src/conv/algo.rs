@@ -4,7 +4,8 @@ use crate::shape::Conv2dDesc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algo {
     /// Chosen from the shape: `Depthwise` when every group is one input channel (and
-    /// there are several), `Gemm1x1` where it applies, else `Im2col`. A single input channel
+    /// there are several), `Gemm1x1` where it applies, Winograd on 3x3 stride-1 layers
+    /// (`winograd_choice`), else `Im2col`. A single input channel
     /// in one group (LeNet's and the MNIST CNN's first layers) stays a GEMM: 1 thread,
     /// AVX-512, `ferrocnn conv --algo ...`, 1x32x32 -> 6 5x5: 54 GFLOP/s as a GEMM against
     /// 45 depthwise; 1x28x28 -> 32 3x3: 80-112 against 35.
@@ -25,10 +26,23 @@ pub enum Algo {
     WinogradF6,
     /// Times every algorithm that applies once, at plan creation, and keeps the fastest.
     Tune,
+    /// A kernel larger than 3x3 (stride 1, dilation 1) cut into 3x3 pieces, run as one 3x3
+    /// Winograd layer over the input's shifted copies (`conv::kernel_split`): 2.78x fewer
+    /// multiplications for 5x5 with F(4x4). AlexNet's 64x27x27 -> 192 5x5 alone (`ferrocnn
+    /// conv --input 1x64x27x27 --out-channels 192 --kernel 5 --pad 2 --algo A --threads T`,
+    /// 5 interleaved rounds, medians): 1 thread 1.62 ms im2col, 1.01 split (444 GFLOP/s
+    /// effective); 2 threads 0.85 / 0.60. Inside AlexNet the same layer ran 1.53-1.69 ms
+    /// against im2col's 1.65-1.73 and the whole model did not move (`ferrocnn bench alexnet`,
+    /// 5 rounds: 1 thread 10.60 -> 10.81 ms, 2 threads 7.32 -> 7.34), for a reason not yet
+    /// found (the 3x3 layer alone, its caches flushed by 256 MB of reads between runs, takes
+    /// 1.2-1.3 ms; inside the model 1.56-1.67 with the same tile split). So `Auto` does not
+    /// choose it; `Tune` times it.
+    WinogradSplit,
 }
 
 impl Algo {
-    pub const ALL: [Algo; 9] = [
+    /// Every algorithm, in the order of the C ABI's codes (`FERROCNN_ALGO_*`).
+    pub const ALL: [Algo; 10] = [
         Algo::Auto,
         Algo::Reference,
         Algo::Im2col,
@@ -38,11 +52,19 @@ impl Algo {
         Algo::WinogradF4,
         Algo::WinogradF6,
         Algo::Tune,
+        Algo::WinogradSplit,
     ];
 
     /// The algorithms that compute a convolution themselves (neither chooses nor checks).
-    pub const CONCRETE: [Algo; 6] =
-        [Algo::Im2col, Algo::Gemm1x1, Algo::Depthwise, Algo::WinogradF2, Algo::WinogradF4, Algo::WinogradF6];
+    pub const CONCRETE: [Algo; 7] = [
+        Algo::Im2col,
+        Algo::Gemm1x1,
+        Algo::Depthwise,
+        Algo::WinogradF2,
+        Algo::WinogradF4,
+        Algo::WinogradF6,
+        Algo::WinogradSplit,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -55,6 +77,7 @@ impl Algo {
             Algo::WinogradF4 => "winograd-f4",
             Algo::WinogradF6 => "winograd-f6",
             Algo::Tune => "tune",
+            Algo::WinogradSplit => "winograd-split",
         }
     }
 
@@ -73,6 +96,12 @@ impl Algo {
             Algo::WinogradF2 | Algo::WinogradF4 | Algo::WinogradF6 => {
                 (desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.dilation_h, desc.dilation_w)
                     == (3, 3, 1, 1, 1, 1)
+            }
+            Algo::WinogradSplit => {
+                desc.kernel_h >= 3
+                    && desc.kernel_w >= 3
+                    && desc.kernel_h.max(desc.kernel_w) > 3
+                    && (desc.stride_h, desc.stride_w, desc.dilation_h, desc.dilation_w) == (1, 1, 1, 1)
             }
             _ => true,
         }

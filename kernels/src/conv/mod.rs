@@ -10,6 +10,7 @@
 mod algo;
 mod channel_lanes;
 pub(crate) mod depthwise;
+pub(crate) mod kernel_split;
 mod layout_choice;
 pub(crate) mod phases;
 mod plan;

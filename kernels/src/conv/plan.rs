@@ -1,5 +1,6 @@
 use super::algo::Algo;
 use super::depthwise::{DepthwiseBand, DepthwiseGeometry};
+use super::kernel_split::KernelSplit;
 use super::phases::{PhasedSource, Phases};
 use super::winograd::Winograd;
 use crate::aligned::{ALIGN, ALIGN_FLOATS, AlignedVec, align_scratch, round_up};
@@ -45,6 +46,8 @@ enum Method {
     /// One filter per output channel, on the weights as given (`[K, 1, R, S]`).
     Depthwise(DepthwiseGeometry, AlignedVec),
     Winograd(Winograd),
+    /// A kernel larger than 3x3 as a 3x3 Winograd layer over shifted copies of the input.
+    Split(KernelSplit),
 }
 
 /// How a GEMM-based plan maps the convolution onto the GEMM.
@@ -184,6 +187,10 @@ impl Conv2d {
                     "conv2d: {algo} needs a 3x3 kernel, stride 1 and dilation 1; got {}x{}, stride {}x{}, dilation {}x{}",
                     desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.dilation_h, desc.dilation_w
                 ),
+                Algo::WinogradSplit => format!(
+                    "conv2d: {algo} needs a kernel of at least 3x3 and larger than 3x3, stride 1 and dilation 1; got {}x{}, stride {}x{}, dilation {}x{}",
+                    desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.dilation_h, desc.dilation_w
+                ),
                 _ => format!(
                     "conv2d: {algo} needs a 1x1 kernel, stride 1 and no padding; got {}x{}, stride {}x{}, padding {:?}",
                     desc.kernel_h, desc.kernel_w, desc.stride_h, desc.stride_w, desc.padding
@@ -201,6 +208,7 @@ impl Conv2d {
                 let variant = algo.winograd().expect("a Winograd algorithm");
                 Method::Winograd(Winograd::new(variant, desc, &shape, weights, kernels, options.threads.max(1)))
             }
+            Algo::WinogradSplit => Method::Split(KernelSplit::new(desc, &shape, weights, bias, epilogue, options)?),
             Algo::Depthwise => {
                 let geometry = DepthwiseGeometry::new(desc, &shape, kernels.masked_ops);
                 let filters = AlignedVec::from_slice(ALIGN, &geometry.pack_filters(weights));
@@ -253,6 +261,7 @@ impl Conv2d {
             Method::Depthwise(g, _) => format!("depthwise_{} ({})", self.kernels.isa, g.form()),
             Method::Winograd(w) if w.transposed() => format!("{} (transposed)", w.tile_name()),
             Method::Winograd(w) => w.tile_name().to_string(),
+            Method::Split(split) => format!("{} {}", split.inner().algo(), split.inner().kernel_name()),
         }
     }
 
@@ -262,6 +271,7 @@ impl Conv2d {
             Method::Gemm(g) => g.weights.iter().map(PackedPanels::bytes).sum(),
             Method::Reference(w) | Method::Depthwise(_, w) => w.len() * size_of::<f32>(),
             Method::Winograd(w) => w.weight_bytes(),
+            Method::Split(split) => split.inner().weight_bytes(),
         }
     }
 
@@ -273,6 +283,7 @@ impl Conv2d {
             // One padded plane per thread band.
             Method::Depthwise(g, _) => ALIGN_FLOATS + self.threads * g.scratch_len(),
             Method::Winograd(w) => w.scratch_len(),
+            Method::Split(split) => split.scratch_len(),
         }
     }
 
@@ -322,6 +333,7 @@ impl Conv2d {
                 self.run_winograd(w, input, residual, output, slice, scratch);
                 Ok(())
             }
+            Method::Split(split) => split.run(&self.desc, input, residual, output, slice, scratch),
         }
     }
 

@@ -21,8 +21,8 @@ commands:
          time C = A*B (row-major, f32), packing both operands per call
   conv   --input NxCxHxW --out-channels K --kernel R[xS] [--stride S] [--pad P | --pad T,B,L,R]
          [--dilation D] [--groups G] [--algo auto|tune|reference|im2col|gemm1x1|depthwise|
-         winograd-f2|winograd-f4|winograd-f6] [--epilogue scale,shift,residual,relu|relu6|sigmoid]
-         [--threads T] [--iters I] [--check] [--json]
+         winograd-f2|winograd-f4|winograd-f6|winograd-split]
+         [--epilogue scale,shift,residual,relu|relu6|sigmoid] [--threads T] [--iters I] [--check] [--json]
          time a convolution plan's run (weights packed once, as in inference); --epilogue: what
          the plan fuses into its stores (a folded batch-norm is scale,shift)
   pool   --input NxCxHxW [--kind max|avg|global-avg|global-max] [--kernel K --stride S --pad P]

@@ -1,0 +1,152 @@
+//! Kernels larger than 3x3 (stride 1, dilation 1) as one 3x3 Winograd layer.
+//!
+//! An R x S filter, padded with zeros to whole 3x3 pieces (5x5 -> 6x6, four pieces), is the
+//! sum of its pieces, piece (a, b) seeing the input shifted by (3a, 3b):
+//!
+//! ```text
+//! y[k, i, j] = sum_(a,b) sum_c sum_(s,t < 3) w[k, c, 3a + s, 3b + t] * x_p[c, i + 3a + s, j + 3b + t]
+//! ```
+//!
+//! with x_p the zero-padded input. Stacking the shifted views z_(a,b)[c, i, j] = x_p[c,
+//! i + 3a, j + 3b] (each (OH + 2) x (OW + 2)) as channels makes that one unpadded 3x3
+//! convolution over pieces x C channels, which runs on Winograd: F(4x4) does 36 products
+//! per piece for 16 outputs, 9 per output for a 5x5 kernel against 25 direct (2.78x fewer).
+//! The stacked copy is pieces x C x (OH + 2) x (OW + 2) floats, written once per run.
+//!
+//! Measured on AlexNet's 5x5 layer, and why `Auto` does not choose it yet: see
+//! [`super::algo::Algo::WinogradSplit`].
+
+use super::algo::Algo;
+use super::plan::{ChannelSlice, Conv2d};
+use crate::aligned::{ALIGN_FLOATS, align_scratch, round_up};
+use crate::dispatch::PlanOptions;
+use crate::epilogue::Epilogue;
+use crate::error::Result;
+use crate::shape::{Conv2dDesc, Conv2dShape, Padding2d};
+use rayon::prelude::*;
+
+/// The 3x3 layer a larger kernel runs as, and how its input is stacked.
+pub(crate) struct KernelSplit {
+    /// 3x3 pieces down and across the padded kernel.
+    pieces_h: usize,
+    pieces_w: usize,
+    /// The 3x3, unpadded convolution over the stacked shifts.
+    inner: Box<Conv2d>,
+    /// Floats of the stacked input (all images), rounded to whole cache lines.
+    stacked_len: usize,
+}
+
+impl KernelSplit {
+    /// The 3x3 layer's description for `desc`: channels (group, piece, channel) in that
+    /// order, each group's pieces x C/g together.
+    fn inner_desc(desc: &Conv2dDesc) -> Conv2dDesc {
+        let (out_h, out_w) = desc.validate().map_or((0, 0), |s| (s.out_h, s.out_w));
+        let cg = desc.in_channels / desc.groups.max(1);
+        let pieces = desc.kernel_h.div_ceil(3) * desc.kernel_w.div_ceil(3);
+        Conv2dDesc {
+            in_channels: desc.groups * pieces * cg,
+            in_h: out_h + 2,
+            in_w: out_w + 2,
+            kernel_h: 3,
+            kernel_w: 3,
+            padding: Padding2d::default(),
+            ..*desc
+        }
+    }
+
+    /// The Winograd variant the split runs: `Auto`'s choice for the 3x3 layer, F(2x2) where
+    /// `Auto` would not run Winograd there.
+    fn inner_algo(desc: &Conv2dDesc) -> Result<Algo> {
+        desc.validate()?;
+        let algo = Algo::Auto.resolve(&KernelSplit::inner_desc(desc));
+        Ok(if algo.winograd().is_some() { algo } else { Algo::WinogradF2 })
+    }
+
+    /// `desc` must be valid, stride 1 and dilation 1 (`Algo::WinogradSplit.applies_to`);
+    /// `weights` OIHW of its shape.
+    pub(crate) fn new(
+        desc: &Conv2dDesc,
+        s: &Conv2dShape,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        epilogue: &Epilogue,
+        options: PlanOptions,
+    ) -> Result<KernelSplit> {
+        let (pieces_h, pieces_w) = (desc.kernel_h.div_ceil(3), desc.kernel_w.div_ceil(3));
+        let (r, q, cg) = (desc.kernel_h, desc.kernel_w, s.group_in_channels);
+        let inner_cg = pieces_h * pieces_w * cg;
+        // Piece (a, b) of filter k: its taps of rows 3a.. and columns 3b.., zero past R x S.
+        let mut pieces = vec![0.0f32; desc.out_channels * inner_cg * 9];
+        for k in 0..desc.out_channels {
+            for c in 0..cg {
+                let filter = &weights[(k * cg + c) * r * q..][..r * q];
+                for (u, row) in filter.chunks_exact(q).enumerate() {
+                    for (v, &tap) in row.iter().enumerate() {
+                        let piece = u / 3 * pieces_w + v / 3;
+                        pieces[((k * inner_cg + piece * cg + c) * 3 + u % 3) * 3 + v % 3] = tap;
+                    }
+                }
+            }
+        }
+        let inner_desc = KernelSplit::inner_desc(desc);
+        let algo = KernelSplit::inner_algo(desc)?;
+        let inner = Box::new(Conv2d::with_options(&inner_desc, &pieces, bias, epilogue, algo, options)?);
+        let stacked_len = round_up(inner.shape().input_len);
+        Ok(KernelSplit { pieces_h, pieces_w, inner, stacked_len })
+    }
+
+    pub(crate) fn inner(&self) -> &Conv2d {
+        &self.inner
+    }
+
+    pub(crate) fn scratch_len(&self) -> usize {
+        ALIGN_FLOATS + self.stacked_len + self.inner.scratch_len()
+    }
+
+    /// Stacks the shifted views of `input` and runs the 3x3 layer on them. The caller
+    /// checked the buffers against `desc` (and `scratch` against `scratch_len`).
+    pub(crate) fn run(
+        &self,
+        desc: &Conv2dDesc,
+        input: &[f32],
+        residual: Option<&[f32]>,
+        output: &mut [f32],
+        slice: ChannelSlice,
+        scratch: &mut [f32],
+    ) -> Result<()> {
+        let (stacked, rest) = align_scratch(scratch).split_at_mut(self.stacked_len);
+        let inner = self.inner.desc();
+        let (zh, zw) = (inner.in_h, inner.in_w);
+        let plane = zh * zw;
+        let cg = desc.in_channels / desc.groups;
+        let pieces = self.pieces_h * self.pieces_w;
+        let (pad, h, w) = (desc.padding, desc.in_h, desc.in_w);
+        let stacked = &mut stacked[..inner.batch * inner.in_channels * plane];
+        let per_task = crate::tasks::units_per_task(plane);
+        stacked.par_chunks_mut(plane).with_min_len(per_task).enumerate().for_each(|(index, z)| {
+            // Plane `index` is (image, group, piece, channel).
+            let (image_group, piece, c) = (index / (pieces * cg), index / cg % pieces, index % cg);
+            let (n, g) = (image_group / desc.groups, image_group % desc.groups);
+            let source = &input[((n * desc.in_channels) + g * cg + c) * h * w..][..h * w];
+            let (dy, dx) = (piece / self.pieces_w * 3, piece % self.pieces_w * 3);
+            // Row i of z is row i + dy - pad.top of the input; column j is column j + dx -
+            // pad.left. Outside the input it is zero (padding, or taps past R x S that
+            // the zero weights of the last pieces multiply).
+            let first_col = pad.left.saturating_sub(dx).min(zw);
+            let from_col = dx.saturating_sub(pad.left);
+            let cols = w.saturating_sub(from_col).min(zw - first_col);
+            for (i, row) in z.chunks_exact_mut(zw).enumerate() {
+                let y = (i + dy).checked_sub(pad.top).filter(|&y| y < h);
+                match y {
+                    Some(y) if cols > 0 => {
+                        row[..first_col].fill(0.0);
+                        row[first_col..first_col + cols].copy_from_slice(&source[y * w + from_col..][..cols]);
+                        row[first_col + cols..].fill(0.0);
+                    }
+                    _ => row.fill(0.0),
+                }
+            }
+        });
+        self.inner.run_into(stacked, residual, output, slice, rest)
+    }
+}
