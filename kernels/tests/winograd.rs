@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{configurations, signed};
+use common::{configurations, kaiming, relative_error, signed};
 use ferrocnn_kernels::{Activation, Algo, Conv2d, Conv2dDesc, Epilogue, Padding2d, reference};
 use proptest::prelude::*;
 
@@ -35,26 +35,11 @@ fn bound(algo: Algo, desc: &Conv2dDesc) -> f32 {
     factor(algo) * (n as f32).sqrt() * f32::EPSILON
 }
 
-/// Weights at Kaiming scale: uniform on [-a, a] with a^2/3 = 2/n.
-fn kaiming(desc: &Conv2dDesc, seed: u64) -> Vec<f32> {
-    let s = desc.validate().unwrap();
-    let n = (desc.in_channels / desc.groups * desc.kernel_h * desc.kernel_w) as f32;
-    let a = (6.0 / n).sqrt();
-    signed(s.weight_len, seed).iter().map(|v| v * a).collect()
-}
-
 fn run_plan(plan: &Conv2d, input: &[f32], residual: Option<&[f32]>) -> Vec<f32> {
     let mut out = vec![f32::NAN; plan.shape().output_len];
     let mut scratch = vec![f32::NAN; plan.scratch_len()];
     plan.run(input, residual, &mut out, &mut scratch).expect("run");
     out
-}
-
-/// Largest |got - want| over the largest |want|.
-fn relative_error(got: &[f32], want: &[f32]) -> f32 {
-    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-    got.iter().zip(want).map(|(g, w)| if g.is_nan() { f32::INFINITY } else { (g - w).abs() }).fold(0.0, f32::max)
-        / scale
 }
 
 /// Every variant on every configuration; returns the worst error of each variant.

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{configurations, signed};
+use common::{configurations, kaiming, relative_error, signed};
 use ferrocnn_kernels::{Activation, Algo, ChannelSlice, Conv2d, Conv2dDesc, Epilogue, Padding2d, reference};
 use proptest::prelude::*;
 
@@ -16,21 +16,6 @@ fn bound(desc: &Conv2dDesc) -> f32 {
     let pieces = desc.kernel_h.div_ceil(3) * desc.kernel_w.div_ceil(3);
     let n = pieces * desc.in_channels / desc.groups * 9;
     32.0 * (n as f32).sqrt() * f32::EPSILON
-}
-
-/// Weights at Kaiming scale: uniform on [-a, a] with a^2/3 = 2/n.
-fn kaiming(desc: &Conv2dDesc, seed: u64) -> Vec<f32> {
-    let s = desc.validate().unwrap();
-    let n = (desc.in_channels / desc.groups * desc.kernel_h * desc.kernel_w) as f32;
-    let a = (6.0 / n).sqrt();
-    signed(s.weight_len, seed).iter().map(|v| v * a).collect()
-}
-
-/// Largest |got - want| over the largest |want|; NaN (an unwritten output) is infinite.
-fn relative_error(got: &[f32], want: &[f32]) -> f32 {
-    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
-    got.iter().zip(want).map(|(g, w)| if g.is_nan() { f32::INFINITY } else { (g - w).abs() }).fold(0.0, f32::max)
-        / scale
 }
 
 /// The split on every configuration, its scratch and output starting as NaN.

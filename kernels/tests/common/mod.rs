@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use ferrocnn_kernels::dispatch::supported_isas;
-use ferrocnn_kernels::{Isa, PlanOptions};
+use ferrocnn_kernels::{Conv2dDesc, Isa, PlanOptions};
 
 /// Every ISA path this CPU runs, with 1 and 2 threads: the configurations each fast kernel
 /// is checked under.
@@ -31,4 +31,19 @@ pub fn assert_within(got: &[f32], want: &[f32], bound: impl Fn(usize) -> f32, wh
         let b = bound(i);
         assert!((g - w).abs() <= b, "{what}: element {i}: got {g}, want {w}, |diff| {} > bound {b}", (g - w).abs());
     }
+}
+
+/// Convolution weights at Kaiming scale: uniform on [-a, a] with a^2/3 = 2/n, n = C/g*R*S.
+pub fn kaiming(desc: &Conv2dDesc, seed: u64) -> Vec<f32> {
+    let s = desc.validate().unwrap();
+    let n = (desc.in_channels / desc.groups * desc.kernel_h * desc.kernel_w) as f32;
+    let a = (6.0 / n).sqrt();
+    signed(s.weight_len, seed).iter().map(|v| v * a).collect()
+}
+
+/// Largest |got - want| over the largest |want|; NaN (an unwritten output) is infinite.
+pub fn relative_error(got: &[f32], want: &[f32]) -> f32 {
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+    got.iter().zip(want).map(|(g, w)| if g.is_nan() { f32::INFINITY } else { (g - w).abs() }).fold(0.0, f32::max)
+        / scale
 }
