@@ -48,9 +48,7 @@ fn desc_strategy() -> impl Strategy<Value = Conv2dDesc> {
             (Just((batch, c, k, h, w, r, s)), 1usize..=3, 0usize..=3, 0usize..=3, 1usize..=2, 1usize..=70)
         })
         .prop_map(|((batch, c, k, h, w, r, s), stride, pad_h, pad_w, dilation, g_seed)| {
-            // Groups: a common divisor of C and K, picked by the seed.
-            let divisors: Vec<usize> = (1..=c.min(k)).filter(|g| c % g == 0 && k % g == 0).collect();
-            let groups = divisors[g_seed % divisors.len()];
+            let groups = common::group_count(c, k, g_seed);
             let fit =
                 |extent: usize, pad: usize, kernel: usize| kernel.min((extent + 2 * pad - 1) / dilation + 1).max(1);
             Conv2dDesc::new(batch, c, (h, w), k, (fit(h, pad_h, r), fit(w, pad_w, s)))

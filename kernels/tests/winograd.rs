@@ -78,8 +78,7 @@ proptest! {
     ) {
         // The 3x3 window must fit the padded input.
         prop_assume!(h + top + bottom >= 3 && w + left + right >= 3);
-        let divisors: Vec<usize> = (1..=c.min(k)).filter(|g| c % g == 0 && k % g == 0).collect();
-        let groups = divisors[g_seed % divisors.len()];
+        let groups = common::group_count(c, k, g_seed);
         let desc = Conv2dDesc::new(batch, c, (h, w), k, (3, 3))
             .padding(Padding2d { top, bottom, left, right })
             .groups(groups);
@@ -225,20 +224,20 @@ fn writes_into_a_channel_slice() {
         let mut out = vec![f32::NAN; desc.batch * total * pixels];
         let mut scratch = vec![f32::NAN; plan.scratch_len()];
         plan.run_into(&x, None, &mut out, ferrocnn_kernels::ChannelSlice { total, first }, &mut scratch).unwrap();
+        // The slice's channels, gathered, against the reference with the conv's own bound
+        // (relative to the largest output, as everywhere here); the rest untouched.
+        let mut sliced = Vec::with_capacity(want.len());
         for n in 0..desc.batch {
             for c in 0..total {
                 let got = &out[(n * total + c) * pixels..][..pixels];
                 if (first..first + desc.out_channels).contains(&c) {
-                    let k = c - first;
-                    let expected = &want[(n * desc.out_channels + k) * pixels..][..pixels];
-                    assert!(
-                        relative_error(got, expected) <= 8.0 * bound(Algo::WinogradF4, &desc),
-                        "{options:?} {n} {c}"
-                    );
+                    sliced.extend_from_slice(got);
                 } else {
                     assert!(got.iter().all(|v| v.is_nan()), "{options:?}: channel {c} outside the slice was written");
                 }
             }
         }
+        let error = relative_error(&sliced, &want);
+        assert!(error <= bound(Algo::WinogradF4, &desc), "{options:?}: error {error:e}");
     }
 }

@@ -25,45 +25,21 @@ use crate::error::Result;
 use crate::shape::{Conv2dDesc, Conv2dShape, Padding2d};
 use rayon::prelude::*;
 
-/// The 3x3 layer a larger kernel runs as, and how its input is stacked.
+/// 3x3 pieces down and across a kernel of `side` taps, padded to whole pieces.
+fn pieces_along(side: usize) -> usize {
+    side.div_ceil(3)
+}
+
+/// The 3x3 layer a larger kernel runs as: an unpadded convolution over the stacked shifts,
+/// channels (group, piece, channel) in that order, each group's pieces x C/g together.
 pub(crate) struct KernelSplit {
-    /// 3x3 pieces down and across the padded kernel.
-    pieces_h: usize,
-    pieces_w: usize,
-    /// The 3x3, unpadded convolution over the stacked shifts.
     inner: Box<Conv2d>,
-    /// Floats of the stacked input (all images), rounded to whole cache lines.
-    stacked_len: usize,
 }
 
 impl KernelSplit {
-    /// The 3x3 layer's description for `desc`: channels (group, piece, channel) in that
-    /// order, each group's pieces x C/g together.
-    fn inner_desc(desc: &Conv2dDesc) -> Conv2dDesc {
-        let (out_h, out_w) = desc.validate().map_or((0, 0), |s| (s.out_h, s.out_w));
-        let cg = desc.in_channels / desc.groups.max(1);
-        let pieces = desc.kernel_h.div_ceil(3) * desc.kernel_w.div_ceil(3);
-        Conv2dDesc {
-            in_channels: desc.groups * pieces * cg,
-            in_h: out_h + 2,
-            in_w: out_w + 2,
-            kernel_h: 3,
-            kernel_w: 3,
-            padding: Padding2d::default(),
-            ..*desc
-        }
-    }
-
-    /// The Winograd variant the split runs: `Auto`'s choice for the 3x3 layer, F(2x2) where
-    /// `Auto` would not run Winograd there.
-    fn inner_algo(desc: &Conv2dDesc) -> Result<Algo> {
-        desc.validate()?;
-        let algo = Algo::Auto.resolve(&KernelSplit::inner_desc(desc));
-        Ok(if algo.winograd().is_some() { algo } else { Algo::WinogradF2 })
-    }
-
-    /// `desc` must be valid, stride 1 and dilation 1 (`Algo::WinogradSplit.applies_to`);
-    /// `weights` OIHW of its shape.
+    /// `desc` valid (its shape `s`), stride 1 and dilation 1
+    /// (`Algo::WinogradSplit.applies_to`); `weights` OIHW of its shape. The 3x3 layer runs
+    /// `Auto`'s Winograd variant for it, F(2x2) where `Auto` would not run Winograd there.
     pub(crate) fn new(
         desc: &Conv2dDesc,
         s: &Conv2dShape,
@@ -72,35 +48,50 @@ impl KernelSplit {
         epilogue: &Epilogue,
         options: PlanOptions,
     ) -> Result<KernelSplit> {
-        let (pieces_h, pieces_w) = (desc.kernel_h.div_ceil(3), desc.kernel_w.div_ceil(3));
+        let (pieces_h, pieces_w) = (pieces_along(desc.kernel_h), pieces_along(desc.kernel_w));
         let (r, q, cg) = (desc.kernel_h, desc.kernel_w, s.group_in_channels);
         let inner_cg = pieces_h * pieces_w * cg;
         // Piece (a, b) of filter k: its taps of rows 3a.. and columns 3b.., zero past R x S.
-        let mut pieces = vec![0.0f32; desc.out_channels * inner_cg * 9];
+        let mut filters = vec![0.0f32; desc.out_channels * inner_cg * 9];
         for k in 0..desc.out_channels {
             for c in 0..cg {
                 let filter = &weights[(k * cg + c) * r * q..][..r * q];
                 for (u, row) in filter.chunks_exact(q).enumerate() {
                     for (v, &tap) in row.iter().enumerate() {
                         let piece = u / 3 * pieces_w + v / 3;
-                        pieces[((k * inner_cg + piece * cg + c) * 3 + u % 3) * 3 + v % 3] = tap;
+                        filters[((k * inner_cg + piece * cg + c) * 3 + u % 3) * 3 + v % 3] = tap;
                     }
                 }
             }
         }
-        let inner_desc = KernelSplit::inner_desc(desc);
-        let algo = KernelSplit::inner_algo(desc)?;
-        let inner = Box::new(Conv2d::with_options(&inner_desc, &pieces, bias, epilogue, algo, options)?);
-        let stacked_len = round_up(inner.shape().input_len);
-        Ok(KernelSplit { pieces_h, pieces_w, inner, stacked_len })
+        let inner_desc = Conv2dDesc {
+            in_channels: desc.groups * inner_cg,
+            in_h: s.out_h + 2,
+            in_w: s.out_w + 2,
+            kernel_h: 3,
+            kernel_w: 3,
+            padding: Padding2d::default(),
+            ..*desc
+        };
+        let algo = match Algo::Auto.resolve(&inner_desc) {
+            winograd if winograd.winograd().is_some() => winograd,
+            _ => Algo::WinogradF2,
+        };
+        let inner = Box::new(Conv2d::with_options(&inner_desc, &filters, bias, epilogue, algo, options)?);
+        Ok(KernelSplit { inner })
     }
 
     pub(crate) fn inner(&self) -> &Conv2d {
         &self.inner
     }
 
+    /// Floats of the stacked input (all images), in whole cache lines.
+    fn stacked_len(&self) -> usize {
+        round_up(self.inner.shape().input_len)
+    }
+
     pub(crate) fn scratch_len(&self) -> usize {
-        ALIGN_FLOATS + self.stacked_len + self.inner.scratch_len()
+        ALIGN_FLOATS + self.stacked_len() + self.inner.scratch_len()
     }
 
     /// Stacks the shifted views of `input` and runs the 3x3 layer on them. The caller
@@ -114,12 +105,13 @@ impl KernelSplit {
         slice: ChannelSlice,
         scratch: &mut [f32],
     ) -> Result<()> {
-        let (stacked, rest) = align_scratch(scratch).split_at_mut(self.stacked_len);
+        let (stacked, rest) = align_scratch(scratch).split_at_mut(self.stacked_len());
         let inner = self.inner.desc();
         let (zh, zw) = (inner.in_h, inner.in_w);
         let plane = zh * zw;
         let cg = desc.in_channels / desc.groups;
-        let pieces = self.pieces_h * self.pieces_w;
+        let pieces_w = pieces_along(desc.kernel_w);
+        let pieces = pieces_along(desc.kernel_h) * pieces_w;
         let (pad, h, w) = (desc.padding, desc.in_h, desc.in_w);
         let stacked = &mut stacked[..inner.batch * inner.in_channels * plane];
         let per_task = crate::tasks::units_per_task(plane);
@@ -128,7 +120,7 @@ impl KernelSplit {
             let (image_group, piece, c) = (index / (pieces * cg), index / cg % pieces, index % cg);
             let (n, g) = (image_group / desc.groups, image_group % desc.groups);
             let source = &input[((n * desc.in_channels) + g * cg + c) * h * w..][..h * w];
-            let (dy, dx) = (piece / self.pieces_w * 3, piece % self.pieces_w * 3);
+            let (dy, dx) = (piece / pieces_w * 3, piece % pieces_w * 3);
             // Row i of z is row i + dy - pad.top of the input; column j is column j + dx -
             // pad.left. Outside the input it is zero (padding, or taps past R x S that
             // the zero weights of the last pieces multiply).

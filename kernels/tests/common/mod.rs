@@ -47,3 +47,9 @@ pub fn relative_error(got: &[f32], want: &[f32]) -> f32 {
     got.iter().zip(want).map(|(g, w)| if g.is_nan() { f32::INFINITY } else { (g - w).abs() }).fold(0.0, f32::max)
         / scale
 }
+
+/// A group count dividing both `c` and `k`, picked by `seed`: random shapes' groups.
+pub fn group_count(c: usize, k: usize, seed: usize) -> usize {
+    let divisors: Vec<usize> = (1..=c.min(k)).filter(|&g| c.is_multiple_of(g) && k.is_multiple_of(g)).collect();
+    divisors[seed % divisors.len()]
+}
