@@ -8,7 +8,8 @@
 //! - padding: `ceil(m/MR)*MR * ceil(n/NR)*NR / (m*n)`.
 //! - row-major pays for packing: every packed image element feeds 2*K/g flops, and packing
 //!   one costs about [`IM2COL_PACK_FLOPS`] flops' worth of time (from phase planes; a 1x1
-//!   stride-1 unpadded conv packs rows of the image itself, [`COPY_PACK_FLOPS`]).
+//!   stride-1 unpadded conv packs rows of the image itself, [`COPY_PACK_FLOPS`], or reads
+//!   them where they lie, for nothing).
 //! - transposed pays for turning each tile around into C once per pass over K
 //!   (`gemm::transposed_store`, with the epilogue on the way): about one cycle per element
 //!   against `kc` multiply-adds per element at 32 per cycle (Zen 5 AVX-512), so `32 / kc`
@@ -33,10 +34,12 @@
 //! the last two.
 
 use crate::gemm::blocking::{blocking, cache_sizes};
+use crate::gemm::driver::Feed;
+use crate::gemm::in_place::reads_b_in_place;
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::parallel::Split;
 use crate::gemm::tile_choice::padding_cost;
-use crate::shape::{Conv2dDesc, Conv2dShape};
+use crate::shape::Conv2dShape;
 
 /// Time to pack one im2col element from phase planes, in flops of microkernel time
 /// (~0.11 ns at 240 GFLOP/s). From 64x56x56 forced row-major, 185 GFLOP/s, against 211
@@ -48,11 +51,12 @@ const COPY_PACK_FLOPS: f64 = 6.0;
 /// Multiply-adds per cycle of the widest FMA path (2 x 16 lanes).
 const MACS_PER_CYCLE: f64 = 32.0;
 
-/// The cheapest (family, transposed) for `desc` on `threads`.
+/// The cheapest (family, transposed) for a convolution of shape `s` on `threads`; `pointwise`: the algorithm
+/// is `Gemm1x1`, whose B is the image itself.
 pub(crate) fn choose(
     tiles: &'static [TileKernel],
-    desc: &Conv2dDesc,
     s: &Conv2dShape,
+    pointwise: bool,
     threads: usize,
 ) -> (&'static TileKernel, bool) {
     let mut best: Option<(f64, &'static TileKernel, bool)> = None;
@@ -60,9 +64,9 @@ pub(crate) fn choose(
         for transposed in [false, true] {
             // Threads split whole panels: the longest band sets the time.
             let (kg, pixels) = (s.group_out_channels, s.out_pixels());
-            let (m, n, packed) = if transposed { (pixels, kg, (true, true)) } else { (kg, pixels, (true, false)) };
-            let balance = Split::new(m, n, tile, packed, threads).imbalance();
-            let cost = cost(tile, transposed, desc, s) * balance;
+            let (m, n) = if transposed { (pixels, kg) } else { (kg, pixels) };
+            let balance = Split::new(m, n, tile, feeds(tile, transposed, pointwise, s), threads).imbalance();
+            let cost = cost(tile, transposed, pointwise, s) * balance;
             if best.is_none_or(|(c, _, _)| cost < c - 1e-9) {
                 best = Some((cost, tile, transposed));
             }
@@ -72,17 +76,34 @@ pub(crate) fn choose(
     (tile, transposed)
 }
 
-fn cost(tile: &TileKernel, transposed: bool, desc: &Conv2dDesc, s: &Conv2dShape) -> f64 {
+fn cost(tile: &TileKernel, transposed: bool, pointwise: bool, s: &Conv2dShape) -> f64 {
     let (kg, pixels) = (s.group_out_channels, s.out_pixels());
     if !transposed {
-        let pointwise = crate::Algo::Gemm1x1.applies_to(desc);
-        let pack = if pointwise { COPY_PACK_FLOPS } else { IM2COL_PACK_FLOPS };
+        let pack = match feeds(tile, transposed, pointwise, s).1 {
+            Feed::InPlace => 0.0,
+            _ if pointwise => COPY_PACK_FLOPS,
+            _ => IM2COL_PACK_FLOPS,
+        };
         let rows = (kg.div_ceil(tile.mr) * tile.mr) as f64;
         return padding_cost(kg, tile.mr) * padding_cost(pixels, tile.nr) * (1.0 + pack / (2.0 * rows));
     }
     let kc = blocking(tile, s.reduction, true).kc as f64;
     let merge = MACS_PER_CYCLE / kc;
     padding_cost(pixels, tile.mr) * padding_cost(kg, tile.nr) * (1.0 + merge) * set_conflict(tile.nr, pixels)
+}
+
+/// How the GEMM of a layout takes its operands: transposed, the image is A, read in place,
+/// and the weights B, packed ahead; row-major, the weights are A and the image B, read in
+/// place where it is the B matrix itself (`pointwise`: 1x1, stride 1, no padding) and that is faster
+/// (`gemm::in_place`), else packed on the fly.
+pub(crate) fn feeds(tile: &TileKernel, transposed: bool, pointwise: bool, s: &Conv2dShape) -> (Feed, Feed) {
+    if transposed {
+        (Feed::InPlace, Feed::Ahead)
+    } else if pointwise && reads_b_in_place(tile, s.group_out_channels, s.reduction) {
+        (Feed::Ahead, Feed::InPlace)
+    } else {
+        (Feed::Ahead, Feed::OnTheFly)
+    }
 }
 
 /// 2 when a tile's `rows` channel rows, `plane` floats apart, need more lines than the L1
@@ -103,12 +124,13 @@ fn set_conflict(rows: usize, plane: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::dispatch::{Isa, table};
+    use crate::{Algo, Conv2dDesc};
 
     /// The measured crossovers of the table above, on AVX-512 where they were measured.
     #[test]
     fn picks_the_measured_winner() {
         let Ok(t) = table(Isa::Avx512f) else { return };
-        let transposed = |d: Conv2dDesc| choose(t.tiles, &d, &d.validate().unwrap(), 1).1;
+        let transposed = |d: Conv2dDesc| choose(t.tiles, &d.validate().unwrap(), Algo::Gemm1x1.applies_to(&d), 1).1;
         assert!(transposed(Conv2dDesc::new(1, 64, (56, 56), 64, (3, 3)).pad(1)));
         assert!(transposed(Conv2dDesc::new(1, 128, (28, 28), 128, (3, 3)).pad(1)));
         assert!(transposed(Conv2dDesc::new(1, 256, (14, 14), 256, (3, 3)).pad(1)));
@@ -122,7 +144,7 @@ mod tests {
     fn counts_the_thread_split() {
         let Ok(t) = table(Isa::Avx512f) else { return };
         let d = Conv2dDesc::new(1, 512, (7, 7), 512, (3, 3)).pad(1);
-        let (tile, transposed) = choose(t.tiles, &d, &d.validate().unwrap(), 2);
+        let (tile, transposed) = choose(t.tiles, &d.validate().unwrap(), false, 2);
         assert_eq!((tile.name, transposed), ("avx512f_6x64", true));
     }
 }

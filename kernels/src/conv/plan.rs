@@ -8,8 +8,9 @@ use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result, check_len, checked_product, invalid};
 use crate::gemm::blocking::{Blocking, blocking};
-use crate::gemm::driver::{GemmTask, IndirectIndex, IndirectSource, Operand};
+use crate::gemm::driver::{Feed, GemmTask, IndirectIndex, IndirectSource, Operand};
 use crate::gemm::epilogue::FusedEpilogue;
+use crate::gemm::in_place::InPlaceRows;
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
 use crate::gemm::parallel::{self, Split};
@@ -65,14 +66,17 @@ struct GemmLayout {
 
 /// How the GEMM reads the image.
 ///
-/// Row-major layout (the first two): rows of the GEMM are output channels, columns pixels;
-/// C is the output as it lies and the image is packed into B panels on the fly. Transposed
+/// Row-major layout (the first three): rows of the GEMM are output channels, columns
+/// pixels; C is the output as it lies and the image is packed into B panels on the fly, or
+/// read as B where it lies. Transposed
 /// (the last): rows are pixels, columns channels, and the image is read in place as A. It
 /// vectorises over channels, the better fit when the map is small (7x7: 49 pixels fill 64
 /// lanes at best) and the channel count large.
 enum ImageRead {
     /// 1x1, stride 1, no padding: the image is the B matrix; panels are row copies.
     Direct,
+    /// As `Direct`, with B read where it lies (see `gemm::in_place`).
+    InPlace,
     /// im2col panels packed from the image padded and split into its stride phases, where
     /// every panel row is a plain copy (see `phases.rs`).
     Phased(Phases),
@@ -481,6 +485,12 @@ impl Conv2d {
                     })?;
                     (pixels, kg, Operand::Indirect(source), weights, 1, pixels)
                 }
+                ImageRead::InPlace => {
+                    let rows = InPlaceRows::new(direct).ok_or_else(|| {
+                        Error::Unsupported(format!("conv2d: internal: the image does not hold its planes for {d:?}"))
+                    })?;
+                    (kg, pixels, weights, Operand::InPlace(rows), pixels, 1)
+                }
                 _ => (kg, pixels, weights, Operand::Source(source), pixels, 1),
             };
             let task = GemmTask {
@@ -520,7 +530,7 @@ impl GemmLayout {
         pointwise: bool,
     ) -> Result<Self> {
         let (kg, pixels) = (s.group_out_channels, s.out_pixels());
-        let (tile, transposed) = super::layout_choice::choose(kernels.tiles, desc, s, threads);
+        let (tile, transposed) = super::layout_choice::choose(kernels.tiles, s, pointwise, threads);
         let width = if transposed { tile.nr } else { tile.mr };
         let weights = (0..desc.groups)
             .map(|g| {
@@ -530,16 +540,19 @@ impl GemmLayout {
                 PackedPanels::new(&source, width)
             })
             .collect();
-        // Weights are always packed; the image is read in place (transposed) or packed on the
-        // fly (as B), which is the operand that needs a buffer.
-        let (m, n, packed) = if transposed { (pixels, kg, (true, true)) } else { (kg, pixels, (true, false)) };
+        // Weights are always packed; the image is read in place (transposed, as A), or as B
+        // packed on the fly or (a 1x1's, where faster) read in place.
+        let (m, n) = if transposed { (pixels, kg) } else { (kg, pixels) };
+        let feeds = super::layout_choice::feeds(tile, transposed, pointwise, s);
         let blocking = blocking(tile, s.reduction, transposed);
-        let split = Split::new(m, n, tile, packed, threads);
+        let split = Split::new(m, n, tile, feeds, threads);
         let image = if transposed {
             ImageRead::Indirect(
                 Indirect::new(desc, s)
                     .ok_or_else(|| Error::Overflow(format!("conv2d: im2col indices of {desc:?} overflow usize")))?,
             )
+        } else if feeds.1 == Feed::InPlace {
+            ImageRead::InPlace
         } else if pointwise {
             ImageRead::Direct
         } else {
@@ -548,7 +561,7 @@ impl GemmLayout {
         let padded_len = match &image {
             ImageRead::Indirect(ind) => ind.scratch_len(s.group_in_channels),
             ImageRead::Phased(phases) => phases.scratch_len(s.group_in_channels),
-            ImageRead::Direct => 0,
+            ImageRead::Direct | ImageRead::InPlace => 0,
         };
         Ok(GemmLayout {
             tile,
@@ -557,7 +570,7 @@ impl GemmLayout {
             weights,
             split,
             padded_len,
-            scratch_len: padded_len + split.scratch_len(packed, tile, blocking),
+            scratch_len: padded_len + split.scratch_len(feeds, tile, blocking),
         })
     }
 }

@@ -14,6 +14,7 @@
 
 use super::blocking::Blocking;
 use super::epilogue::EpilogueTile;
+use super::in_place::InPlaceRows;
 use super::microkernel::{Clamp, Prefetch, StoreEpilogue, TileKernel};
 use super::pack::{PanelSource, PanelView};
 use super::transposed_store::TransposedTile;
@@ -44,18 +45,34 @@ impl NextPanel {
 }
 
 /// One GEMM operand: packed once ahead of time, packed block by block as the GEMM runs,
-/// or (A only) read in place through offsets.
+/// or read in place — A through offsets, B as the row-major matrix it is.
 #[derive(Clone, Copy)]
 pub(crate) enum Operand<'a> {
     Packed(PanelView<'a>),
     Source(&'a dyn PanelSource),
     Indirect(IndirectSource<'a>),
+    InPlace(InPlaceRows<'a>),
+}
+
+/// How an operand reaches the microkernels: what decides the scratch it needs and which
+/// axis two threads split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Feed {
+    /// Packed once, ahead: no buffer.
+    Ahead,
+    /// Packed block by block: a block's buffer.
+    OnTheFly,
+    /// Read where it lies: no buffer for A, one panel's for B (its partial last panel).
+    InPlace,
 }
 
 impl Operand<'_> {
-    /// Whether the operand needs no packing buffer while the GEMM runs.
-    pub(crate) fn is_packed(&self) -> bool {
-        !matches!(self, Operand::Source(_))
+    pub(crate) fn feed(&self) -> Feed {
+        match self {
+            Operand::Packed(_) => Feed::Ahead,
+            Operand::Source(_) => Feed::OnTheFly,
+            Operand::Indirect(_) | Operand::InPlace(_) => Feed::InPlace,
+        }
     }
 }
 
@@ -155,17 +172,22 @@ pub(crate) struct GemmTask<'a> {
 // epilogue vectors, and write disjoint tiles of C (the parts of `parallel::partition`).
 unsafe impl Sync for GemmTask<'_> {}
 
-/// Scratch floats one part needs for `rows` rows of C.
-pub(crate) fn part_scratch_len(
-    a_packed: bool,
-    b_packed: bool,
-    tile: &TileKernel,
-    blocking: Blocking,
-    rows: usize,
-) -> usize {
-    let a = if a_packed { 0 } else { round_up(rows.div_ceil(tile.mr) * tile.mr * blocking.kc) };
-    let b = if b_packed { 0 } else { round_up(blocking.nc * blocking.kc) };
-    a + b + round_up(tile.mr * tile.nr)
+/// Scratch floats one part needs for `rows` rows of C, given how A and B are fed: A's
+/// buffer, B's, and a tile.
+pub(crate) fn part_scratch_len((a, b): (Feed, Feed), tile: &TileKernel, blocking: Blocking, rows: usize) -> usize {
+    a_buffer_len(a, tile, blocking, rows) + b_buffer_len(b, tile, blocking) + round_up(tile.mr * tile.nr)
+}
+
+fn a_buffer_len(a: Feed, tile: &TileKernel, blocking: Blocking, rows: usize) -> usize {
+    if a == Feed::OnTheFly { round_up(rows.div_ceil(tile.mr) * tile.mr * blocking.kc) } else { 0 }
+}
+
+fn b_buffer_len(b: Feed, tile: &TileKernel, blocking: Blocking) -> usize {
+    match b {
+        Feed::Ahead => 0,
+        Feed::OnTheFly => round_up(blocking.nc * blocking.kc),
+        Feed::InPlace => round_up(tile.nr * blocking.kc),
+    }
 }
 
 impl GemmTask<'_> {
@@ -180,12 +202,15 @@ impl GemmTask<'_> {
         let Blocking { kc, nc } = self.blocking;
         debug_assert!(rows.start.is_multiple_of(mr) && cols.start.is_multiple_of(nr));
         debug_assert!(rows.end <= self.m && cols.end <= self.n);
-        let a_len = if self.a.is_packed() { 0 } else { round_up(rows.len().div_ceil(mr) * mr * kc) };
-        let b_len = if self.b.is_packed() { 0 } else { round_up(nc * kc) };
-        let (a_buf, rest) = scratch.split_at_mut(a_len);
-        let (b_buf, rest) = rest.split_at_mut(b_len);
+        let (a_buf, rest) = scratch.split_at_mut(a_buffer_len(self.a.feed(), self.tile, self.blocking, rows.len()));
+        let (b_buf, rest) = rest.split_at_mut(b_buffer_len(self.b.feed(), self.tile, self.blocking));
         let tile_buf = &mut rest[..mr * nr];
         let row_panels = rows.len().div_ceil(mr);
+        // The indirect kernels step through B a packed panel's width at a time.
+        assert!(
+            !(matches!(self.a, Operand::Indirect(_)) && matches!(self.b, Operand::InPlace(_))),
+            "an indirect A takes a packed B"
+        );
         // C transposed: pixels on the rows (unit stride), channels on the columns.
         let transposed = self.cs_c != 1;
 
@@ -200,16 +225,33 @@ impl GemmTask<'_> {
                     (a_buf.as_ptr(), kcur * mr)
                 }
                 Operand::Indirect(_) => (std::ptr::null(), 0),
+                Operand::InPlace(_) => unreachable!("tasks are built in this crate with only B in place"),
             };
             for jc in cols.clone().step_by(nc) {
                 let ncur = nc.min(cols.end - jc);
-                let (b_base, b_stride) = match self.b {
-                    Operand::Packed(p) => (p.ptr(jc / nr, pc), p.panel_stride()),
+                // Panel jr of the block: at `b_base + jr * b_stride`, k-rows `ldb` floats
+                // apart; an in-place B's partial last panel is copied to the buffer.
+                let (b_base, b_stride, ldb) = match self.b {
+                    Operand::Packed(p) => (p.ptr(jc / nr, pc), p.panel_stride(), nr),
                     Operand::Source(s) => {
                         s.pack(b_buf, nr, jc, ncur, pc, kcur);
-                        (b_buf.as_ptr(), kcur * nr)
+                        (b_buf.as_ptr(), kcur * nr, nr)
+                    }
+                    Operand::InPlace(r) => {
+                        let whole = ncur / nr * nr;
+                        if whole < ncur {
+                            r.source().pack(b_buf, nr, jc + whole, ncur - whole, pc, kcur);
+                        }
+                        (r.at(pc, jc), nr, r.ld())
                     }
                     Operand::Indirect(_) => unreachable!("tasks are built in this crate with only A indirect"),
+                };
+                let b_panel = |jr: usize, tile_cols: usize| {
+                    if tile_cols < nr && matches!(self.b, Operand::InPlace(_)) {
+                        (b_buf.as_ptr(), nr)
+                    } else {
+                        (b_base.wrapping_add(jr * b_stride), ldb)
+                    }
                 };
                 let col_panels = ncur.div_ceil(nr);
                 let mut tile_at = |ir: usize, jr: usize, prefetch: Prefetch| {
@@ -217,7 +259,7 @@ impl GemmTask<'_> {
                     let tile_rows = mr.min(rows.end - i);
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
-                    let kernel = |kcur, b_ptr, c_ptr, rs, accumulate, cols, epilogue| match self.a {
+                    let kernel = |kcur, b_ptr, ldb: usize, c_ptr, rs, accumulate, cols, epilogue| match self.a {
                         // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
                         // kcur have offsets, and the source checked all their sums.
                         Operand::Indirect(s) => unsafe {
@@ -239,31 +281,32 @@ impl GemmTask<'_> {
                         // (same layout), its vectors covering the tile's channels.
                         _ => unsafe {
                             (self.tile.packed(tile_rows, cols))(
-                                kcur, a_ptr, b_ptr, c_ptr, rs, accumulate, epilogue, prefetch,
+                                kcur, a_ptr, b_ptr, ldb, c_ptr, rs, accumulate, epilogue, prefetch,
                             )
                         },
                     };
                     let j = jc + jr * nr;
                     let tile_cols = nr.min(cols.end - j);
-                    // SAFETY: panel `jr` of the B block exists; the C offsets are inside
-                    // the task's extents because i < m and j < n.
+                    let (b_ptr, ldb) = b_panel(jr, tile_cols);
+                    // SAFETY: panel `jr` of the B block exists (packed, copied, or whole in
+                    // an in-place B, which `InPlaceRows::new` checked lies inside its data);
+                    // the C offsets are inside the task's extents because i < m and j < n.
                     unsafe {
-                        let b_ptr = b_base.add(jr * b_stride);
                         let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                         if transposed {
-                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
+                            kernel(kcur, b_ptr, ldb, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
                             self.store_transposed(tile_buf, (i, j), (tile_rows, tile_cols), !first_pass, last_pass);
                             return;
                         }
                         let finish = last_pass && !self.epilogue.is_identity();
                         if tile_cols == nr {
                             let fused = if finish { self.store_epilogue(i, j) } else { None };
-                            kernel(kcur, b_ptr, c_tile, self.rs_c, !first_pass, nr, fused.as_ref());
+                            kernel(kcur, b_ptr, ldb, c_tile, self.rs_c, !first_pass, nr, fused.as_ref());
                             if finish && fused.is_none() {
                                 self.apply_epilogue(i, j, tile_rows, tile_cols);
                             }
                         } else {
-                            kernel(kcur, b_ptr, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
+                            kernel(kcur, b_ptr, ldb, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
                             self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
                             if finish {
                                 self.apply_epilogue(i, j, tile_rows, tile_cols);

@@ -1,6 +1,8 @@
 //! The microkernel contract.
 //!
-//! A microkernel computes one tile of C += A * B from two packed micro-panels:
+//! A microkernel computes one tile of C += A * B from two micro-panels: A's packed, B's
+//! packed or read where it lies in a row-major B (its k-rows then `ldb` floats apart, see
+//! `in_place.rs`):
 //!
 //! ```text
 //!            b: kc rows of NR = NV*LANES floats (the "vector" operand)
@@ -19,8 +21,8 @@
 //! panel is packed with stride MR whatever ROWS is, so the frame handles the last rows of M
 //! by calling the ROWS < MR instantiation instead of falling to scalar code. The last columns
 //! of N are zero-padded in the packed B panel; the frame runs them with a narrow
-//! instantiation, which reads the panel at its full stride but loads and multiplies only the
-//! vectors that hold columns, and stores them through a small tile buffer.
+//! instantiation, which loads and multiplies only the vectors that hold columns, and stores
+//! them through a small tile buffer.
 //!
 //! The tile is written to `c` with row stride `rs_c` and unit column stride, replacing C
 //! (`accumulate == false`, so C is never read: beta = 0 holds even for NaN-filled C) or adding
@@ -32,9 +34,9 @@ use crate::Activation;
 use crate::aligned::ALIGN_FLOATS;
 use crate::arch::simd::Simd;
 
-/// `(kc, a, b, c, rs_c, accumulate, epilogue, prefetch)`; see the module docs.
+/// `(kc, a, b, ldb, c, rs_c, accumulate, epilogue, prefetch)`; see the module docs.
 pub(crate) type MicrokernelFn =
-    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, Option<&StoreEpilogue>, Prefetch);
+    unsafe fn(usize, *const f32, *const f32, usize, *mut f32, usize, bool, Option<&StoreEpilogue>, Prefetch);
 
 /// Cache lines of a packed panel later tiles will read, brought into L2 one per k step
 /// while this tile computes: `lines` lines from `next` (at most `kc` of them are fetched).
@@ -104,7 +106,9 @@ impl Clamp {
 }
 
 /// `(kc, data, offsets, bases, b, c, rs_c, accumulate, prefetch)`: as [`MicrokernelFn`], but A is read
-/// in place, not packed: A[i][k] = `data[bases[i] + offsets[k]]`.
+/// in place, not packed: A[i][k] = `data[bases[i] + offsets[k]]`, and B only packed. (With
+/// B's row stride an argument too, the general registers ran out beside the row pointers:
+/// ResNet-50's transposed 1x1 layers, 2 threads, 4-7% slower.)
 pub(crate) type IndirectMicrokernelFn =
     unsafe fn(usize, *const f32, *const usize, *const usize, *const f32, *mut f32, usize, bool, Prefetch);
 
@@ -142,24 +146,20 @@ impl std::fmt::Debug for TileKernel {
 
 /// The body every ISA instantiates.
 ///
-/// Computes the first `NV` vectors of a panel `PANEL_NV` vectors wide.
+/// Computes the first `NV` vectors of a panel whose k-rows are `ldb` floats apart (the
+/// panel's width when packed, the matrix's row length when read in place).
 ///
 /// # Safety
-/// `a` holds `kc * MR` floats, `b` holds `kc * PANEL_NV * S::LANES`, `c` is writable (and
+/// `a` holds `kc * MR` floats, `b` holds `kc` k-rows of `NV * S::LANES` floats, `ldb` floats apart, `c` is writable (and
 /// readable if `accumulate`) for `ROWS` rows of `NV * S::LANES` floats at stride `rs_c`; an
 /// `epilogue` meets [`finish_in_registers`]'s contract; `S` is available on this CPU.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn microkernel<
-    S: Simd,
-    const MR: usize,
-    const ROWS: usize,
-    const NV: usize,
-    const PANEL_NV: usize,
->(
+pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, const NV: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rs_c: usize,
     accumulate: bool,
@@ -167,7 +167,7 @@ pub(crate) unsafe fn microkernel<
     prefetch: Prefetch,
 ) {
     // SAFETY: every pointer offset below stays inside the extents the caller guarantees:
-    // k < kc, i < ROWS <= MR, j < NV <= PANEL_NV.
+    // k < kc, i < ROWS <= MR, j < NV.
     unsafe {
         let mut acc = [[S::zero(); NV]; ROWS];
         let (mut a, mut b) = (a, b);
@@ -184,7 +184,7 @@ pub(crate) unsafe fn microkernel<
                 }
             }
             a = a.add(MR);
-            b = b.add(PANEL_NV * S::LANES);
+            b = b.add(ldb);
         }
         if let Some(e) = epilogue {
             finish_in_registers::<S, ROWS, NV>(&mut acc, c, rs_c, accumulate, e);
@@ -343,30 +343,30 @@ macro_rules! tile_kernel {
             },
             nr: $nv * <$simd as $crate::arch::simd::Simd>::LANES,
             lanes: <$simd as $crate::arch::simd::Simd>::LANES,
-            by_rows: $crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $nv, $nv, $rows),
-            narrow: &[$($crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $narrow, $nv, $rows)),*],
+            by_rows: $crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $nv, $rows),
+            narrow: &[$($crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $narrow, $rows)),*],
             by_rows_indirect: $crate::gemm::microkernel::tile_kernel!(@indirect_rows $attrs $simd, $nv, $rows),
         }
     };
-    (@rows $attrs:tt $simd:ty, $mr:literal, $nv:literal, $panel_nv:literal, [$($rows:literal),+]) => {
-        &[$($crate::gemm::microkernel::tile_kernel!(@packed $attrs $simd, $mr, $rows, $nv, $panel_nv)),+]
+    (@rows $attrs:tt $simd:ty, $mr:literal, $nv:literal, [$($rows:literal),+]) => {
+        &[$($crate::gemm::microkernel::tile_kernel!(@packed $attrs $simd, $mr, $rows, $nv)),+]
     };
     (@indirect_rows $attrs:tt $simd:ty, $nv:literal, [$($rows:literal),+]) => {
         &[$($crate::gemm::microkernel::tile_kernel!(@indirect $attrs $simd, $rows, $nv)),+]
     };
-    (@packed [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal, $panel_nv:literal) => {{
+    (@packed [$(#[$attr:meta])*] $simd:ty, $mr:literal, $rows:literal, $nv:literal) => {{
         $(#[$attr])*
         #[allow(clippy::too_many_arguments)]
         unsafe fn shell(
-            kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, accumulate: bool,
+            kc: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, rs_c: usize, accumulate: bool,
             epilogue: Option<&$crate::gemm::microkernel::StoreEpilogue>,
             prefetch: $crate::gemm::microkernel::Prefetch,
         ) {
             // SAFETY: forwarded contract of `microkernel`; the dispatcher selects this shell
             // only when the CPU has the features it is compiled for.
             unsafe {
-                $crate::gemm::microkernel::microkernel::<$simd, $mr, $rows, $nv, $panel_nv>(
-                    kc, a, b, c, rs_c, accumulate, epilogue, prefetch,
+                $crate::gemm::microkernel::microkernel::<$simd, $mr, $rows, $nv>(
+                    kc, a, b, ldb, c, rs_c, accumulate, epilogue, prefetch,
                 )
             }
         }

@@ -6,6 +6,7 @@
 pub(crate) mod blocking;
 pub(crate) mod driver;
 pub(crate) mod epilogue;
+pub(crate) mod in_place;
 pub(crate) mod microkernel;
 pub(crate) mod pack;
 pub(crate) mod parallel;
@@ -20,8 +21,9 @@ use crate::dispatch::{KernelTable, PlanOptions, table};
 use crate::epilogue::Epilogue;
 use crate::error::{Result, check_len, checked_product, invalid};
 use blocking::{Blocking, blocking};
-use driver::{GemmTask, IndirectIndex, IndirectSource, Operand};
+use driver::{Feed, GemmTask, IndirectIndex, IndirectSource, Operand};
 use epilogue::FusedEpilogue;
+use in_place::InPlaceRows;
 use microkernel::TileKernel;
 use pack::{PackedPanels, StridedSource};
 use parallel::Split;
@@ -43,6 +45,10 @@ struct Shape {
     tile: &'static TileKernel,
     blocking: Blocking,
     epilogue: FusedEpilogue,
+    /// A is packed ahead ([`Gemm`]) or read in place ([`InPlaceGemm`]); B is packed on
+    /// the fly or, behind a packed A, read in place where that is faster
+    /// (`in_place::reads_b_in_place`; the indirect kernels read B packed).
+    feeds: (Feed, Feed),
 }
 
 impl Shape {
@@ -62,6 +68,11 @@ impl Shape {
         epilogue.validate(m)?;
         let kernels = table(options.isa)?;
         let tile = tile_choice::choose_tile(kernels.tiles, m, n);
+        let feeds = match n {
+            Some(_) => (Feed::InPlace, Feed::OnTheFly),
+            None if in_place::reads_b_in_place(tile, m, k) => (Feed::Ahead, Feed::InPlace),
+            None => (Feed::Ahead, Feed::OnTheFly),
+        };
         Ok(Shape {
             m,
             k,
@@ -70,16 +81,16 @@ impl Shape {
             tile,
             blocking: blocking(tile, k, n.is_some()),
             epilogue: FusedEpilogue::new(epilogue, None, m),
+            feeds,
         })
     }
 
-    /// A packed ahead or read in place: either way no packing buffer for A.
     fn split(&self, n: usize) -> Split {
-        Split::new(self.m, n, self.tile, (true, false), self.threads)
+        Split::new(self.m, n, self.tile, self.feeds, self.threads)
     }
 
     fn scratch_len(&self, n: usize) -> usize {
-        self.split(n).scratch_len((true, false), self.tile, self.blocking)
+        self.split(n).scratch_len(self.feeds, self.tile, self.blocking)
     }
 
     /// Validates B, C, the residual and scratch for `n` columns, then runs.
@@ -100,17 +111,25 @@ impl Shape {
         check_len("c", c.len(), c_len)?;
         let residual = self.epilogue.check_residual("gemm", residual, c_len)?;
         let split = self.split(n);
-        let needed = split.scratch_len((true, false), self.tile, self.blocking);
+        let needed = split.scratch_len(self.feeds, self.tile, self.blocking);
         if scratch.len() < needed {
             return invalid!("gemm: `scratch` has {} floats, this plan needs {needed} for n = {n}", scratch.len());
         }
         let b_source = StridedSource { data: b, free_len: n, k_len: self.k, free_stride: 1, k_stride: n };
+        debug_assert_eq!(a.feed(), self.feeds.0);
+        let b = match self.feeds.1 {
+            // `b` holds k rows of n floats (checked above).
+            Feed::InPlace => Operand::InPlace(InPlaceRows::new(b_source).ok_or_else(|| {
+                crate::Error::Unsupported(format!("gemm: internal: B of {} x {n} does not hold its rows", self.k))
+            })?),
+            _ => Operand::Source(&b_source),
+        };
         let task = GemmTask {
             m: self.m,
             n,
             k: self.k,
             a,
-            b: Operand::Source(&b_source),
+            b,
             c: c.as_mut_ptr(),
             rs_c: n,
             cs_c: 1,

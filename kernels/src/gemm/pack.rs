@@ -28,6 +28,7 @@ pub(crate) trait PanelSource: Sync {
 }
 
 /// A matrix in memory: element (f, k) at `data[f * free_stride + k * k_stride]`.
+#[derive(Clone, Copy)]
 pub(crate) struct StridedSource<'a> {
     pub data: &'a [f32],
     pub free_len: usize,

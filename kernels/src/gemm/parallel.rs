@@ -2,7 +2,7 @@
 //!
 //! Each part is a band of whole panels along M or N, run start to finish by one thread with
 //! its own packing buffers: no barriers, no shared writes. The band axis is the one whose
-//! operand is packed on the fly, so no two threads pack the same data, unless that axis has
+//! operand is packed on the fly (or, for B, read in place), so no two threads pack the same data, unless that axis has
 //! too few panels to share out evenly (a 7x7 map has 7 row panels: two threads would get
 //! 4 and 3) — then the other axis, at the cost of packing the small operand twice.
 //!
@@ -10,7 +10,7 @@
 //! over halves of it and of the scratch, so running allocates nothing.
 
 use super::blocking::Blocking;
-use super::driver::{GemmTask, part_scratch_len};
+use super::driver::{Feed, GemmTask, part_scratch_len};
 use super::microkernel::TileKernel;
 use crate::aligned::{ALIGN_FLOATS, align_scratch};
 use std::ops::Range;
@@ -42,24 +42,23 @@ fn imbalance(len: usize, width: usize, parts: usize) -> f64 {
 }
 
 impl Split {
-    /// Splits an `m x n` GEMM over `threads`, given which operands are pre-packed.
-    pub(crate) fn new(
-        m: usize,
-        n: usize,
-        tile: &TileKernel,
-        (a_packed, b_packed): (bool, bool),
-        threads: usize,
-    ) -> Split {
+    /// Splits an `m x n` GEMM over `threads`, given how A and B are fed.
+    pub(crate) fn new(m: usize, n: usize, tile: &TileKernel, (a, b): (Feed, Feed), threads: usize) -> Split {
         let (mr, nr) = (tile.mr, tile.nr);
         let threads = threads.max(1);
         let split_rows = imbalance(m, mr, threads);
         let split_cols = imbalance(n, nr, threads);
-        // Prefer the axis of the operand packed on the fly (so no packing is duplicated);
-        // switch only when the other axis balances better by more than 3%. The margin is a
-        // tie-break, not a measured cost: with both operands in place (transposed convs) it
-        // just prefers columns, the channel bands.
-        let by_rows =
-            if !a_packed && b_packed { split_rows <= split_cols * 1.03 } else { split_rows * 1.03 < split_cols };
+        // Prefer the axis of the operand packed on the fly (so no packing is duplicated) —
+        // rows for A, columns for B, and columns for a B read in place too (each thread
+        // then reads only its own columns of it); switch only when the other axis balances
+        // better by more than 3%. The margin is a tie-break, not a measured cost: with A in
+        // place and B packed ahead (transposed convs) it just prefers columns, the channel
+        // bands.
+        let by_rows = if a == Feed::OnTheFly && b == Feed::Ahead {
+            split_rows <= split_cols * 1.03
+        } else {
+            split_rows * 1.03 < split_cols
+        };
         let panels = if by_rows { m.div_ceil(mr) } else { n.div_ceil(nr) };
         Split { by_rows, count: threads.min(panels).max(1), threads, m, n, mr, nr }
     }
@@ -82,16 +81,16 @@ impl Split {
     fn parts_scratch_len(
         &self,
         parts: Range<usize>,
-        packed: (bool, bool),
+        feeds: (Feed, Feed),
         tile: &TileKernel,
         blocking: Blocking,
     ) -> usize {
-        parts.map(|p| part_scratch_len(packed.0, packed.1, tile, blocking, self.part(p).0.len())).sum()
+        parts.map(|p| part_scratch_len(feeds, tile, blocking, self.part(p).0.len())).sum()
     }
 
     /// Scratch floats [`run`] needs, including slack to align the caller's slice.
-    pub(crate) fn scratch_len(&self, packed: (bool, bool), tile: &TileKernel, blocking: Blocking) -> usize {
-        self.parts_scratch_len(0..self.count, packed, tile, blocking) + ALIGN_FLOATS
+    pub(crate) fn scratch_len(&self, feeds: (Feed, Feed), tile: &TileKernel, blocking: Blocking) -> usize {
+        self.parts_scratch_len(0..self.count, feeds, tile, blocking) + ALIGN_FLOATS
     }
 }
 
@@ -113,8 +112,8 @@ unsafe fn run_parts(task: &GemmTask, split: &Split, parts: Range<usize>, scratch
         return unsafe { task.run_part(rows, cols, scratch) };
     }
     let mid = parts.start + parts.len() / 2;
-    let packed = (task.a.is_packed(), task.b.is_packed());
-    let left_len = split.parts_scratch_len(parts.start..mid, packed, task.tile, task.blocking);
+    let feeds = (task.a.feed(), task.b.feed());
+    let left_len = split.parts_scratch_len(parts.start..mid, feeds, task.tile, task.blocking);
     let (left_buf, right_buf) = scratch.split_at_mut(left_len);
     rayon::join(
         // SAFETY: the halves are disjoint parts with disjoint scratch, each starting aligned
@@ -142,10 +141,10 @@ mod tests {
     fn a_split_counts_idle_threads() {
         let tile = &crate::dispatch::table(crate::Isa::Portable).unwrap().tiles[0];
         // One panel each way on two threads: one band, one thread idle.
-        let one = Split::new(tile.mr, tile.nr, tile, (true, false), 2);
+        let one = Split::new(tile.mr, tile.nr, tile, (Feed::Ahead, Feed::OnTheFly), 2);
         assert_eq!(one.imbalance(), 2.0);
         // Even bands: balanced.
-        let even = Split::new(tile.mr, 4 * tile.nr, tile, (true, false), 2);
+        let even = Split::new(tile.mr, 4 * tile.nr, tile, (Feed::Ahead, Feed::OnTheFly), 2);
         assert_eq!(even.imbalance(), 1.0);
     }
 }

@@ -6,6 +6,7 @@
 
 use super::blocking::Blocking;
 use super::driver::{GemmTask, IndirectIndex, IndirectSource, Operand, TaskEpilogue};
+use super::in_place::InPlaceRows;
 use super::microkernel::TileKernel;
 use super::pack::{PackedPanels, StridedSource};
 use super::parallel::Split;
@@ -37,6 +38,19 @@ enum AKind {
     Indirect,
 }
 
+/// How the test hands B to the GEMM.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum BKind {
+    /// Packed once, ahead (as convolution weights are).
+    Packed,
+    /// Packed block by block as the GEMM runs.
+    OnTheFly,
+    /// Read where it lies (row-major, k rows of n floats), its partial last panel copied.
+    InPlace,
+}
+
+const B_KINDS: [BKind; 3] = [BKind::Packed, BKind::OnTheFly, BKind::InPlace];
+
 struct Case {
     tile: &'static TileKernel,
     m: usize,
@@ -45,8 +59,7 @@ struct Case {
     /// C as the transpose: element (i, j) at i + j*m.
     transposed: bool,
     a_kind: AKind,
-    /// B packed once, ahead (as convolution weights are), rather than block by block.
-    b_packed: bool,
+    b_kind: BKind,
     blocking: Blocking,
     threads: usize,
     epilogue: bool,
@@ -94,6 +107,9 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
         AKind::Indirect => Operand::Indirect(IndirectSource::new(&a, &index).unwrap()),
     };
     let mut c = vec![f32::NAN; m * n];
+    // The indirect kernels read B packed.
+    let b_kind =
+        if case.a_kind == AKind::Indirect && case.b_kind == BKind::InPlace { BKind::OnTheFly } else { case.b_kind };
     let epilogue = if case.epilogue {
         TaskEpilogue {
             channels_on_rows: !transposed,
@@ -116,7 +132,12 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
         n,
         k,
         a: a_op,
-        b: if case.b_packed { Operand::Packed(b_packed.view()) } else { Operand::Source(&b_src) },
+        b: match b_kind {
+            BKind::Packed => Operand::Packed(b_packed.view()),
+            BKind::OnTheFly => Operand::Source(&b_src),
+            // `b` is exactly k x n: a whole panel read past its last row would leave it.
+            BKind::InPlace => Operand::InPlace(InPlaceRows::new(b_src).unwrap()),
+        },
         c: c.as_mut_ptr(),
         rs_c: rs,
         cs_c: cs,
@@ -126,20 +147,20 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
         blocking: case.blocking,
         then: None,
     };
-    let packed = (a_op.is_packed(), case.b_packed);
-    let split = Split::new(m, n, tile, packed, case.threads);
-    let mut scratch = vec![0.0f32; split.scratch_len(packed, tile, case.blocking)];
+    let feeds = (task.a.feed(), task.b.feed());
+    let split = Split::new(m, n, tile, feeds, case.threads);
+    let mut scratch = vec![0.0f32; split.scratch_len(feeds, tile, case.blocking)];
     // SAFETY: all buffers are sized for m, n, k above; the table came from `table`.
     unsafe { super::parallel::run(&task, &split, &mut scratch) };
     assert!(
         c == want,
-        "{} m={m} n={n} k={k} transposed={transposed} epilogue={} residual={} {:?} indirect={} b_packed={}: got {c:?}, want {want:?}",
+        "{} m={m} n={n} k={k} transposed={transposed} epilogue={} residual={} {:?} indirect={} b={:?}: got {c:?}, want {want:?}",
         tile.name,
         case.epilogue,
         case.residual,
         case.activation,
         case.a_kind == AKind::Indirect,
-        case.b_packed
+        b_kind
     );
 }
 
@@ -160,7 +181,7 @@ fn every_family_on_every_edge() {
                             k,
                             transposed,
                             a_kind: [AKind::Packed, AKind::OnTheFly, AKind::Indirect][(m + k) % 3],
-                            b_packed: (m + k) % 4 < 2,
+                            b_kind: B_KINDS[(m + 2 * k) % 3],
                             blocking: Blocking { kc: 17, nc: tile.nr },
                             threads: 1,
                             epilogue: k % 4 == 1,
@@ -200,7 +221,13 @@ fn k_blocks_and_threads_and_panel_blocks() {
                             AKind::Packed
                         },
                         // Transposed with B packed ahead: the loop that prefetches B.
-                        b_packed: transposed || kc == 9,
+                        b_kind: if transposed || kc == 9 {
+                            BKind::Packed
+                        } else if kc == 64 {
+                            BKind::InPlace
+                        } else {
+                            BKind::OnTheFly
+                        },
                         blocking: Blocking { kc, nc: 2 * tile.nr },
                         threads,
                         epilogue,

@@ -30,7 +30,7 @@ use crate::aligned::{ALIGN_FLOATS, align_scratch, round_up};
 use crate::dispatch::KernelTable;
 use crate::epilogue::Activation;
 use crate::gemm::blocking::{Blocking, blocking, cache_sizes};
-use crate::gemm::driver::{GemmTask, Operand, TaskEpilogue, part_scratch_len};
+use crate::gemm::driver::{Feed, GemmTask, Operand, TaskEpilogue, part_scratch_len};
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelView, StridedSource};
 use crate::shape::{Conv2dDesc, Conv2dShape};
@@ -263,6 +263,18 @@ fn v_is_panel(transposed: bool, stride: usize, tile: &TileKernel) -> bool {
     !transposed && stride == tile.nr
 }
 
+/// How each transform element's GEMM is fed: U packed ahead; V packed per xi (as A when
+/// transposed, else as B) unless it already is one panel. (V read in place as a row-major B
+/// over blocks wider than a panel, `gemm::in_place`, was within 2% either way on VGG-16's
+/// and GoogLeNet's row-major layers: they are one panel wide.)
+fn gemm_feeds(transposed: bool, v_is_panel: bool) -> (Feed, Feed) {
+    match (transposed, v_is_panel) {
+        (true, _) => (Feed::OnTheFly, Feed::Ahead),
+        (false, true) => (Feed::Ahead, Feed::Ahead),
+        (false, false) => (Feed::Ahead, Feed::OnTheFly),
+    }
+}
+
 impl Winograd {
     pub(crate) fn new(
         variant: Variant,
@@ -356,7 +368,7 @@ impl Winograd {
             line_len: round_up((qw * m).div_ceil(chunk) * chunk),
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
-            gemm_len: part_scratch_len(!transposed, transposed || v_is_panel, tile, blocking, gemm_rows),
+            gemm_len: part_scratch_len(gemm_feeds(transposed, v_is_panel), tile, blocking, gemm_rows),
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
             m_xi: round_up(kg * stride) + ALIGN_FLOATS,

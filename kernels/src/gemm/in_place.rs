@@ -1,0 +1,73 @@
+//! A row-major B read where it lies instead of packed block by block.
+//!
+//! A 1x1 convolution's B is the image itself (C/g rows of H*W pixels), and a plain GEMM's
+//! is k rows of n floats: each k-row of a panel is already a contiguous run, so the
+//! microkernel can read it at the matrix's row stride instead of from a packed copy. What
+//! that saves is the packing pass (one read of B from L3 and one write to L2 per block),
+//! which the tiles of the block then amortise over the rows of A: a large share when A has
+//! few rows (`ferrocnn conv --input 1x256x56x56 --out-channels 64 --kernel 1`, 1 thread:
+//! 14% of the time in `perf`). What it costs is that every k step of a tile reads a line of
+//! another row, pages apart, where a packed panel is one sequential run.
+
+use super::microkernel::TileKernel;
+use super::pack::StridedSource;
+
+/// A row-major B read in place: element (k, j) at `data[k * ld + j]`.
+///
+/// Whole panels are read where they lie. The last panel of a matrix whose width is not a
+/// multiple of the panel's is copied, as a packed block would be: its vectors would read
+/// past the end of the last row.
+#[derive(Clone, Copy)]
+pub(crate) struct InPlaceRows<'a> {
+    source: StridedSource<'a>,
+}
+
+impl<'a> InPlaceRows<'a> {
+    /// `None` unless `source` has unit stride along the free dimension (the columns of B)
+    /// and its last row ends inside its data — which is what makes the microkernels' raw
+    /// reads of whole panels sound.
+    pub(crate) fn new(source: StridedSource<'a>) -> Option<Self> {
+        let last_row = source.k_len.checked_sub(1)?.checked_mul(source.k_stride)?;
+        let end = last_row.checked_add(source.free_len)?;
+        (source.free_stride == 1 && source.free_len > 0 && end <= source.data.len()).then_some(InPlaceRows { source })
+    }
+
+    /// Element (k, j): the start of a panel's run in k-row `k`.
+    pub(crate) fn at(&self, k: usize, j: usize) -> *const f32 {
+        self.source.data.as_ptr().wrapping_add(k * self.source.k_stride + j)
+    }
+
+    /// Floats from one k-row to the next.
+    pub(crate) fn ld(&self) -> usize {
+        self.source.k_stride
+    }
+
+    /// The matrix as a packing source, for the last, partial panel.
+    pub(crate) fn source(&self) -> &StridedSource<'a> {
+        &self.source
+    }
+}
+
+/// Whether a GEMM with `m` rows of A and depth `k` on `tile` reads its row-major B in
+/// place rather than packing it.
+///
+/// Measured on AVX-512 (Zen 5): 1x1 convolutions with a folded batch-norm and ReLU, K in
+/// {16, 32, 64, 160, 256, 512} x M in {24, 64, 96, 128, 192, 384}, at 56x56 and 28x28 on
+/// 1 thread and 56x56 on 2, medians of three interleaved runs of `ferrocnn conv --input
+/// 1xKxHxW --out-channels M --kernel 1 --epilogue scale,shift,relu --json`; time in place
+/// over time packed (two 2-thread outliers, 1.33 and 1.73, ran again at 0.72 and 0.96):
+///
+/// | M | in place / packed |
+/// |---|---|
+/// | 24 | 0.69-0.82 |
+/// | 64, 96, 128 | 0.85-0.97; 0.99-1.01 at K = 16, and twice at K = 512 |
+/// | 192 | 0.96-0.97 at K >= 256; 0.95-1.01 below |
+/// | 384 | 0.97-0.99 at K = 512; up to 1.05 at K <= 32 |
+///
+/// Packing pays when many rows of A reuse each packed block and the tiles are short (small
+/// K). The 16- and 24-float panels of AVX2 were mixed on the same machine (M = 24
+/// 0.73-1.00, K = 16 with M >= 64 1.05-1.10), so they keep packing: a k step of theirs
+/// reads one line of a row, where a packed panel streams.
+pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
+    tile.nr >= 48 && (m <= 128 || k >= m)
+}
