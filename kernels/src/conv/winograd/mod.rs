@@ -30,7 +30,7 @@ use crate::aligned::{ALIGN_FLOATS, align_scratch, round_up};
 use crate::dispatch::KernelTable;
 use crate::epilogue::Activation;
 use crate::gemm::blocking::{Blocking, blocking, cache_sizes};
-use crate::gemm::driver::{Feed, GemmTask, Operand, TaskEpilogue, part_scratch_len};
+use crate::gemm::driver::{Feed, GemmTask, IndirectIndex, IndirectSource, Operand, TaskEpilogue, part_scratch_len};
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelView, StridedSource};
 use crate::shape::{Conv2dDesc, Conv2dShape};
@@ -113,6 +113,9 @@ pub(crate) struct Winograd {
     /// 256x14x14 290 / 428, 64x224x224 367 / 464.
     v_xi: usize,
     m_xi: usize,
+    /// Transposed: V read in place as A by the indirect kernels (None only if the index
+    /// overflowed, when V is packed).
+    v_index: Option<IndirectIndex>,
 }
 
 /// A block holds at least this many tiles (or the whole map), even where its V and M then
@@ -263,12 +266,22 @@ fn v_is_panel(transposed: bool, stride: usize, tile: &TileKernel) -> bool {
     !transposed && stride == tile.nr
 }
 
-/// How each transform element's GEMM is fed: U packed ahead; V packed per xi (as A when
-/// transposed, else as B) unless it already is one panel. (V read in place as a row-major B
-/// over blocks wider than a panel, `gemm::in_place`, was within 2% either way on VGG-16's
-/// and GoogLeNet's row-major layers: they are one panel wide.)
-fn gemm_feeds(transposed: bool, v_is_panel: bool) -> (Feed, Feed) {
+/// How each transform element's GEMM is fed: U packed ahead; V, as B, packed per xi unless
+/// it already is one panel; as A (transposed), read in place by the indirect kernels
+/// unless their index overflowed (`v_indexed` false), when it is packed per xi.
+///
+/// V as A in place, against packed per xi (1 thread, `ferrocnn conv --input 1xCxHxW
+/// --out-channels K --kernel 3 --pad 1 --algo A`, two interleaved rounds, ms): 256x14x14
+/// F(2x2) 0.583-0.591 -> 0.542-0.551, 256x56x56 F(4x4) 5.54-5.93 -> 5.14-5.17, 128x28x28 ->
+/// 192 F(4x4) 0.572-0.588 -> 0.539-0.542, 512x7x7 F(2x2) 0.661-0.686 -> 0.638-0.653,
+/// 256x14x14 F(4x4) the same. Whole models, 3 interleaved rounds, 1 / 2 threads: googlenet
+/// 10.00 -> 9.55 / 5.48 -> 5.28 ms, vgg16 68.9 -> 67.9 / 40.0 -> 38.6, resnet50 31.2 ->
+/// 31.0 / 17.0 -> 16.7. (V read in place as a row-major B over blocks wider than a panel,
+/// `gemm::in_place`, was within 2% either way on VGG-16's and GoogLeNet's row-major
+/// layers: they are one panel wide.)
+fn gemm_feeds(transposed: bool, v_is_panel: bool, v_indexed: bool) -> (Feed, Feed) {
     match (transposed, v_is_panel) {
+        (true, _) if v_indexed => (Feed::InPlace, Feed::Ahead),
         (true, _) => (Feed::OnTheFly, Feed::Ahead),
         (false, true) => (Feed::Ahead, Feed::Ahead),
         (false, false) => (Feed::Ahead, Feed::OnTheFly),
@@ -353,7 +366,13 @@ impl Winograd {
         let qw = tiles_w + 1;
         let chunk = m * kernels.lanes;
         let stride = round_up(split.block);
-        let blocking = blocking(tile, cg, false);
+        // Transposed, the GEMMs read V as A in place: tile i, channel k at i + k*stride.
+        let v_index = if transposed {
+            IndirectIndex::new((0..cg).map(|k| k * stride).collect(), (0..stride).collect())
+        } else {
+            None
+        };
+        let blocking = blocking(tile, cg, v_index.is_some());
         let gemm_rows = if transposed { split.block } else { kg };
         let v_is_panel = v_is_panel(transposed, stride, tile);
         Winograd {
@@ -368,7 +387,13 @@ impl Winograd {
             line_len: round_up((qw * m).div_ceil(chunk) * chunk),
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
-            gemm_len: part_scratch_len(gemm_feeds(transposed, v_is_panel), tile, blocking, gemm_rows),
+            gemm_len: part_scratch_len(
+                gemm_feeds(transposed, v_is_panel, v_index.is_some()),
+                tile,
+                blocking,
+                gemm_rows,
+            ),
+            v_index,
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
             m_xi: round_up(kg * stride) + ALIGN_FLOATS,
@@ -568,7 +593,13 @@ impl Winograd {
         for xi in 0..a2 {
             let vx = &v[xi * self.v_xi..][..cg * self.stride];
             let strided;
-            let v_operand = if v_is_panel(self.transposed, self.stride, self.tile) {
+            let v_operand = if let Some(index) = &self.v_index {
+                // The index reaches (stride - 1) + (C - 1) * stride, the last float of `vx`.
+                let Some(source) = IndirectSource::new(vx, index) else {
+                    unreachable!("V's C rows of `stride` floats hold every index")
+                };
+                Operand::Indirect(source)
+            } else if v_is_panel(self.transposed, self.stride, self.tile) {
                 Operand::Packed(PanelView::new(vx, self.stride, cg))
             } else {
                 strided = StridedSource { data: vx, free_len: tiles, k_len: cg, free_stride: 1, k_stride: self.stride };
