@@ -34,6 +34,11 @@ fn check_all(desc: &Conv2dDesc, input: &[f32], weights: &[f32]) {
                 continue;
             }
             let plan = Conv2d::with_options(desc, weights, None, &Epilogue::new(), algo, options).unwrap();
+            if matches!(plan.algo(), Algo::WinogradF2 | Algo::WinogradF4 | Algo::WinogradF6 | Algo::WinogradSplit) {
+                // Auto's Winograd choices have their own bound, checked with them
+                // (winograd.rs, winograd_split.rs); this one is for products summed directly.
+                continue;
+            }
             let got = run_plan(&plan, input, None);
             let what = format!("{desc:?} {options:?} {} [{}]", plan.algo(), plan.kernel_name());
             assert_within(&got, &want, |i| gemm_bound(shape.reduction, magnitude[i], want[i]), &what);

@@ -124,16 +124,25 @@ fn fused_epilogue_and_channel_slice() {
     }
 }
 
-/// `Auto` leaves kernels larger than 3x3 to im2col (the split's own doc says why), and
-/// `Tune` may keep the split: it is one of the concrete algorithms.
+/// `Auto` splits a larger kernel where its 3x3 layer runs F(4x4) (AlexNet's 5x5) and
+/// leaves it to im2col where that layer would run F(2x2) or no Winograd at all (LeNet's
+/// 6x14x14 -> 16, a 3-channel input); `Tune` may keep the split, one of the concrete
+/// algorithms.
 #[test]
-fn auto_leaves_larger_kernels_to_im2col_and_tune_times_the_split() {
+fn auto_splits_where_the_3x3_layer_runs_f4_and_tune_times_the_split() {
+    let auto = |desc: &Conv2dDesc| Conv2d::new(desc, &kaiming(desc, 1), None, &Epilogue::new(), Algo::Auto).unwrap();
     let alexnet = Conv2dDesc::new(1, 64, (27, 27), 192, (5, 5)).pad(2);
-    let plan = Conv2d::new(&alexnet, &kaiming(&alexnet, 1), None, &Epilogue::new(), Algo::Auto).unwrap();
-    assert_eq!(plan.algo(), Algo::Im2col);
-    assert!(Algo::CONCRETE.contains(&Algo::WinogradSplit));
-    let plan = Conv2d::new(&alexnet, &kaiming(&alexnet, 1), None, &Epilogue::new(), Algo::WinogradSplit).unwrap();
+    let plan = auto(&alexnet);
+    assert_eq!(plan.algo(), Algo::WinogradSplit);
     assert!(plan.kernel_name().starts_with("winograd-f4 "), "{}", plan.kernel_name());
+    for im2col in [
+        Conv2dDesc::new(1, 32, (14, 14), 64, (5, 5)).pad(2),
+        Conv2dDesc::new(1, 6, (14, 14), 16, (5, 5)),
+        Conv2dDesc::new(1, 3, (32, 32), 6, (5, 5)),
+    ] {
+        assert_eq!(auto(&im2col).algo(), Algo::Im2col, "{im2col:?}");
+    }
+    assert!(Algo::CONCRETE.contains(&Algo::WinogradSplit));
 }
 
 #[test]

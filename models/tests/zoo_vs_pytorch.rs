@@ -23,7 +23,8 @@ const INPUT_SEED: u64 = 7;
 const IM2COL_BOUND: f32 = 1e-4;
 
 /// Auto runs F(4x4) Winograd, whose per-layer bound (the kernels' tests/winograd.rs) is
-/// 32 sqrt(C*9) eps; at the zoo's widest 3x3 input, 512 channels, that is 2.6e-4. Whole
+/// 32 sqrt(C*9) eps; at the zoo's widest 3x3 input, 512 channels, that is 2.6e-4 (AlexNet's
+/// 5x5, split into a 3x3 layer of 4 x 64 channels, is inside it). Whole
 /// networks measure 100x below it (batch-norm renormalises each layer's error).
 fn auto_bound() -> f32 {
     32.0 * ((512 * 9) as f32).sqrt() * f32::EPSILON

@@ -5,7 +5,8 @@ use crate::shape::Conv2dDesc;
 pub enum Algo {
     /// Chosen from the shape: `Depthwise` when every group is one input channel (and
     /// there are several), `Gemm1x1` where it applies, Winograd on 3x3 stride-1 layers
-    /// (`winograd_choice`), else `Im2col`. A single input channel
+    /// (`winograd_choice`), `WinogradSplit` on larger stride-1 kernels whose 3x3 layer runs
+    /// F(4x4) (`split_choice`), else `Im2col`. A single input channel
     /// in one group (LeNet's and the MNIST CNN's first layers) stays a GEMM: 1 thread,
     /// AVX-512, `ferrocnn conv --algo ...`, 1x32x32 -> 6 5x5: 54 GFLOP/s as a GEMM against
     /// 45 depthwise; 1x28x28 -> 32 3x3: 80-112 against 35.
@@ -30,13 +31,8 @@ pub enum Algo {
     /// Winograd layer over the input's shifted copies (`conv::kernel_split`): 2.78x fewer
     /// multiplications for 5x5 with F(4x4). AlexNet's 64x27x27 -> 192 5x5 alone (`ferrocnn
     /// conv --input 1x64x27x27 --out-channels 192 --kernel 5 --pad 2 --algo A --threads T`,
-    /// 5 interleaved rounds, medians): 1 thread 1.62 ms im2col, 1.01 split (444 GFLOP/s
-    /// effective); 2 threads 0.85 / 0.60. Inside AlexNet the same layer ran 1.53-1.69 ms
-    /// against im2col's 1.65-1.73 and the whole model did not move (`ferrocnn bench alexnet`,
-    /// 5 rounds: 1 thread 10.60 -> 10.81 ms, 2 threads 7.32 -> 7.34), for a reason not yet
-    /// found (the 3x3 layer alone, its caches flushed by 256 MB of reads between runs, takes
-    /// 1.2-1.3 ms; inside the model 1.56-1.67 with the same tile split). So `Auto` does not
-    /// choose it; `Tune` times it.
+    /// medians): 1 thread 1.62 ms im2col, 1.02 split (444 GFLOP/s effective); 2 threads
+    /// 0.87 / 0.52. `Auto` runs it where [`split_choice`] says.
     WinogradSplit,
 }
 
@@ -118,12 +114,13 @@ impl Algo {
         }
     }
 
-    /// What `Auto` runs for `desc`; see [`winograd_choice`] for 3x3 stride-1 layers.
+    /// What `Auto` runs for `desc`; see [`winograd_choice`] for 3x3 stride-1 layers and
+    /// [`split_choice`] for larger ones.
     pub(crate) fn resolve(self, desc: &Conv2dDesc) -> Algo {
         match self {
             Algo::Auto if desc.groups > 1 && Algo::Depthwise.applies_to(desc) => Algo::Depthwise,
             Algo::Auto if Algo::Gemm1x1.applies_to(desc) => Algo::Gemm1x1,
-            Algo::Auto => winograd_choice(desc).unwrap_or(Algo::Im2col),
+            Algo::Auto => winograd_choice(desc).or_else(|| split_choice(desc)).unwrap_or(Algo::Im2col),
             other => other,
         }
     }
@@ -216,6 +213,32 @@ fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
     }
     let f4 = tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS;
     Some(if f4 { Algo::WinogradF4 } else { Algo::WinogradF2 })
+}
+
+/// `WinogradSplit` for a kernel larger than 3x3 at stride 1 where its 3x3 layer (pieces x
+/// C/g input channels, the output's map plus 2) would run F(4x4) and the layer itself has
+/// the input channels Winograd needs; else nothing, and im2col runs it.
+///
+/// 5x5 layers, padding 2, 1 thread, ms, im2col / split (`ferrocnn conv --input 1xCxHxW
+/// --out-channels K --kernel 5 --pad 2 --algo A --threads 1`, two interleaved runs): 3x3
+/// layers on F(4x4) 8x56x56 -> 16 0.140 / 0.124, 16x28x28 -> 32 0.118 / 0.097, 48x27x27 ->
+/// 128 0.86 / 0.59; on F(2x2) 32x14x14 -> 64 0.079 / 0.098, 64x14x14 -> 128 0.308 / 0.296;
+/// 3x32x32 -> 6 (no padding; 12 channels, F(2x2)) 0.011 / 0.013. Inside AlexNet, whose
+/// 5x5 layer is the only one in the zoo it takes (LeNet's are too small), 1 / 2 threads,
+/// interleaved rounds (`ferrocnn bench alexnet --algo A`, medians): the layer 1.78-1.81 ->
+/// 1.61-1.68 ms / 0.93-1.05 -> 0.87-0.92, the model 11.95 -> 11.23 and 12.08 -> 11.59 (5
+/// rounds each) / 8.00 -> 7.75 (7 rounds). The model gains more than the layer: the three
+/// F(2x2) layers after it ran 10-17% faster on 1 thread (5 rounds of `--per-layer`), for
+/// a reason not found — not the larger scratch (the model with im2col and the split's
+/// scratch size ran as with its own).
+fn split_choice(desc: &Conv2dDesc) -> Option<Algo> {
+    if !Algo::WinogradSplit.applies_to(desc) {
+        return None;
+    }
+    let s = desc.validate().ok()?;
+    let inner = super::kernel_split::inner_desc(desc, &s);
+    (s.group_in_channels >= WINOGRAD_MIN_CHANNELS && winograd_choice(&inner) == Some(Algo::WinogradF4))
+        .then_some(Algo::WinogradSplit)
 }
 
 impl std::fmt::Display for Algo {

@@ -13,8 +13,7 @@
 //! per piece for 16 outputs, 9 per output for a 5x5 kernel against 25 direct (2.78x fewer).
 //! The stacked copy is pieces x C x (OH + 2) x (OW + 2) floats, written once per run.
 //!
-//! Measured on AlexNet's 5x5 layer, and why `Auto` does not choose it yet: see
-//! [`super::algo::Algo::WinogradSplit`].
+//! Where `Auto` chooses it, and the measurements: see [`super::algo::Algo::WinogradSplit`].
 
 use super::algo::Algo;
 use super::plan::{ChannelSlice, Conv2d};
@@ -28,6 +27,20 @@ use rayon::prelude::*;
 /// 3x3 pieces down and across a kernel of `side` taps, padded to whole pieces.
 fn pieces_along(side: usize) -> usize {
     side.div_ceil(3)
+}
+
+/// The 3x3 layer that `desc` (of shape `s`) runs as: unpadded, over its stacked shifts.
+pub(crate) fn inner_desc(desc: &Conv2dDesc, s: &Conv2dShape) -> Conv2dDesc {
+    let pieces = pieces_along(desc.kernel_h) * pieces_along(desc.kernel_w);
+    Conv2dDesc {
+        in_channels: desc.groups * pieces * s.group_in_channels,
+        in_h: s.out_h + 2,
+        in_w: s.out_w + 2,
+        kernel_h: 3,
+        kernel_w: 3,
+        padding: Padding2d::default(),
+        ..*desc
+    }
 }
 
 /// The 3x3 layer a larger kernel runs as: an unpadded convolution over the stacked shifts,
@@ -64,15 +77,7 @@ impl KernelSplit {
                 }
             }
         }
-        let inner_desc = Conv2dDesc {
-            in_channels: desc.groups * inner_cg,
-            in_h: s.out_h + 2,
-            in_w: s.out_w + 2,
-            kernel_h: 3,
-            kernel_w: 3,
-            padding: Padding2d::default(),
-            ..*desc
-        };
+        let inner_desc = inner_desc(desc, s);
         let algo = match Algo::Auto.resolve(&inner_desc) {
             winograd if winograd.winograd().is_some() => winograd,
             _ => Algo::WinogradF2,
