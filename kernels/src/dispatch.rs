@@ -92,7 +92,7 @@ pub fn active_isa() -> Isa {
 }
 
 /// `(w, x, bias, activation, y)`: `y[r] = act(dot(w[r], x) + bias[r])` ([`crate::ops::Linear`]).
-pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, &mut [f32]);
+pub(crate) type GemvFn = unsafe fn(&[f32], &[f32], &[f32], crate::Activation, bool, &mut [f32]);
 
 /// `(geometry, band, scratch, the band's output planes)` ([`crate::conv::Algo::Depthwise`]).
 pub(crate) type DepthwiseFn = unsafe fn(

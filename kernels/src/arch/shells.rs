@@ -109,9 +109,9 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); `w` holds `y.len()` rows of `x.len()`; `bias` is empty or `y.len()` long.
         $(#[$attr])*
-        pub(crate) unsafe fn gemv(w: &[f32], x: &[f32], bias: &[f32], act: crate::epilogue::Activation, y: &mut [f32]) {
+        pub(crate) unsafe fn gemv(w: &[f32], x: &[f32], bias: &[f32], act: crate::epilogue::Activation, stream: bool, y: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::ops::linear::gemv_body::<$simd>(w, x, bias, act, y) }
+            unsafe { crate::ops::linear::gemv_body::<$simd>(w, x, bias, act, stream, y) }
         }
 
         #[allow(clippy::too_many_arguments)]
