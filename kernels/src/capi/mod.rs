@@ -105,7 +105,7 @@ const MAX_THREADS: usize = 4096;
 
 /// Sets the number of threads that plans created after this call run on (0: one per
 /// core). Plans already created keep theirs. On Linux, when they fit the CPUs the process
-/// may use, the workers are bound one to each of the first of them (see [`crate::thread_pool`]).
+/// may use, the workers are bound one to each of the first of them (see [`crate::thread_pool()`]).
 #[unsafe(no_mangle)]
 pub extern "C" fn ferrocnn_set_num_threads(threads: usize) -> ferrocnn_status {
     guard(|| {

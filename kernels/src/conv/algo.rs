@@ -32,7 +32,7 @@ pub enum Algo {
     /// multiplications for 5x5 with F(4x4). AlexNet's 64x27x27 -> 192 5x5 alone (`ferrocnn
     /// conv --input 1x64x27x27 --out-channels 192 --kernel 5 --pad 2 --algo A --threads T`,
     /// medians): 1 thread 1.62 ms im2col, 1.02 split (444 GFLOP/s effective); 2 threads
-    /// 0.87 / 0.52. `Auto` runs it where [`split_choice`] says.
+    /// 0.87 / 0.52. `Auto` runs it where the 3x3 layer would run F(4x4) (`split_choice`).
     WinogradSplit,
 }
 

@@ -106,7 +106,7 @@ impl Clamp {
 }
 
 /// `(kc, data, offsets, bases, b, c, rs_c, accumulate, prefetch)`: as [`MicrokernelFn`], but A is read
-/// in place, not packed: A[i][k] = `data[bases[i] + offsets[k]]`, and B only packed. (With
+/// in place, not packed: `A[i][k] = data[bases[i] + offsets[k]]`, and B only packed. (With
 /// B's row stride an argument too, the general registers ran out beside the row pointers:
 /// ResNet-50's transposed 1x1 layers, 2 threads, 4-7% slower.)
 pub(crate) type IndirectMicrokernelFn =
@@ -193,7 +193,7 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
     }
 }
 
-/// The body of the indirect kernels: A[i][k] = `data[bases[i] + offsets[k]]`, which reads
+/// The body of the indirect kernels: `A[i][k] = data[bases[i] + offsets[k]]`, which reads
 /// an image's im2col matrix in place (an "indirect GEMM", as XNNPACK's indirection buffers
 /// do for NHWC; here the offsets of the taps are shared by all pixels of a tile).
 ///
