@@ -61,9 +61,9 @@ impl KernelSplit {
         epilogue: &Epilogue,
         options: PlanOptions,
     ) -> Result<KernelSplit> {
-        let (pieces_h, pieces_w) = (pieces_along(desc.kernel_h), pieces_along(desc.kernel_w));
+        let inner_desc = inner_desc(desc, s);
         let (r, q, cg) = (desc.kernel_h, desc.kernel_w, s.group_in_channels);
-        let inner_cg = pieces_h * pieces_w * cg;
+        let (pieces_w, inner_cg) = (pieces_along(q), inner_desc.in_channels / desc.groups);
         // Piece (a, b) of filter k: its taps of rows 3a.. and columns 3b.., zero past R x S.
         let mut filters = vec![0.0f32; desc.out_channels * inner_cg * 9];
         for k in 0..desc.out_channels {
@@ -77,7 +77,6 @@ impl KernelSplit {
                 }
             }
         }
-        let inner_desc = inner_desc(desc, s);
         let algo = match Algo::Auto.resolve(&inner_desc) {
             winograd if winograd.winograd().is_some() => winograd,
             _ => Algo::WinogradF2,

@@ -65,9 +65,14 @@ impl<'a> InPlaceRows<'a> {
 /// | 384 | 0.97-0.99 at K = 512; up to 1.05 at K <= 32 |
 ///
 /// Packing pays when many rows of A reuse each packed block and the tiles are short (small
-/// K). The 16- and 24-float panels of AVX2 were mixed on the same machine (M = 24
+/// K). Beyond the convolutions, `Gemm` plans with A packed, 1 thread, medians of a timed
+/// loop, in place / packed ms: 64 x n x 576 wins at every row length tried (n = 512 to
+/// 4096, 0.12-0.35 less; 4 KiB rows included), 128 x 1024 x 1024 1.04-1.07 / 1.17-1.26,
+/// 256^3 0.128-0.133 / 0.135-0.140, 512^3 even (1.03-1.07 / 1.04-1.07), and 1024^3 loses
+/// (10.4-11.0 / 8.49, and 17.9-19.1 / 16.7 in a slower hour): so K >= M only up to the 384
+/// rows measured. The 16- and 24-float panels of AVX2 were mixed on the same machine (M = 24
 /// 0.73-1.00, K = 16 with M >= 64 1.05-1.10), so they keep packing: a k step of theirs
 /// reads one line of a row, where a packed panel streams.
 pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
-    tile.nr >= 48 && (m <= 128 || k >= m)
+    tile.nr >= 48 && (m <= 128 || (k >= m && m <= 384))
 }

@@ -8,14 +8,17 @@
 //!
 //! A W of at least half of L3 cannot stay cached from one inference to the next; read
 //! plainly it pushes out what can (the rest of the model's weights and its activations).
-//! The GEMV then asks for it ahead with non-temporal prefetches, whose lines this Zen 5
-//! does not keep in L3. AlexNet (fc6-fc8: 151, 67 and 16 MB; its convolutions' weights,
-//! about 25 MB, fit the 32 MB L3), medians of interleaved rounds of `ferrocnn bench
-//! alexnet`: 1 thread 10.72 -> 10.00 ms (`--per-layer`: the convolutions 10-15% faster,
-//! the linear layers 3-5%), 2 threads 7.28 -> 6.72. VGG-16, whose convolutions outgrow
-//! L3 anyway: 63.2 -> 63.2 / 38.4 -> 37.8. The layer alone is DRAM-bound either way
-//! (`ferrocnn linear --in 9216 --out 4096`, 3.48-3.50 -> 3.32-3.48 ms on 1 thread).
-//! Smaller layers (MobileNetV2's 5 MB classifier, 3.46 -> 3.49 ms streamed) read plainly.
+//! The GEMV then asks for it ahead with non-temporal prefetches (`gemv_body`). That this
+//! Zen 5 keeps such lines out of L3 is inferred from the effect (the VM exposes no cache
+//! counters): AlexNet (fc6-fc8: 151, 67 and 16 MB; its convolutions' weights, about 25 MB,
+//! fit the 32 MB L3), `ferrocnn bench alexnet`, before and after taking turns, 5 rounds,
+//! medians: 1 thread 10.52 -> 9.51 ms, 2 threads 6.98 -> 6.52; with `--per-layer` the
+//! convolutions ran 10-15% faster and the linear layers 3-5%. VGG-16, whose convolutions
+//! outgrow L3 anyway, 1 thread unchanged, 2 threads 37.21 -> 37.17. The layer alone is
+//! DRAM-bound either way (`ferrocnn linear --in 9216 --out 4096`, 3.48-3.50 -> 3.32-3.48 ms
+//! on 1 thread). The half-of-L3 line: streaming every GEMV (a build that did) took
+//! MobileNetV2, whose 14 MB of weights all fit L3, from 3.46 to 3.49 ms; its 5 MB
+//! classifier and ResNet-50's 8 MB one read plainly (ResNet-50 30.36 -> 30.31).
 
 use crate::aligned::{ALIGN, ALIGN_FLOATS, align_scratch, round_up};
 use crate::arch::simd::Simd;
@@ -29,12 +32,12 @@ use rayon::prelude::*;
 const ROWS: usize = 4;
 
 /// How far ahead in each row a streaming GEMV asks for W: 1 KiB. AlexNet, 1 thread,
-/// medians of 3 interleaved rounds of `ferrocnn bench alexnet`: none 10.72 ms, 128 floats
-/// 10.06, 256 10.00, 512 11.22.
+/// medians of 3 interleaved rounds of `ferrocnn bench alexnet` (a build streaming every
+/// GEMV): none 10.72 ms, 128 floats 10.06, 256 10.00, 512 11.22.
 const STREAM_AHEAD: usize = 256;
 
 /// Asks for the line at `p` as data used once: a non-temporal prefetch, whose line this
-/// Zen 5 does not keep in L3 when it leaves L2.
+/// Zen 5, by its effect on AlexNet (module doc), does not keep in L3 when it leaves L2.
 #[inline(always)]
 fn prefetch_once(p: *const f32) {
     #[cfg(target_arch = "x86_64")]
@@ -49,7 +52,7 @@ fn prefetch_once(p: *const f32) {
 
 /// `y[r] = act(dot(w[r], x) + bias[r])` for the rows of `w` (each `x.len()` long);
 /// `stream`: W is read once per use and too large to keep, so it is fetched ahead as
-/// non-temporal (see [`Linear::from_vec`]).
+/// non-temporal (see the module doc).
 ///
 /// # Safety
 /// `S` is available; `w.len() == y.len() * x.len()`; `bias`, when not empty, has `y.len()`.

@@ -113,9 +113,7 @@ pub(crate) struct Winograd {
     /// 256x14x14 290 / 428, 64x224x224 367 / 464.
     v_xi: usize,
     m_xi: usize,
-    /// Transposed: V read in place as A by the indirect kernels (None only if the index
-    /// overflowed, when V is packed).
-    v_index: Option<IndirectIndex>,
+    v_read: VRead,
 }
 
 /// A block holds at least this many tiles (or the whole map), even where its V and M then
@@ -256,35 +254,53 @@ struct SharedV(*mut f32);
 // SAFETY: the workers of a block write disjoint channel rows of its V (`Winograd::run`).
 unsafe impl Sync for SharedV {}
 
-/// Whether a block is one GEMM panel wide, so that V's rows (C x stride) already are that
-/// panel and the GEMMs read V in place instead of packing it per xi. The panel's columns past
-/// the block's tiles hold whatever the scratch held; each GEMM column depends only on its own
-/// column of V, and M's columns past the tiles are never read. Measured (F(4x4), 1 thread,
-/// packed / in place, three interleaved rounds, `ferrocnn conv ... --algo winograd-f4`):
-/// 64x56x56 0.514 / 0.487 ms, 128x28x28 0.458 / 0.430, 64x224x224 8.57 / 7.88.
-fn v_is_panel(transposed: bool, stride: usize, tile: &TileKernel) -> bool {
-    !transposed && stride == tile.nr
+/// How each transform element's GEMM reads V (C rows of `stride` tiles), decided once per
+/// plan. U, the other operand, is packed ahead.
+///
+/// Transposed, V is A, read in place by the indirect kernels. Against packing it per xi
+/// (1 thread, `ferrocnn conv --input 1xCxHxW --out-channels K --kernel 3 --pad 1 --algo A`,
+/// two interleaved rounds, ms): 256x14x14 F(2x2) 0.583-0.591 -> 0.542-0.551, 256x56x56
+/// F(4x4) 5.54-5.93 -> 5.14-5.17, 128x28x28 -> 192 F(4x4) 0.572-0.588 -> 0.539-0.542,
+/// 512x7x7 F(2x2) 0.661-0.686 -> 0.638-0.653, 256x14x14 F(4x4) the same. Whole models, 3
+/// interleaved rounds, 1 / 2 threads: googlenet 10.00 -> 9.55 / 5.48 -> 5.28 ms, vgg16 68.9
+/// -> 67.9 / 40.0 -> 38.6, resnet50 31.2 -> 31.0 / 17.0 -> 16.7.
+///
+/// Otherwise V is B. A block one GEMM panel wide is read as that panel: its columns past
+/// the block's tiles hold whatever the scratch held, but each GEMM column depends only on
+/// its own column of V, and M's columns past the tiles are never read. Measured (F(4x4), 1
+/// thread, packed / in place, three interleaved rounds, `ferrocnn conv ... --algo
+/// winograd-f4`): 64x56x56 0.514 / 0.487 ms, 128x28x28 0.458 / 0.430, 64x224x224 8.57 /
+/// 7.88. Wider blocks are packed per xi (read in place as a row-major B, `gemm::in_place`,
+/// they were within 2% either way on VGG-16's and GoogLeNet's row-major layers, which are
+/// one panel wide).
+enum VRead {
+    /// Transposed: tile i, channel k at `i + k * stride`.
+    Indexed(IndirectIndex),
+    /// Row-major, the block one panel wide.
+    Panel,
+    /// Row-major over a wider block; or transposed if the index overflowed (which validated
+    /// shapes, below 2^40 elements, never do).
+    Packed,
 }
 
-/// How each transform element's GEMM is fed: U packed ahead; V, as B, packed per xi unless
-/// it already is one panel; as A (transposed), read in place by the indirect kernels
-/// unless their index overflowed (`v_indexed` false), when it is packed per xi.
-///
-/// V as A in place, against packed per xi (1 thread, `ferrocnn conv --input 1xCxHxW
-/// --out-channels K --kernel 3 --pad 1 --algo A`, two interleaved rounds, ms): 256x14x14
-/// F(2x2) 0.583-0.591 -> 0.542-0.551, 256x56x56 F(4x4) 5.54-5.93 -> 5.14-5.17, 128x28x28 ->
-/// 192 F(4x4) 0.572-0.588 -> 0.539-0.542, 512x7x7 F(2x2) 0.661-0.686 -> 0.638-0.653,
-/// 256x14x14 F(4x4) the same. Whole models, 3 interleaved rounds, 1 / 2 threads: googlenet
-/// 10.00 -> 9.55 / 5.48 -> 5.28 ms, vgg16 68.9 -> 67.9 / 40.0 -> 38.6, resnet50 31.2 ->
-/// 31.0 / 17.0 -> 16.7. (V read in place as a row-major B over blocks wider than a panel,
-/// `gemm::in_place`, was within 2% either way on VGG-16's and GoogLeNet's row-major
-/// layers: they are one panel wide.)
-fn gemm_feeds(transposed: bool, v_is_panel: bool, v_indexed: bool) -> (Feed, Feed) {
-    match (transposed, v_is_panel) {
-        (true, _) if v_indexed => (Feed::InPlace, Feed::Ahead),
-        (true, _) => (Feed::OnTheFly, Feed::Ahead),
-        (false, true) => (Feed::Ahead, Feed::Ahead),
-        (false, false) => (Feed::Ahead, Feed::OnTheFly),
+impl VRead {
+    fn new(transposed: bool, stride: usize, tile: &TileKernel, channels: usize) -> VRead {
+        let index = || IndirectIndex::new((0..channels).map(|k| k * stride).collect(), (0..stride).collect());
+        match transposed {
+            true => index().map_or(VRead::Packed, VRead::Indexed),
+            false if stride == tile.nr => VRead::Panel,
+            false => VRead::Packed,
+        }
+    }
+
+    /// How A and B are fed (`transposed`: V is A).
+    fn feeds(&self, transposed: bool) -> (Feed, Feed) {
+        let v = match self {
+            VRead::Indexed(_) => Feed::InPlace,
+            VRead::Panel => Feed::Ahead,
+            VRead::Packed => Feed::OnTheFly,
+        };
+        if transposed { (v, Feed::Ahead) } else { (Feed::Ahead, v) }
     }
 }
 
@@ -366,15 +382,11 @@ impl Winograd {
         let qw = tiles_w + 1;
         let chunk = m * kernels.lanes;
         let stride = round_up(split.block);
-        // Transposed, the GEMMs read V as A in place: tile i, channel k at i + k*stride.
-        let v_index = if transposed {
-            IndirectIndex::new((0..cg).map(|k| k * stride).collect(), (0..stride).collect())
-        } else {
-            None
-        };
-        let blocking = blocking(tile, cg, v_index.is_some());
+        let v_read = VRead::new(transposed, stride, tile, cg);
+        // An indirect A keeps image lines, not a packed panel, in L1 (`blocking`); at most
+        // 1024 channels, as in every zoo model, one pass over K either way.
+        let blocking = blocking(tile, cg, matches!(v_read, VRead::Indexed(_)));
         let gemm_rows = if transposed { split.block } else { kg };
-        let v_is_panel = v_is_panel(transposed, stride, tile);
         Winograd {
             variant,
             tile,
@@ -387,13 +399,8 @@ impl Winograd {
             line_len: round_up((qw * m).div_ceil(chunk) * chunk),
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
-            gemm_len: part_scratch_len(
-                gemm_feeds(transposed, v_is_panel, v_index.is_some()),
-                tile,
-                blocking,
-                gemm_rows,
-            ),
-            v_index,
+            gemm_len: part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows),
+            v_read,
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
             m_xi: round_up(kg * stride) + ALIGN_FLOATS,
@@ -593,17 +600,21 @@ impl Winograd {
         for xi in 0..a2 {
             let vx = &v[xi * self.v_xi..][..cg * self.stride];
             let strided;
-            let v_operand = if let Some(index) = &self.v_index {
-                // The index reaches (stride - 1) + (C - 1) * stride, the last float of `vx`.
-                let Some(source) = IndirectSource::new(vx, index) else {
-                    unreachable!("V's C rows of `stride` floats hold every index")
-                };
-                Operand::Indirect(source)
-            } else if v_is_panel(self.transposed, self.stride, self.tile) {
-                Operand::Packed(PanelView::new(vx, self.stride, cg))
-            } else {
-                strided = StridedSource { data: vx, free_len: tiles, k_len: cg, free_stride: 1, k_stride: self.stride };
-                Operand::Source(&strided)
+            let v_operand = match &self.v_read {
+                VRead::Indexed(index) => {
+                    // The index reaches (stride - 1) + (C - 1) * stride, the last float of `vx`.
+                    let Some(source) = IndirectSource::new(vx, index) else {
+                        unreachable!("V's C rows of `stride` floats hold every index")
+                    };
+                    Operand::Indirect(source)
+                }
+                VRead::Panel => Operand::Packed(PanelView::new(vx, self.stride, cg)),
+                // Tile i, channel k at i + k*stride, as A or as B.
+                VRead::Packed => {
+                    strided =
+                        StridedSource { data: vx, free_len: tiles, k_len: cg, free_stride: 1, k_stride: self.stride };
+                    Operand::Source(&strided)
+                }
             };
             let u = Operand::Packed(self.weights[group * a2 + xi].view());
             let (gm, gn, a, b, rs_c, cs_c) = if self.transposed {
