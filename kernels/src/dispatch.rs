@@ -137,6 +137,10 @@ pub(crate) struct KernelTable {
     /// Winograd input and output transforms, F(2x2), F(4x4), F(6x6) in that order.
     pub winograd_input: [unsafe fn(&crate::conv::winograd::transform::InputJob); 3],
     pub winograd_output: [unsafe fn(&crate::conv::winograd::transform::OutputJob); 3],
+    /// F(2x2) with the filters transformed as the run needs them: its input transform (G's
+    /// factors folded in) and its filter transform.
+    pub winograd_input_f2_folded: unsafe fn(&crate::conv::winograd::transform::InputJob),
+    pub winograd_filters_f2: unsafe fn(&crate::conv::winograd::transform::FilterJob),
 }
 
 /// The table of one path, from its folder: the tile families of its `gemm.rs` and the
@@ -172,6 +176,8 @@ macro_rules! kernel_table {
                 $($folder)::+::shells::winograd_output_f4,
                 $($folder)::+::shells::winograd_output_f6,
             ],
+            winograd_input_f2_folded: $($folder)::+::shells::winograd_input_f2_folded,
+            winograd_filters_f2: $($folder)::+::shells::winograd_filters_f2,
         }
     };
 }

@@ -132,6 +132,26 @@ macro_rules! kernel_shells {
             unsafe { crate::conv::depthwise::depthwise_band::<$simd>(g, band, scratch, output) }
         }
 
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); the job satisfies `input_transform`'s contract.
+        $(#[$attr])*
+        pub(crate) unsafe fn winograd_input_f2_folded(job: &crate::conv::winograd::transform::InputJob) {
+            // SAFETY: forwarded contract.
+            unsafe {
+                crate::conv::winograd::transform::input_transform::<$simd, crate::conv::winograd::transform::F2Folded, 2, 4>(job)
+            }
+        }
+
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); the job satisfies `filter_transform`'s contract.
+        $(#[$attr])*
+        pub(crate) unsafe fn winograd_filters_f2(job: &crate::conv::winograd::transform::FilterJob) {
+            // SAFETY: forwarded contract.
+            unsafe {
+                crate::conv::winograd::transform::filter_transform::<$simd, crate::conv::winograd::transform::F2Folded, 4>(job)
+            }
+        }
+
         $crate::arch::shells::winograd_shells!([$(#[$attr])*] $simd,
             winograd_input_f2, winograd_output_f2 = F2, 2, 4;
             winograd_input_f4, winograd_output_f4 = F4, 4, 6;

@@ -140,7 +140,19 @@ const F4_MIN_TILE_CHANNELS: usize = 49 * 32;
 /// bound: T >= 26. The transformed filters are also 16/9 (F(2x2)) to 36/9 (F(4x4)) the
 /// size of the 3x3 weights, so the layers it leaves to im2col are the ones whose filters
 /// cost the most memory for the least work.
-const WINOGRAD_MIN_TILES: usize = 26;
+pub(crate) const WINOGRAD_MIN_TILES: usize = 26;
+/// Below `WINOGRAD_MIN_TILES` tiles F(2x2) keeps its filters untransformed and transforms
+/// them as each run needs them (`winograd::per_run`), which streams the 3x3 weights, no
+/// more than im2col does; from this many input channels that beats im2col. 1 / 2 threads,
+/// `ferrocnn conv --input 1xCx7x7 --out-channels K --kernel 3 --pad 1 --algo A`, ms,
+/// im2col against F(2x2) per run: 512 -> 512 0.928 / 0.502 against 0.83 / 0.50; 256 ->
+/// 256 0.242 / 0.128 against 0.251 / 0.131; 192 -> 384 and 160 -> 320 (GoogLeNet's) the
+/// same within 3%. Inside the models, medians of five interleaved rounds (`ferrocnn bench
+/// MODEL --threads T`), im2col against per run on the 512x7x7 layers: resnet18 10.92 ->
+/// 10.57 ms (1 thread), 6.01 -> 5.84 (2); resnet50 30.98 -> 30.75 (1, three rounds),
+/// 16.67 -> 16.64 (2). ResNet-18's layers alone, 1 thread (`--per-layer`, three rounds):
+/// 0.976-0.993 -> 0.899-0.908 ms.
+const PER_RUN_MIN_CHANNELS: usize = 512;
 
 /// The Winograd variant `Auto` runs on a 3x3 stride-1 layer, if any.
 ///
@@ -180,7 +192,8 @@ const WINOGRAD_MIN_TILES: usize = 26;
 /// | 512x7x7 -> 512 | 240 | **301** | 175 | 82 |
 ///
 /// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of fewer than
-/// `WINOGRAD_MIN_TILES` F(2x2) tiles (7x7, 8x8). Otherwise F(4x4) where it has as many
+/// `WINOGRAD_MIN_TILES` F(2x2) tiles (7x7, 8x8), except from `PER_RUN_MIN_CHANNELS` input
+/// channels, where F(2x2) runs with its filters transformed per run. Otherwise F(4x4) where it has as many
 /// F(4x4) tiles (28x28 maps and up) and at least 49 x 32 tile-channels (32x28x28 wins,
 /// 16x28x28 loses), and F(2x2) everywhere else. The table was timed with L2-sized tile
 /// blocks; on the rows marked † those streamed 512 -> 512's 37.7 MB of F(4x4) filters from
@@ -208,8 +221,11 @@ fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
     let s = desc.validate().ok()?;
     let cg = s.group_in_channels;
     let tiles = |m: usize| s.out_h.div_ceil(m) * s.out_w.div_ceil(m);
-    if cg < WINOGRAD_MIN_CHANNELS || tiles(2) < WINOGRAD_MIN_TILES {
+    if cg < WINOGRAD_MIN_CHANNELS {
         return None;
+    }
+    if tiles(2) < WINOGRAD_MIN_TILES {
+        return (cg >= PER_RUN_MIN_CHANNELS).then_some(Algo::WinogradF2);
     }
     let f4 = tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS;
     Some(if f4 { Algo::WinogradF4 } else { Algo::WinogradF2 })

@@ -108,6 +108,42 @@ impl<'a> IndirectSource<'a> {
     pub(crate) fn new(data: &'a [f32], index: &'a IndirectIndex) -> Option<Self> {
         (index.reach < data.len()).then_some(IndirectSource { data, offsets: &index.offsets, bases: &index.bases })
     }
+
+    /// One tile of rows `i ..` (`rows` of them, at most the family's MR) over k rows `k0 ..
+    /// k0 + kc`, on `tile`'s indirect microkernel: for callers that run their own loop.
+    ///
+    /// # Safety
+    /// `b` holds `kc` rows of a packed panel of `tile.nr`; `c` is valid for `rows` rows of
+    /// `tile.nr` floats `rs_c` apart; `tile`'s ISA runs on this CPU.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn run_tile(
+        &self,
+        tile: &TileKernel,
+        (i, rows): (usize, usize),
+        (k0, kc): (usize, usize),
+        b: *const f32,
+        c: *mut f32,
+        rs_c: usize,
+        accumulate: bool,
+        prefetch: Prefetch,
+    ) {
+        let (bases, offsets) = (&self.bases[i..i + rows], &self.offsets[k0..k0 + kc]);
+        // SAFETY: the slices above hold every base and offset the kernel reads, and `new`
+        // checked that each sum lies inside `data`; the rest is the caller's contract.
+        unsafe {
+            (tile.by_rows_indirect[rows - 1])(
+                kc,
+                self.data.as_ptr(),
+                offsets.as_ptr(),
+                bases.as_ptr(),
+                b,
+                c,
+                rs_c,
+                accumulate,
+                prefetch,
+            )
+        }
+    }
 }
 
 /// The epilogue of a task, as pointers to the first channel's values.

@@ -24,6 +24,7 @@
 //! read in place.
 
 pub(crate) mod matrices;
+mod per_run;
 pub(crate) mod transform;
 
 use crate::aligned::{ALIGN_FLOATS, align_scratch, round_up};
@@ -34,6 +35,7 @@ use crate::gemm::driver::{Feed, GemmTask, IndirectIndex, IndirectSource, Operand
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelView, StridedSource};
 use crate::shape::{Conv2dDesc, Conv2dShape};
+use per_run::PerRunFilters;
 use rayon::prelude::*;
 use std::ops::Range;
 use transform::{InputJob, OutputJob};
@@ -92,8 +94,7 @@ pub(crate) struct Winograd {
     /// GEMM rows are tiles (and columns channels), not the other way round.
     transposed: bool,
     blocking: Blocking,
-    /// U of group g and element xi at `g * alpha^2 + xi`, panels of the GEMM's U operand.
-    weights: Vec<PackedPanels>,
+    filters: Filters,
     split: WorkSplit,
     tiles_w: usize,
     /// Floats of one worker's scratch, in order: phase-split rows, one padded line, V, M,
@@ -114,6 +115,15 @@ pub(crate) struct Winograd {
     v_xi: usize,
     m_xi: usize,
     v_read: VRead,
+}
+
+/// The filters as a plan keeps them.
+enum Filters {
+    /// U of group g and element xi at `g * alpha^2 + xi`, panels of the GEMM's U operand.
+    Transformed(Vec<PackedPanels>),
+    /// The 3x3 filters, transformed as each run needs them (`per_run`; F(2x2), transposed,
+    /// V indexed, one block of tiles).
+    PerRun(PerRunFilters),
 }
 
 /// A block holds at least this many tiles (or the whole map), even where its V and M then
@@ -203,6 +213,14 @@ impl WorkSplit {
         best.expect("at least one panel per block").1
     }
 
+    /// All tiles in one block, K split in `k_width` panels among the threads: the split of
+    /// filters transformed per run, whose workers would each transform all of them if they
+    /// shared K.
+    fn one_block(tiles: usize, tile_width: usize, k: usize, k_width: usize, threads: usize) -> Self {
+        let k_parts = threads.min(k.div_ceil(k_width)).max(1);
+        WorkSplit { tiles, block: tiles.next_multiple_of(tile_width), blocks: 1, k_parts, workers: k_parts }
+    }
+
     fn tiles_of(&self, block: usize) -> Range<usize> {
         block * self.block..((block + 1) * self.block).min(self.tiles)
     }
@@ -224,6 +242,44 @@ impl WorkSplit {
     fn cost(&self, tile_width: usize, k: usize, k_width: usize, threads: usize) -> f64 {
         (self.busiest(tile_width, k, k_width) * threads) as f64 / (self.tiles * k) as f64
     }
+}
+
+/// U = G g G^T of every filter, packed per group and element as the GEMMs' U operand
+/// (panels of `width`).
+fn transform_filters(
+    variant: Variant,
+    groups: usize,
+    kg: usize,
+    cg: usize,
+    weights: &[f32],
+    width: usize,
+) -> Vec<PackedPanels> {
+    let a2 = variant.alpha() * variant.alpha();
+    let mut u = vec![0.0f32; a2 * kg * cg];
+    let mut packed = Vec::with_capacity(groups * a2);
+    for g in 0..groups {
+        for k in 0..kg {
+            for c in 0..cg {
+                let filter = &weights[((g * kg + k) * cg + c) * 9..][..9];
+                let mut transformed = [0.0f32; 64];
+                variant.transform_filter(filter, &mut transformed[..a2]);
+                for (xi, &value) in transformed[..a2].iter().enumerate() {
+                    u[(xi * kg + k) * cg + c] = value;
+                }
+            }
+        }
+        for xi in 0..a2 {
+            let source = StridedSource {
+                data: &u[xi * kg * cg..][..kg * cg],
+                free_len: kg,
+                k_len: cg,
+                free_stride: cg,
+                k_stride: 1,
+            };
+            packed.push(PackedPanels::new(&source, width));
+        }
+    }
+    packed
 }
 
 /// Panels of `width` over `len`, in `parts` bands: band `p` (as the GEMM's thread split).
@@ -324,20 +380,30 @@ impl Winograd {
         // against 457-489 and 405-473; 64x56x56, 128x28x28, 256x14x14, 64x224x224 and
         // 128x112x112 the same within the noise.
         let budget = cache_sizes().l2 / size_of::<f32>();
+        // Below the tiles that use transformed filters often enough to stream them from
+        // DRAM (`algo::WINOGRAD_MIN_TILES`), F(2x2) transforms them per run (`per_run`).
+        let per_run = variant == Variant::F2 && tiles_h * tiles_w < super::algo::WINOGRAD_MIN_TILES;
         let mut best: Option<(f64, &'static TileKernel, bool, WorkSplit)> = None;
         for tile in kernels.tiles {
             for transposed in [false, true] {
+                if per_run && !transposed {
+                    continue;
+                }
                 let (tile_width, k_width) = if transposed { (tile.mr, tile.nr) } else { (tile.nr, tile.mr) };
-                let split = WorkSplit::new(
-                    tiles_h * tiles_w,
-                    a2 * (cg + kg),
-                    budget,
-                    tile_width,
-                    kg,
-                    k_width,
-                    threads,
-                    !transposed,
-                );
+                let split = if per_run {
+                    WorkSplit::one_block(tiles_h * tiles_w, tile_width, kg, k_width, threads)
+                } else {
+                    WorkSplit::new(
+                        tiles_h * tiles_w,
+                        a2 * (cg + kg),
+                        budget,
+                        tile_width,
+                        kg,
+                        k_width,
+                        threads,
+                        !transposed,
+                    )
+                };
                 // Transposed, tiles are turned around into the K x T layout once per pass over
                 // C (`gemm::transposed_store`): about one cycle per element against C
                 // multiply-adds at 32 a cycle (as `layout_choice` counts it).
@@ -351,55 +417,40 @@ impl Winograd {
         let (_, tile, transposed, split) = best.expect("every ISA has a tile kernel");
         let width = if transposed { tile.nr } else { tile.mr };
 
-        let mut u = vec![0.0f32; a2 * kg * cg];
-        let mut packed = Vec::with_capacity(desc.groups * a2);
-        for g in 0..desc.groups {
-            for k in 0..kg {
-                for c in 0..cg {
-                    let filter = &weights[((g * kg + k) * cg + c) * 9..][..9];
-                    let mut transformed = [0.0f32; 64];
-                    variant.transform_filter(filter, &mut transformed[..a2]);
-                    for (xi, &value) in transformed[..a2].iter().enumerate() {
-                        u[(xi * kg + k) * cg + c] = value;
-                    }
-                }
-            }
-            for xi in 0..a2 {
-                let source = StridedSource {
-                    data: &u[xi * kg * cg..][..kg * cg],
-                    free_len: kg,
-                    k_len: cg,
-                    free_stride: cg,
-                    k_stride: 1,
-                };
-                packed.push(PackedPanels::new(&source, width));
-            }
-        }
-
         // A block's tiles touch at most this many tile rows, each m image rows plus the
         // two the 3x3 window reaches past them.
         let tile_rows = (split.block.div_ceil(tiles_w) + 1).min(tiles_h);
-        let qw = tiles_w + 1;
-        let chunk = m * kernels.lanes;
         let stride = round_up(split.block);
         let v_read = VRead::new(transposed, stride, tile, cg);
+        let per_run = per_run && matches!(v_read, VRead::Indexed(_));
+        let filters = if per_run {
+            Filters::PerRun(PerRunFilters::new(weights, desc.groups, kg, cg, tile.nr))
+        } else {
+            Filters::Transformed(transform_filters(variant, desc.groups, kg, cg, weights, width))
+        };
+        let qw = tiles_w + 1;
+        let chunk = m * kernels.lanes;
         // An indirect A keeps image lines, not a packed panel, in L1 (`blocking`); at most
         // 1024 channels, as in every zoo model, one pass over K either way.
         let blocking = blocking(tile, cg, matches!(v_read, VRead::Indexed(_)));
         let gemm_rows = if transposed { split.block } else { kg };
+        let gemm_len = match &filters {
+            Filters::PerRun(f) => f.scratch_len(tile, split.block),
+            Filters::Transformed(_) => part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows),
+        };
         Winograd {
             variant,
             tile,
             transposed,
             blocking,
-            weights: packed,
+            filters,
             split,
             tiles_w,
             q_len: round_up(cg * (tile_rows * m + 2) * m * qw),
             line_len: round_up((qw * m).div_ceil(chunk) * chunk),
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
-            gemm_len: part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows),
+            gemm_len,
             v_read,
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
@@ -416,7 +467,10 @@ impl Winograd {
     }
 
     pub(crate) fn weight_bytes(&self) -> usize {
-        self.weights.iter().map(PackedPanels::bytes).sum()
+        match &self.filters {
+            Filters::Transformed(u) => u.iter().map(PackedPanels::bytes).sum(),
+            Filters::PerRun(f) => f.bytes(),
+        }
     }
 
     /// One worker's scratch: phase-split rows, one padded line, M, GEMM packing.
@@ -563,7 +617,12 @@ impl Winograd {
         // qw floats (rows counted for the most tile rows a block touches), the line line_len
         // >= qw * m in whole chunks, v a2 blocks of v_xi >= cg * stride floats with stride >=
         // tiles, of which these channels' rows are written; the kernels passed the CPU check.
-        unsafe { (kernels.winograd_input[self.variant.index()])(&input) };
+        unsafe {
+            match self.filters {
+                Filters::PerRun(_) => (kernels.winograd_input_f2_folded)(&input),
+                Filters::Transformed(_) => (kernels.winograd_input[self.variant.index()])(&input),
+            }
+        };
     }
 
     /// M = U V for output channels `channels` and tiles `span`, then the output transform
@@ -584,12 +643,56 @@ impl Winograd {
             return;
         }
         let GroupRun { s, kernels, group, .. } = *run;
-        let a2 = self.variant.alpha() * self.variant.alpha();
-        let (cg, kg) = (s.group_in_channels, s.group_out_channels);
-        let tiles = span.len();
         let rest = &mut buffer[self.q_len + self.line_len..];
         let (mbuf, gemm_scratch) = rest.split_at_mut(self.m_len);
+        match (&self.filters, &self.v_read) {
+            // SAFETY: forwarded contract; M and the GEMM scratch are this worker's.
+            (Filters::Transformed(u), _) => unsafe {
+                self.multiply_transformed(run, u, span.len(), channels.clone(), v, mbuf, gemm_scratch)
+            },
+            // SAFETY: `channels` is a band of whole panels (or ends at K/g); V holds the
+            // block's C/g rows per element, which `index` reads; M holds kg rows of `stride
+            // >= tiles` floats per element; the scratch is the worker's GEMM part,
+            // `gemm_len` floats; the kernels passed the CPU check.
+            (Filters::PerRun(f), VRead::Indexed(index)) => unsafe {
+                f.multiply(
+                    kernels,
+                    self.tile,
+                    group,
+                    (v, self.v_xi, index),
+                    s.group_in_channels,
+                    channels.clone(),
+                    span.len(),
+                    (mbuf.as_mut_ptr(), self.m_xi, self.stride),
+                    &mut gemm_scratch[..self.gemm_len],
+                )
+            },
+            (Filters::PerRun(_), _) => unreachable!("per-run filters are made only with V indexed"),
+        }
+        // SAFETY: forwarded contract; M now holds these channels.
+        unsafe { self.output(run, span, channels, mbuf) };
+    }
 
+    /// M = U V for output channels `channels` and the block's `tiles` tiles, one GEMM per
+    /// transform element over U transformed ahead.
+    ///
+    /// # Safety
+    /// As [`Winograd::multiply_and_output`]; `mbuf` is the worker's M, `gemm_scratch` the
+    /// rest of its buffer.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn multiply_transformed(
+        &self,
+        run: &GroupRun,
+        weights: &[PackedPanels],
+        tiles: usize,
+        channels: Range<usize>,
+        v: &[f32],
+        mbuf: &mut [f32],
+        gemm_scratch: &mut [f32],
+    ) {
+        let GroupRun { s, kernels, group, .. } = *run;
+        let a2 = self.variant.alpha() * self.variant.alpha();
+        let (cg, kg) = (s.group_in_channels, s.group_out_channels);
         let identity = TaskEpilogue {
             channels_on_rows: !self.transposed,
             scale: std::ptr::null(),
@@ -616,7 +719,7 @@ impl Winograd {
                     Operand::Source(&strided)
                 }
             };
-            let u = Operand::Packed(self.weights[group * a2 + xi].view());
+            let u = Operand::Packed(weights[group * a2 + xi].view());
             let (gm, gn, a, b, rs_c, cs_c) = if self.transposed {
                 (tiles, kg, v_operand, u, 1, self.stride)
             } else {
@@ -635,7 +738,7 @@ impl Winograd {
                 tile: self.tile,
                 kernels,
                 blocking: self.blocking,
-                then: (xi + 1 < a2).then(|| self.weights[group * a2 + xi + 1].view()),
+                then: (xi + 1 < a2).then(|| weights[group * a2 + xi + 1].view()),
             };
             let (row_range, col_range) =
                 if self.transposed { (0..tiles, channels.clone()) } else { (channels.clone(), 0..tiles) };
@@ -646,7 +749,15 @@ impl Winograd {
             // for the most rows a task has.
             unsafe { gemm.run_part(row_range, col_range, gemm_scratch) };
         }
+    }
 
+    /// The output transform and epilogue of channels `channels` of the block's tiles `span`
+    /// from its M.
+    ///
+    /// # Safety
+    /// As [`Winograd::multiply_and_output`]; `mbuf` holds M for these channels.
+    unsafe fn output(&self, run: &GroupRun, span: Range<usize>, channels: Range<usize>, mbuf: &[f32]) {
+        let GroupRun { s, kernels, .. } = *run;
         let plane_offset = channels.start * s.out_pixels();
         let e = run.epilogue.at(channels.start, plane_offset);
         let output = OutputJob {
@@ -679,8 +790,9 @@ mod tests {
 
     const L2_FLOATS: usize = 1 << 18;
 
-    /// 512x7x7 F(2x2) with the 8x48 tile transposed (tiles in 8s, K in 48s) on 2 threads:
-    /// two blocks of 8 tiles with all of K each beat one block with K split 6:5 panels.
+    /// 512x7x7 F(2x2) with the 8x48 tile transposed (tiles in 8s, K in 48s) on 2 threads
+    /// (as it ran before its filters were transformed per run): two blocks of 8 tiles with
+    /// all of K each beat one block with K split 6:5 panels.
     #[test]
     fn few_tiles_are_split_into_blocks_when_that_evens_the_threads() {
         let split = WorkSplit::new(16, 16 * 1024, L2_FLOATS, 8, 512, 48, 2, false);
@@ -734,6 +846,25 @@ mod tests {
     fn many_blocks_are_not_split_in_k_for_a_small_saving() {
         let split = WorkSplit::new(784, 36 * 256, L2_FLOATS, 48, 128, 8, 2, true);
         assert_eq!((split.block, split.blocks, split.k_parts), (48, 17, 1));
+    }
+
+    /// F(2x2) transforms its filters per run below `WINOGRAD_MIN_TILES` tiles (7x7: 16),
+    /// in one block with K shared out; from there on (9x9: 25, 10x10: 25; 11x11: 36) ahead.
+    #[test]
+    fn small_maps_transform_the_filters_per_run() {
+        use super::{Filters, Variant, Winograd};
+        use crate::shape::Conv2dDesc;
+        let kernels = crate::dispatch::table(crate::Isa::Portable).unwrap();
+        for (side, per_run) in [(7, true), (10, true), (11, false)] {
+            let desc = Conv2dDesc::new(1, 16, (side, side), 40, (3, 3)).pad(1);
+            let s = desc.validate().unwrap();
+            let plan = Winograd::new(Variant::F2, &desc, &s, &vec![0.0; s.weight_len], kernels, 2);
+            assert_eq!(matches!(plan.filters, Filters::PerRun(_)), per_run, "{side}x{side}");
+            if per_run {
+                assert_eq!((plan.split.blocks, plan.split.k_parts), (1, 2), "{side}x{side}");
+                assert_eq!(plan.weight_bytes(), 40usize.next_multiple_of(plan.tile.nr) * 16 * 9 * 4);
+            }
+        }
     }
 
     /// 3x224x224 F(2x2): 48-tile blocks would cut the busiest thread's work by 3% only, so

@@ -123,6 +123,86 @@ impl Tile<6, 8> for F6 {
     }
 }
 
+/// F(2x2) for filters transformed as a run needs them (`per_run.rs`): G's row factors D =
+/// (-1, 1/2, 1/2, 1) are moved onto the input transform's rows, so that the filters take
+/// adds only. With G = D G' and D B^T = B'^T, U' = G' g G'^T and V' = B'^T d B' differ from
+/// U and V by the factor d_i d_j of element (i, j) and its inverse: U' V' = U V.
+pub(crate) struct F2Folded;
+
+impl Tile<2, 4> for F2Folded {
+    #[inline(always)]
+    unsafe fn input<S: Simd>(d: [S::V; 4]) -> [S::V; 4] {
+        // SAFETY: `S` is available (caller's contract).
+        unsafe {
+            let half = S::splat(0.5);
+            [S::sub(d[0], d[2]), S::mul(half, S::add(d[1], d[2])), S::mul(half, S::sub(d[2], d[1])), S::sub(d[3], d[1])]
+        }
+    }
+    #[inline(always)]
+    unsafe fn output<S: Simd>(m: [S::V; 4]) -> [S::V; 2] {
+        // SAFETY: as above.
+        unsafe { F2::output::<S>(m) }
+    }
+}
+
+/// The filter side of a folded tile: G' applied to one column (or row) of a 3x3 filter.
+pub(crate) trait FilterTile<const A: usize> {
+    unsafe fn filter<S: Simd>(g: [S::V; 3]) -> [S::V; A];
+}
+
+impl FilterTile<4> for F2Folded {
+    #[inline(always)]
+    unsafe fn filter<S: Simd>(g: [S::V; 3]) -> [S::V; 4] {
+        // SAFETY: `S` is available (caller's contract).
+        unsafe {
+            let s = S::add(g[0], g[2]);
+            [g[0], S::add(s, g[1]), S::sub(s, g[1]), g[2]]
+        }
+    }
+}
+
+/// The filter transform of one GEMM panel's output channels over some input channels.
+pub(crate) struct FilterJob {
+    /// Input channel c, tap t (row-major 3x3), the panel's output channel j at
+    /// `filters + (c*9 + t)*width + j`: a K x 9C matrix packed in panels of `width`.
+    pub filters: *const f32,
+    pub channels: usize,
+    /// The panel's width, a multiple of the vector width.
+    pub width: usize,
+    /// Transformed: element xi, channel c, output channel j at `u + xi*u_xi + c*width + j`,
+    /// each element a GEMM panel of `channels` rows.
+    pub u: *mut f32,
+    pub u_xi: usize,
+}
+
+/// U' = G' g G'^T for every filter of the job, `LANES` output channels at a time.
+///
+/// # Safety
+/// `filters` is readable and `u` writable at every index the job's layout names; `width`
+/// is a multiple of `S::LANES`; `S` is available.
+#[inline(always)]
+pub(crate) unsafe fn filter_transform<S: Simd, T: FilterTile<A>, const A: usize>(job: &FilterJob) {
+    // SAFETY: channel c < channels and lanes j .. j + LANES <= width of each tap and element.
+    unsafe {
+        for c in 0..job.channels {
+            let taps = job.filters.add(c * 9 * job.width);
+            let u = job.u.add(c * job.width);
+            for j in (0..job.width).step_by(S::LANES) {
+                let tap = |t: usize| S::load(taps.add(t * job.width + j));
+                let columns: [[S::V; A]; 3] =
+                    core::array::from_fn(|b| T::filter::<S>([tap(b), tap(3 + b), tap(6 + b)]));
+                #[allow(clippy::needless_range_loop)] // i indexes a row of every column
+                for i in 0..A {
+                    let row = T::filter::<S>([columns[0][i], columns[1][i], columns[2][i]]);
+                    for (jp, &value) in row.iter().enumerate() {
+                        S::store(u.add((i * A + jp) * job.u_xi + j), value);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The input transform of one block: tiles `t0 .. t1` (row-major over a map `tiles_w`
 /// tiles wide), all channels of a group.
 pub(crate) struct InputJob {

@@ -1,0 +1,256 @@
+//! F(2x2) with the filters transformed as each run needs them, not once when the plan is
+//! made.
+//!
+//! Transformed ahead, F(2x2)'s filters are 16/9 the size of the 3x3 weights, and each of
+//! its 16 GEMMs reads a K x C block of them once per image, using each float once per tile.
+//! On a 7x7 map (16 tiles) that is 8 flops per byte. In a model whose weights outgrow the
+//! caches they stream from DRAM every image, and the layer waits on them: ResNet-18's
+//! 512x7x7 layers ran F(2x2) in 0.67 ms alone (filters in L3) but 0.88 ms inside the model
+//! on 1 thread and 0.72-0.75 on 2 (im2col 0.97 / 0.52).
+//!
+//! Here the plan keeps the 3x3 filters, packed as a K x 9C matrix in the GEMM's B panels,
+//! and a worker transforms one panel's filters over a block of input channels into the 16
+//! U panels just before its GEMM tiles read them from L2. The transform takes adds only
+//! (G's factors are folded into the input transform, [`transform::F2Folded`]): 21 vector
+//! adds per filter vector against the 16 x tiles multiply-adds that use it.
+//!
+//! ```text
+//! for each panel of nr output channels (this worker's band)
+//!   for each block of kc input channels
+//!     U'[xi] (kc x nr, 16 of them) = G' g G'^T        filters read once, from DRAM
+//!     for xi, for each row panel of tiles
+//!       acc[xi][tiles] (+)= V'[xi][tiles, block] U'[xi]   indirect microkernel
+//!   M[xi][panel's channels] = acc, turned around        the transposed store
+//! ```
+//!
+//! The accumulators (16 x tiles x nr floats, 48 KiB at 16 tiles) stay in L1/L2 between the
+//! channel blocks, so the GEMM's K is cut without M being turned around more than once.
+
+use super::transform::FilterJob;
+use crate::aligned::{ALIGN_FLOATS, round_up};
+use crate::dispatch::KernelTable;
+use crate::epilogue::Activation;
+use crate::gemm::driver::{IndirectIndex, IndirectSource};
+use crate::gemm::microkernel::{Prefetch, TileKernel};
+use crate::gemm::pack::{PackedPanels, StridedSource};
+use crate::gemm::transposed_store::TransposedTile;
+use std::ops::Range;
+
+/// F(2x2)'s transform elements.
+const A2: usize = 16;
+
+/// Input channels transformed at a time: the 16 U' panels (16 x KC x nr floats, 384 KiB at
+/// nr = 48) stay within L2 beside V.
+const KC: usize = 128;
+
+/// The 3x3 filters of every group, packed for transforming per run.
+pub(crate) struct PerRunFilters {
+    /// Per group, its K x 9C filter matrix in panels of the tile's nr: output channel j of
+    /// panel p, input channel c, tap t at row `c * 9 + t` of panel p.
+    panels: Vec<PackedPanels>,
+    kc: usize,
+}
+
+impl PerRunFilters {
+    /// `weights` is K x C/g x 3 x 3 (all groups).
+    pub(crate) fn new(weights: &[f32], groups: usize, kg: usize, cg: usize, width: usize) -> Self {
+        let panels = (0..groups)
+            .map(|g| {
+                let source = StridedSource {
+                    data: &weights[g * kg * cg * 9..][..kg * cg * 9],
+                    free_len: kg,
+                    k_len: cg * 9,
+                    free_stride: cg * 9,
+                    k_stride: 1,
+                };
+                PackedPanels::new(&source, width)
+            })
+            .collect();
+        PerRunFilters { panels, kc: KC.min(cg) }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.panels.iter().map(PackedPanels::bytes).sum()
+    }
+
+    /// Floats between two elements' U' panels: one line more than a panel, so that the 16
+    /// stores of a filter vector fall in different L1 sets.
+    fn u_xi(&self, tile: &TileKernel) -> usize {
+        self.kc * tile.nr + ALIGN_FLOATS
+    }
+
+    /// Scratch floats a worker needs for a block of `tiles` tiles: the U' panels and the
+    /// accumulators.
+    pub(crate) fn scratch_len(&self, tile: &TileKernel, tiles: usize) -> usize {
+        round_up(A2 * self.u_xi(tile)) + A2 * tiles.div_ceil(tile.mr) * tile.mr * tile.nr
+    }
+
+    /// M'[xi] = V'[xi] U'[xi] for the block's `tiles` tiles and output channels `channels`
+    /// of group `group`, into M (element xi, channel k, tile t at `m + xi*m_xi + k*ms + t`).
+    ///
+    /// # Safety
+    /// `channels` starts on a panel boundary and ends at one or at K/g; `v` holds the
+    /// block's V' (C/g rows of `ms` floats per element, elements `v_xi` apart), which
+    /// `index` reads (tile i, channel k at `i + k*ms`); M is valid for the job's elements,
+    /// channels and tiles, `tiles <= ms`; `scratch` holds `scratch_len(tile, tiles)` floats;
+    /// `tile` and `kernels` belong to a path this CPU runs.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn multiply(
+        &self,
+        kernels: &KernelTable,
+        tile: &TileKernel,
+        group: usize,
+        (v, v_xi, index): (&[f32], usize, &IndirectIndex),
+        cg: usize,
+        channels: Range<usize>,
+        tiles: usize,
+        (m, m_xi, ms): (*mut f32, usize, usize),
+        scratch: &mut [f32],
+    ) {
+        let (mr, nr) = (tile.mr, tile.nr);
+        let row_panels = tiles.div_ceil(mr);
+        let u_xi = self.u_xi(tile);
+        let (u, acc) = scratch.split_at_mut(round_up(A2 * u_xi));
+        let acc = &mut acc[..A2 * row_panels * mr * nr];
+        let sources: [IndirectSource; A2] = core::array::from_fn(|xi| {
+            // The index reaches (ms - 1) + (C - 1) * ms, the last float of the element's V.
+            IndirectSource::new(&v[xi * v_xi..][..cg * ms], index)
+                .unwrap_or_else(|| unreachable!("V's C rows of `ms` floats hold every index"))
+        });
+        let filters = self.panels[group].view();
+        let blocks: Vec<(usize, usize)> =
+            channels.clone().step_by(nr).flat_map(|p| (0..cg).step_by(self.kc).map(move |c0| (p, c0))).collect();
+        for (b, &(p, c0)) in blocks.iter().enumerate() {
+            let cols = nr.min(channels.end - p);
+            {
+                let kc = self.kc.min(cg - c0);
+                // The next block's filters, fetched into L2 a share per GEMM tile while
+                // this block's tiles compute, so that its transform does not wait on them.
+                let calls = A2 * row_panels;
+                let (next, lines) = match blocks.get(b + 1) {
+                    Some(&(np, nc0)) => {
+                        (filters.ptr(np / nr, nc0 * 9), (self.kc.min(cg - nc0) * 9 * nr).div_ceil(ALIGN_FLOATS))
+                    }
+                    None => (std::ptr::null(), 0),
+                };
+                let share = lines.div_ceil(calls).min(kc);
+                let prefetch = |call: usize| {
+                    let first = call * share;
+                    if first >= lines {
+                        return Prefetch::NONE;
+                    }
+                    Prefetch { next: next.wrapping_add(first * ALIGN_FLOATS), lines: share.min(lines - first) }
+                };
+                let job = FilterJob {
+                    filters: filters.ptr(p / nr, c0 * 9),
+                    channels: kc,
+                    width: nr,
+                    u: u.as_mut_ptr(),
+                    u_xi,
+                };
+                // SAFETY: panel p / nr holds rows c0 * 9 .. (c0 + kc) * 9 of nr floats (the
+                // packed K x 9C matrix); U' holds 16 panels of kc x nr floats u_xi apart;
+                // nr is whole vectors; the path runs here.
+                unsafe { (kernels.winograd_filters_f2)(&job) };
+                for xi in 0..A2 {
+                    for ir in 0..row_panels {
+                        let rows = mr.min(tiles - ir * mr);
+                        let c = acc[(xi * row_panels + ir) * mr * nr..].as_mut_ptr();
+                        // SAFETY: U'[xi] is kc rows of a packed nr panel; the accumulator
+                        // tile holds mr rows of nr floats; the first channel block writes
+                        // it, later ones add to it.
+                        unsafe {
+                            sources[xi].run_tile(
+                                tile,
+                                (ir * mr, rows),
+                                (c0, kc),
+                                u[xi * u_xi..].as_ptr(),
+                                c,
+                                nr,
+                                c0 > 0,
+                                prefetch(xi * row_panels + ir),
+                            )
+                        };
+                    }
+                }
+            }
+            if c0 + self.kc < cg {
+                continue;
+            }
+            for xi in 0..A2 {
+                for ir in 0..row_panels {
+                    let t = TransposedTile {
+                        tile: acc[(xi * row_panels + ir) * mr * nr..].as_ptr(),
+                        ld: nr,
+                        rows: mr.min(tiles - ir * mr),
+                        cols,
+                        c: m.wrapping_add(xi * m_xi + p * ms + ir * mr),
+                        plane: ms,
+                        accumulate: false,
+                        finish: false,
+                        scale: std::ptr::null(),
+                        shift: std::ptr::null(),
+                        residual: std::ptr::null(),
+                        activation: Activation::Identity,
+                    };
+                    // SAFETY: the tile holds rows <= mr <= MAX_ROWS rows of nr floats;
+                    // channels p .. p + cols and tiles ir*mr .. + rows of M[xi] are inside
+                    // M (caller's contract); the path runs here.
+                    unsafe { (kernels.transposed_store)(&t) };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::matrices::{F2_BT, F2_G};
+    use super::super::transform::{F2Folded, FilterTile, Tile};
+    use crate::arch::generic::Portable;
+
+    /// U' V' = U V elementwise: the folded transforms give F(2x2)'s products.
+    #[test]
+    fn folded_products_equal_the_plain_ones() {
+        let g: [[f32; 3]; 3] = core::array::from_fn(|r| core::array::from_fn(|s| ((r * 3 + s) as f32 * 0.71).sin()));
+        let d: [[f32; 4]; 4] = core::array::from_fn(|r| core::array::from_fn(|s| ((r * 4 + s) as f32 * 0.43).cos()));
+        let mut u = [[0.0f64; 4]; 4];
+        let mut v = [[0.0f64; 4]; 4];
+        for i in 0..4 {
+            for j in 0..4 {
+                for a in 0..3 {
+                    for b in 0..3 {
+                        u[i][j] += F2_G[i][a] * g[a][b] as f64 * F2_G[j][b];
+                    }
+                }
+                for a in 0..4 {
+                    for b in 0..4 {
+                        v[i][j] += F2_BT[i][a] * d[a][b] as f64 * F2_BT[j][b];
+                    }
+                }
+            }
+        }
+        let splat = wide::f32x8::splat;
+        // SAFETY: the portable path runs everywhere.
+        let (uf, vf) = unsafe {
+            let columns: [[wide::f32x8; 4]; 3] =
+                core::array::from_fn(|b| F2Folded::filter::<Portable>([g[0][b], g[1][b], g[2][b]].map(splat)));
+            let uf: [[wide::f32x8; 4]; 4] =
+                core::array::from_fn(|i| F2Folded::filter::<Portable>([columns[0][i], columns[1][i], columns[2][i]]));
+            let rows: [[wide::f32x8; 4]; 4] = core::array::from_fn(|a| F2Folded::input::<Portable>(d[a].map(splat)));
+            let vf: [[wide::f32x8; 4]; 4] =
+                core::array::from_fn(|i| F2Folded::input::<Portable>(core::array::from_fn(|a| rows[a][i])));
+            (uf, vf)
+        };
+        for i in 0..4 {
+            for j in 0..4 {
+                let folded = uf[i][j].to_array()[0] as f64 * vf[j][i].to_array()[0] as f64;
+                assert!(
+                    (folded - u[i][j] * v[i][j]).abs() < 1e-5,
+                    "element ({i}, {j}): {folded} against {}",
+                    u[i][j] * v[i][j]
+                );
+            }
+        }
+    }
+}
