@@ -225,6 +225,22 @@ impl PackedPanels {
 mod tests {
     use super::*;
 
+    /// Every length through the written-out pieces and past them, from unaligned starts.
+    #[test]
+    fn short_runs_copy_and_zero_exactly() {
+        let src: Vec<f32> = (0..100).map(|v| v as f32 + 1.0).collect();
+        for len in 0..=80 {
+            for offset in [0, 3] {
+                let mut dst = vec![f32::NAN; len + 2];
+                copy_run(&mut dst[1..=len], &src[offset..offset + len]);
+                assert_eq!(&dst[1..=len], &src[offset..offset + len], "length {len}");
+                assert!(dst[0].is_nan() && dst[len + 1].is_nan(), "length {len} wrote outside");
+                zero_run(&mut dst[1..=len]);
+                assert!(dst[1..=len].iter().all(|&v| v == 0.0) && dst[len + 1].is_nan(), "length {len}");
+            }
+        }
+    }
+
     #[test]
     fn both_source_orientations_pack_the_same_panels() {
         // A 5x3 matrix (free x k), stored free-major and k-major.
