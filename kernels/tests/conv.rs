@@ -311,32 +311,6 @@ fn auto_picks_gemm1x1_for_pointwise() {
     assert_eq!(e, "conv2d: depthwise needs groups == in_channels; got groups 1, in_channels 16");
 }
 
-/// On maps of few F(2x2) tiles (7x7) `Auto` runs im2col, but F(2x2) with its filters
-/// transformed per run from 512 input channels; that plan matches the reference on every
-/// path and thread count, with the K panels shared out unevenly on 3 threads.
-#[test]
-fn auto_runs_f2_per_run_on_small_maps_with_many_channels() {
-    let few = Conv2dDesc::new(1, 256, (7, 7), 8, (3, 3)).pad(1);
-    let plan = Conv2d::new(&few, &vec![0.0; 256 * 8 * 9], None, &Epilogue::new(), Algo::Auto).unwrap();
-    assert_eq!(plan.algo(), Algo::Im2col);
-    let desc = Conv2dDesc::new(1, 512, (7, 7), 100, (3, 3)).pad(1);
-    let s = desc.validate().unwrap();
-    let (x, w) = (signed(s.input_len, 1), common::kaiming(&desc, 2));
-    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
-    // F(2x2)'s bound in tests/winograd.rs, 1.5 sqrt(n) eps at n = 512 x 9: 1.2e-5.
-    let bound = 1.5 * (4608f32).sqrt() * f32::EPSILON;
-    for isa in common::isas() {
-        for threads in [1, 2, 3] {
-            let options = PlanOptions { isa, threads };
-            let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Auto, options).unwrap();
-            assert_eq!(plan.algo(), Algo::WinogradF2);
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let error = pool.install(|| common::relative_error(&run_plan(&plan, &x, None), &want));
-            assert!(error <= bound, "{options:?}: error {error:e}");
-        }
-    }
-}
-
 /// Every bad input is an `Err` whose message names the field and the numbers.
 #[test]
 fn bad_inputs_are_errors_with_numbers() {

@@ -170,6 +170,30 @@ fn threads_splitting_k_share_the_transformed_input() {
     }
 }
 
+/// On maps of few F(2x2) tiles (7x7) `Auto` runs im2col, but F(2x2) with its filters
+/// transformed per run from 512 input channels; that plan matches the reference on every
+/// path and thread count, with the K panels shared out unevenly on 3 threads.
+#[test]
+fn auto_runs_f2_per_run_on_small_maps_with_many_channels() {
+    let few = Conv2dDesc::new(1, 256, (7, 7), 8, (3, 3)).pad(1);
+    let plan = Conv2d::new(&few, &vec![0.0; 256 * 8 * 9], None, &Epilogue::new(), Algo::Auto).unwrap();
+    assert_eq!(plan.algo(), Algo::Im2col);
+    let desc = Conv2dDesc::new(1, 512, (7, 7), 100, (3, 3)).pad(1);
+    let s = desc.validate().unwrap();
+    let (x, w) = (signed(s.input_len, 1), kaiming(&desc, 2));
+    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
+    for isa in common::isas() {
+        for threads in [1, 2, 3] {
+            let options = ferrocnn_kernels::PlanOptions { isa, threads };
+            let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Auto, options).unwrap();
+            assert_eq!(plan.algo(), Algo::WinogradF2);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let error = pool.install(|| relative_error(&run_plan(&plan, &x, None), &want));
+            assert!(error <= bound(Algo::WinogradF2, &desc), "{options:?}: error {error:e}");
+        }
+    }
+}
+
 #[test]
 fn other_shapes_are_refused_with_the_reason() {
     let desc = Conv2dDesc::new(1, 4, (8, 8), 4, (3, 3)).pad(1).stride(2);

@@ -114,13 +114,13 @@ pub(crate) struct Winograd {
     /// 256x14x14 290 / 428, 64x224x224 367 / 464.
     v_xi: usize,
     m_xi: usize,
-    v_read: VRead,
 }
 
-/// The filters as a plan keeps them.
+/// The filters as a plan keeps them, and so how its GEMMs run.
 enum Filters {
-    /// U of group g and element xi at `g * alpha^2 + xi`, panels of the GEMM's U operand.
-    Transformed(Vec<PackedPanels>),
+    /// U of group g and element xi at `g * alpha^2 + xi`, panels of the GEMM's U operand,
+    /// multiplied by V read as `VRead` says.
+    Transformed(Vec<PackedPanels>, VRead),
     /// The 3x3 filters, transformed as each run needs them (`per_run`; F(2x2), transposed,
     /// V indexed, one block of tiles).
     PerRun(PerRunFilters),
@@ -341,9 +341,8 @@ enum VRead {
 
 impl VRead {
     fn new(transposed: bool, stride: usize, tile: &TileKernel, channels: usize) -> VRead {
-        let index = || IndirectIndex::new((0..channels).map(|k| k * stride).collect(), (0..stride).collect());
         match transposed {
-            true => index().map_or(VRead::Packed, VRead::Indexed),
+            true => v_index(channels, stride).map_or(VRead::Packed, VRead::Indexed),
             false if stride == tile.nr => VRead::Panel,
             false => VRead::Packed,
         }
@@ -358,6 +357,11 @@ impl VRead {
         };
         if transposed { (v, Feed::Ahead) } else { (Feed::Ahead, v) }
     }
+}
+
+/// V's layout as an index: tile i, channel k at `i + k * stride`.
+fn v_index(channels: usize, stride: usize) -> Option<IndirectIndex> {
+    IndirectIndex::new((0..channels).map(|k| k * stride).collect(), (0..stride).collect())
 }
 
 impl Winograd {
@@ -434,22 +438,24 @@ impl Winograd {
         // two the 3x3 window reaches past them.
         let tile_rows = (split.block.div_ceil(tiles_w) + 1).min(tiles_h);
         let stride = round_up(split.block);
-        let v_read = VRead::new(transposed, stride, tile, cg);
-        let per_run = per_run && matches!(v_read, VRead::Indexed(_));
-        let filters = if per_run {
-            Filters::PerRun(PerRunFilters::new(weights, desc.groups, kg, cg, tile.nr))
-        } else {
-            Filters::Transformed(transform_filters(variant, desc.groups, kg, cg, weights, width))
+        let per_run = per_run.then(|| PerRunFilters::new(weights, desc.groups, kg, cg, tile.nr, stride)).flatten();
+        let filters = match per_run {
+            Some(f) => Filters::PerRun(f),
+            None => Filters::Transformed(
+                transform_filters(variant, desc.groups, kg, cg, weights, width),
+                VRead::new(transposed, stride, tile, cg),
+            ),
         };
         let qw = tiles_w + 1;
         let chunk = m * kernels.lanes;
         // An indirect A keeps image lines, not a packed panel, in L1 (`blocking`); at most
         // 1024 channels, as in every zoo model, one pass over K either way.
-        let blocking = blocking(tile, cg, matches!(v_read, VRead::Indexed(_)));
+        let indexed = matches!(filters, Filters::PerRun(_) | Filters::Transformed(_, VRead::Indexed(_)));
+        let blocking = blocking(tile, cg, indexed);
         let gemm_rows = if transposed { split.block } else { kg };
         let gemm_len = match &filters {
             Filters::PerRun(f) => f.scratch_len(tile, split.block),
-            Filters::Transformed(_) => part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows),
+            Filters::Transformed(_, v_read) => part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows),
         };
         Winograd {
             variant,
@@ -464,7 +470,6 @@ impl Winograd {
             v_len: a2 * (round_up(cg * stride) + ALIGN_FLOATS),
             m_len: a2 * (round_up(kg * stride) + ALIGN_FLOATS),
             gemm_len,
-            v_read,
             stride,
             v_xi: round_up(cg * stride) + ALIGN_FLOATS,
             m_xi: round_up(kg * stride) + ALIGN_FLOATS,
@@ -481,7 +486,7 @@ impl Winograd {
 
     pub(crate) fn weight_bytes(&self) -> usize {
         match &self.filters {
-            Filters::Transformed(u) => u.iter().map(PackedPanels::bytes).sum(),
+            Filters::Transformed(u, _) => u.iter().map(PackedPanels::bytes).sum(),
             Filters::PerRun(f) => f.bytes(),
         }
     }
@@ -633,7 +638,7 @@ impl Winograd {
         unsafe {
             match self.filters {
                 Filters::PerRun(_) => (kernels.winograd_input_f2_folded)(&input),
-                Filters::Transformed(_) => (kernels.winograd_input[self.variant.index()])(&input),
+                Filters::Transformed(..) => (kernels.winograd_input[self.variant.index()])(&input),
             }
         };
     }
@@ -655,32 +660,30 @@ impl Winograd {
         if span.is_empty() || channels.is_empty() {
             return;
         }
-        let GroupRun { s, kernels, group, .. } = *run;
+        let GroupRun { kernels, group, .. } = *run;
         let rest = &mut buffer[self.q_len + self.line_len..];
         let (mbuf, gemm_scratch) = rest.split_at_mut(self.m_len);
-        match (&self.filters, &self.v_read) {
+        match &self.filters {
             // SAFETY: forwarded contract; M and the GEMM scratch are this worker's.
-            (Filters::Transformed(u), _) => unsafe {
-                self.multiply_transformed(run, u, span.len(), channels.clone(), v, mbuf, gemm_scratch)
+            Filters::Transformed(u, v_read) => unsafe {
+                self.multiply_transformed(run, (u, v_read), span.len(), channels.clone(), v, mbuf, gemm_scratch)
             },
             // SAFETY: `channels` is a band of whole panels (or ends at K/g); V holds the
-            // block's C/g rows per element, which `index` reads; M holds kg rows of `stride
-            // >= tiles` floats per element; the scratch is the worker's GEMM part,
-            // `gemm_len` floats; the kernels passed the CPU check.
-            (Filters::PerRun(f), VRead::Indexed(index)) => unsafe {
+            // block's C/g rows of `stride >= tiles` floats per element; M holds kg rows of
+            // `stride` floats per element; the scratch is the worker's GEMM part, `gemm_len`
+            // floats; the kernels passed the CPU check.
+            Filters::PerRun(f) => unsafe {
                 f.multiply(
                     kernels,
                     self.tile,
                     group,
-                    (v, self.v_xi, index),
-                    s.group_in_channels,
+                    (v, self.v_xi),
                     channels.clone(),
                     span.len(),
                     (mbuf.as_mut_ptr(), self.m_xi, self.stride),
                     &mut gemm_scratch[..self.gemm_len],
                 )
             },
-            (Filters::PerRun(_), _) => unreachable!("per-run filters are made only with V indexed"),
         }
         // SAFETY: forwarded contract; M now holds these channels.
         unsafe { self.output(run, span, channels, mbuf) };
@@ -696,7 +699,7 @@ impl Winograd {
     unsafe fn multiply_transformed(
         &self,
         run: &GroupRun,
-        weights: &[PackedPanels],
+        (weights, v_read): (&[PackedPanels], &VRead),
         tiles: usize,
         channels: Range<usize>,
         v: &[f32],
@@ -716,7 +719,7 @@ impl Winograd {
         for xi in 0..a2 {
             let vx = &v[xi * self.v_xi..][..cg * self.stride];
             let strided;
-            let v_operand = match &self.v_read {
+            let v_operand = match v_read {
                 VRead::Indexed(index) => {
                     // The index reaches (stride - 1) + (C - 1) * stride, the last float of `vx`.
                     let Some(source) = IndirectSource::new(vx, index) else {

@@ -54,17 +54,30 @@ const A2: usize = 16;
 /// nr = 48) stay within L2 beside V.
 const KC: usize = 128;
 
-/// The 3x3 filters of every group, packed for transforming per run.
+/// The 3x3 filters of every group, packed for transforming per run, and how the run reads
+/// V: in place through the indirect kernels (tile i, channel k at `i + k * stride`).
 pub(crate) struct PerRunFilters {
     /// Per group, its K x 9C filter matrix in panels of the tile's nr: output channel j of
     /// panel p, input channel c, tap t at row `c * 9 + t` of panel p.
     panels: Vec<PackedPanels>,
+    v_index: IndirectIndex,
+    stride: usize,
+    cg: usize,
     kc: usize,
 }
 
 impl PerRunFilters {
-    /// `weights` is K x C/g x 3 x 3 (all groups).
-    pub(crate) fn new(weights: &[f32], groups: usize, kg: usize, cg: usize, width: usize) -> Self {
+    /// `weights` is K x C/g x 3 x 3 (all groups); V's rows are `stride` floats. `None` if
+    /// V's index overflows (validated shapes, below 2^40 elements, never do).
+    pub(crate) fn new(
+        weights: &[f32],
+        groups: usize,
+        kg: usize,
+        cg: usize,
+        width: usize,
+        stride: usize,
+    ) -> Option<Self> {
+        let v_index = super::v_index(cg, stride)?;
         let panels = (0..groups)
             .map(|g| {
                 let source = StridedSource {
@@ -77,7 +90,7 @@ impl PerRunFilters {
                 PackedPanels::new(&source, width)
             })
             .collect();
-        PerRunFilters { panels, kc: KC.min(cg) }
+        Some(PerRunFilters { panels, v_index, stride, cg, kc: KC.min(cg) })
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -85,7 +98,10 @@ impl PerRunFilters {
     }
 
     /// Floats between two elements' U' panels: one line more than a panel, so that the 16
-    /// stores of a filter vector fall in different L1 sets.
+    /// stores of a filter vector fall in different L1 sets. Without the line (128 x 48
+    /// floats, 24 KiB apart: all in one set) 512x7x7 ran 1.24 ms against 0.86 (1 thread,
+    /// three rounds, `ferrocnn conv --input 1x512x7x7 --out-channels 512 --kernel 3 --pad 1
+    /// --threads 1`).
     fn u_xi(&self, tile: &TileKernel) -> usize {
         self.kc * tile.nr + ALIGN_FLOATS
     }
@@ -96,105 +112,106 @@ impl PerRunFilters {
         round_up(A2 * self.u_xi(tile)) + A2 * tiles.div_ceil(tile.mr) * tile.mr * tile.nr
     }
 
+    /// The filter block after (panel `p`, channels from `c0`) in a band of output channels
+    /// ending at `end`: the next channel block, else the next panel's first.
+    fn next_block(&self, (p, c0): (usize, usize), nr: usize, end: usize) -> Option<(usize, usize)> {
+        if c0 + self.kc < self.cg { Some((p, c0 + self.kc)) } else { (p + nr < end).then_some((p + nr, 0)) }
+    }
+
     /// `M[xi] = V'[xi] U'[xi]` for the block's `tiles` tiles and output channels `channels`
     /// of group `group`, into M (element xi, channel k, tile t at `m + xi*m_xi + k*ms + t`).
     ///
     /// # Safety
     /// `channels` starts on a panel boundary and ends at one or at K/g; `v` holds the
-    /// block's V' (C/g rows of `ms` floats per element, elements `v_xi` apart), which
-    /// `index` reads (tile i, channel k at `i + k*ms`); M is valid for the job's elements,
-    /// channels and tiles, `tiles <= ms`; `scratch` holds `scratch_len(tile, tiles)` floats;
-    /// `tile` and `kernels` belong to a path this CPU runs.
+    /// block's V' (C/g rows of the `stride` given to `new` per element, elements `v_xi`
+    /// apart), `tiles <= stride`; M is valid for the job's elements, channels and tiles
+    /// (`ms` its row stride); `scratch` holds `scratch_len(tile, tiles)` floats; `tile` and
+    /// `kernels` belong to a path this CPU runs.
     #[allow(clippy::too_many_arguments)]
     pub(crate) unsafe fn multiply(
         &self,
         kernels: &KernelTable,
         tile: &TileKernel,
         group: usize,
-        (v, v_xi, index): (&[f32], usize, &IndirectIndex),
-        cg: usize,
+        (v, v_xi): (&[f32], usize),
         channels: Range<usize>,
         tiles: usize,
         (m, m_xi, ms): (*mut f32, usize, usize),
         scratch: &mut [f32],
     ) {
-        let (mr, nr) = (tile.mr, tile.nr);
+        let (mr, nr, cg) = (tile.mr, tile.nr, self.cg);
         let row_panels = tiles.div_ceil(mr);
         let u_xi = self.u_xi(tile);
         let (u, acc) = scratch.split_at_mut(round_up(A2 * u_xi));
         let acc = &mut acc[..A2 * row_panels * mr * nr];
         let sources: [IndirectSource; A2] = core::array::from_fn(|xi| {
-            // The index reaches (ms - 1) + (C - 1) * ms, the last float of the element's V.
-            IndirectSource::new(&v[xi * v_xi..][..cg * ms], index)
-                .unwrap_or_else(|| unreachable!("V's C rows of `ms` floats hold every index"))
+            // The index reaches (stride - 1) + (C - 1) * stride, the last float of the
+            // element's V.
+            IndirectSource::new(&v[xi * v_xi..][..cg * self.stride], &self.v_index)
+                .unwrap_or_else(|| unreachable!("V's C rows of `stride` floats hold every index"))
         });
         let filters = self.panels[group].view();
-        let blocks: Vec<(usize, usize)> =
-            channels.clone().step_by(nr).flat_map(|p| (0..cg).step_by(self.kc).map(move |c0| (p, c0))).collect();
-        for (b, &(p, c0)) in blocks.iter().enumerate() {
-            let cols = nr.min(channels.end - p);
-            {
-                let kc = self.kc.min(cg - c0);
-                // The next block's filters, fetched into L2 a share per GEMM tile while
-                // this block's tiles compute, so that its transform does not wait on them.
-                let calls = A2 * row_panels;
-                let (next, lines) = match blocks.get(b + 1) {
-                    Some(&(np, nc0)) => {
-                        (filters.ptr(np / nr, nc0 * 9), (self.kc.min(cg - nc0) * 9 * nr).div_ceil(ALIGN_FLOATS))
-                    }
-                    None => (std::ptr::null(), 0),
-                };
-                let share = lines.div_ceil(calls).min(kc);
-                let prefetch = |call: usize| {
+        let calls = A2 * row_panels;
+        let mut block = (!channels.is_empty()).then_some((channels.start, 0));
+        while let Some((p, c0)) = block {
+            let kc = self.kc.min(cg - c0);
+            block = self.next_block((p, c0), nr, channels.end);
+            let job =
+                FilterJob { filters: filters.ptr(p / nr, c0 * 9), channels: kc, width: nr, u: u.as_mut_ptr(), u_xi };
+            // SAFETY: panel p / nr holds rows c0 * 9 .. (c0 + kc) * 9 of nr floats (the
+            // packed K x 9C matrix); U' holds 16 panels of kc x nr floats u_xi apart; nr is
+            // whole vectors; the path runs here.
+            unsafe { (kernels.winograd_filters_f2)(&job) };
+            // The next block's filters, fetched into L2 a share per GEMM tile while this
+            // block's tiles compute, so that its transform does not wait on DRAM. Inside
+            // ResNet-18 (five interleaved rounds, `ferrocnn bench resnet18 --threads T`)
+            // without / with: 12.28 -> 11.35 ms on 1 thread, 6.60 -> 6.29 on 2; alone, with
+            // the filters in L3, the same.
+            let (next, lines) = match block {
+                Some((np, nc0)) => {
+                    (filters.ptr(np / nr, nc0 * 9), (self.kc.min(cg - nc0) * 9 * nr).div_ceil(ALIGN_FLOATS))
+                }
+                None => (std::ptr::null(), 0),
+            };
+            let share = lines.div_ceil(calls).min(kc);
+            for xi in 0..A2 {
+                for ir in 0..row_panels {
+                    let call = xi * row_panels + ir;
                     let first = call * share;
-                    if first >= lines {
-                        return Prefetch::NONE;
-                    }
-                    Prefetch { next: next.wrapping_add(first * ALIGN_FLOATS), lines: share.min(lines - first) }
-                };
-                let job = FilterJob {
-                    filters: filters.ptr(p / nr, c0 * 9),
-                    channels: kc,
-                    width: nr,
-                    u: u.as_mut_ptr(),
-                    u_xi,
-                };
-                // SAFETY: panel p / nr holds rows c0 * 9 .. (c0 + kc) * 9 of nr floats (the
-                // packed K x 9C matrix); U' holds 16 panels of kc x nr floats u_xi apart;
-                // nr is whole vectors; the path runs here.
-                unsafe { (kernels.winograd_filters_f2)(&job) };
-                for xi in 0..A2 {
-                    for ir in 0..row_panels {
-                        let rows = mr.min(tiles - ir * mr);
-                        let c = acc[(xi * row_panels + ir) * mr * nr..].as_mut_ptr();
-                        // SAFETY: U'[xi] is kc rows of a packed nr panel; the accumulator
-                        // tile holds mr rows of nr floats; the first channel block writes
-                        // it, later ones add to it.
-                        unsafe {
-                            sources[xi].run_tile(
-                                tile,
-                                (ir * mr, rows),
-                                (c0, kc),
-                                u[xi * u_xi..].as_ptr(),
-                                c,
-                                nr,
-                                c0 > 0,
-                                prefetch(xi * row_panels + ir),
-                            )
-                        };
-                    }
+                    let prefetch = if first < lines {
+                        Prefetch { next: next.wrapping_add(first * ALIGN_FLOATS), lines: share.min(lines - first) }
+                    } else {
+                        Prefetch::NONE
+                    };
+                    let c = acc[call * mr * nr..].as_mut_ptr();
+                    // SAFETY: U'[xi] is kc rows of a packed nr panel; the accumulator tile
+                    // holds mr rows of nr floats; the first channel block writes it, later
+                    // ones add to it.
+                    unsafe {
+                        sources[xi].run_tile(
+                            tile,
+                            (ir * mr, mr.min(tiles - ir * mr)),
+                            (c0, kc),
+                            u[xi * u_xi..].as_ptr(),
+                            c,
+                            nr,
+                            c0 > 0,
+                            prefetch,
+                        )
+                    };
                 }
             }
-            if c0 + self.kc < cg {
+            if c0 + kc < cg {
                 continue;
             }
+            // The panel's last channel block: its accumulators, turned around, are M.
             for xi in 0..A2 {
                 for ir in 0..row_panels {
                     let t = TransposedTile {
                         tile: acc[(xi * row_panels + ir) * mr * nr..].as_ptr(),
                         ld: nr,
                         rows: mr.min(tiles - ir * mr),
-                        cols,
+                        cols: nr.min(channels.end - p),
                         c: m.wrapping_add(xi * m_xi + p * ms + ir * mr),
                         plane: ms,
                         accumulate: false,
