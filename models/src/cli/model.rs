@@ -176,19 +176,20 @@ fn print_layers(
     iters: usize,
 ) -> Result<(), String> {
     let mut samples: Vec<Vec<f64>> = Vec::new();
-    for _ in 0..iters.max(1) {
-        let mut times = Vec::new();
-        let mut last = Instant::now();
-        pool.install(|| {
+    pool.install(|| {
+        for _ in 0..iters.max(1) {
+            let mut times = Vec::with_capacity(program.steps.len());
+            let mut last = Instant::now();
             program.run_with(input, |_, _| {
                 let now = Instant::now();
                 times.push((now - last).as_secs_f64() * 1e3);
                 last = now;
-            })
-        })
-        .map_err(|e| format!("bench: {e}"))?;
-        samples.push(times);
-    }
+            })?;
+            samples.push(times);
+        }
+        Ok::<_, crate::nn::Error>(())
+    })
+    .map_err(|e| format!("bench: {e}"))?;
     let medians: Vec<f64> = (0..samples[0].len())
         .map(|i| {
             let mut v: Vec<f64> = samples.iter().map(|s| s[i]).collect();
