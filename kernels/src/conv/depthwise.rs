@@ -268,6 +268,16 @@ impl DepthwiseGeometry {
         DepthwiseGeometry { win, path }
     }
 
+    /// How many planes longer the first thread's band is than an even share
+    /// (`crate::tasks::head_start_planes`): the kernels move about 10 floats a ns on one
+    /// core (960x7x7 9.3, 576x14x14 10.4), and on the channels-across-lanes path a band
+    /// is best whole vectors of channels (the widest path's).
+    pub(crate) fn head_start_planes(&self) -> usize {
+        let w = &self.win;
+        let group = if let Path::Lanes(_) = self.path { crate::arch::simd::MAX_LANES } else { 1 };
+        crate::tasks::head_start_planes(w.h * w.w + w.out_h * w.out_w, 10, group)
+    }
+
     /// How planes are swept, for the plan's kernel name.
     pub(crate) fn form(&self) -> &'static str {
         match self.path {

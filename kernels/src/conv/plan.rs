@@ -398,6 +398,7 @@ impl Conv2d {
                 self.threads,
                 align_scratch(scratch),
                 g.scratch_len(),
+                g.head_start_planes(),
                 |first, planes, scratch| {
                     let band = DepthwiseBand {
                         input: image,
