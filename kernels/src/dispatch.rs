@@ -118,9 +118,10 @@ pub(crate) struct KernelTable {
     pub fma_chains: usize,
     /// Whether masked multiply-adds and maxima are one instruction ([`crate::arch::simd::Simd::MASKED_OPS`]).
     pub masked_ops: bool,
-    /// Pooling of a band of planes ([`crate::ops::Pool2d`]) and global pooling of one plane.
+    /// Pooling of a band of planes ([`crate::ops::Pool2d`]) and global pooling of a band of
+    /// planes of the given size into one value each.
     pub pool_band: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], &mut [f32]),
-    pub global_pool: unsafe fn(crate::PoolKind, &[f32]) -> f32,
+    pub global_pool: unsafe fn(crate::PoolKind, &[f32], usize, &mut [f32]),
     /// Elementwise layers ([`crate::ops`]).
     pub activation: unsafe fn(crate::Activation, &mut [f32]),
     pub add: unsafe fn(crate::Activation, &[f32], &[f32], &mut [f32]),

@@ -129,7 +129,11 @@ fn network_and_edge_shapes() {
 
 #[test]
 fn global_pooling_matches_reference() {
-    for (batch, channels, hw) in [(1, 2048, 49), (2, 5, 1), (1, 3, 17), (3, 7, 64)] {
+    // Whole groups of 16 (and of AVX2's 8) planes with and without a partial last vector,
+    // leftover planes, planes narrower than a vector, and fewer planes than a group.
+    for (batch, channels, hw) in
+        [(1, 2048, 49), (2, 5, 1), (1, 3, 17), (3, 7, 64), (1, 40, 9), (1, 33, 16), (1, 35, 20), (2, 17, 8)]
+    {
         let x = signed(batch * channels * hw, hw as u64);
         for kind in [PoolKind::Max, PoolKind::Avg] {
             let want = reference::global_pool2d(kind, batch, channels, hw, &x).unwrap();

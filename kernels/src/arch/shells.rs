@@ -55,9 +55,9 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
-        pub(crate) unsafe fn global_pool(kind: crate::shape::PoolKind, plane: &[f32]) -> f32 {
+        pub(crate) unsafe fn global_pool(kind: crate::shape::PoolKind, input: &[f32], hw: usize, output: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::ops::pool::global_plane::<$simd>(kind, plane) }
+            unsafe { crate::ops::pool::global_band::<$simd>(kind, input, hw, output) }
         }
 
         #[allow(clippy::too_many_arguments)]
