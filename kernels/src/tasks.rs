@@ -66,7 +66,8 @@ pub(crate) fn plane_bands<F>(
     if planes == 0 {
         return;
     }
-    let first = (planes.div_ceil(threads) + if threads > 1 { lead } else { 0 }).min(planes);
+    // On one thread the even share is every plane already.
+    let first = (planes.div_ceil(threads) + lead).min(planes);
     let (head, tail) = output.split_at_mut(first * plane_len);
     let (head_buffer, tail_buffers) = scratch[..threads * per_thread].split_at_mut(per_thread);
     if tail.is_empty() {

@@ -296,20 +296,11 @@ impl GemmTask<'_> {
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
                     let kernel = |kcur, b_ptr, ldb: usize, c_ptr, rs, accumulate, cols, epilogue| match self.a {
-                        // SAFETY: rows i .. i + tile_rows < m have bases, k rows pc .. pc +
-                        // kcur have offsets, and the source checked all their sums.
+                        // SAFETY: rows i .. i + tile_rows < m have bases and k rows pc ..
+                        // pc + kcur offsets (`run_tile` slices them); B's panel holds kcur
+                        // rows of nr floats, and C the tile.
                         Operand::Indirect(s) => unsafe {
-                            (self.tile.by_rows_indirect[tile_rows - 1])(
-                                kcur,
-                                s.data.as_ptr(),
-                                s.offsets[pc..].as_ptr(),
-                                s.bases[i..].as_ptr(),
-                                b_ptr,
-                                c_ptr,
-                                rs,
-                                accumulate,
-                                prefetch,
-                            )
+                            s.run_tile(self.tile, (i, tile_rows), (pc, kcur), b_ptr, c_ptr, rs, accumulate, prefetch)
                         },
                         // SAFETY: the A panel holds kcur rows of mr floats; a narrow kernel
                         // writes only the vectors holding `cols` columns; an epilogue comes
