@@ -179,6 +179,15 @@ impl ShiftedPlane {
     /// one buffer for them at run time cost the small maps 2-8% (960x7x7 17.3, 5x5 240x14x14
     /// 33.7), so every plane takes two. `scratch` holds `scratch_len()` floats.
     ///
+    /// Tried: the strips whose reads lie inside the plane read it where it lies, and only
+    /// the rows the top and bottom strips read are copied (at stride 1; a sixth of the time
+    /// of 144x56x56 went to the copy under `perf`). Alone, 1 thread, medians of three
+    /// interleaved rounds, ms: 144x56x56 0.089 -> 0.087, 32x112x112 0.079 -> 0.067,
+    /// 192x28x28 0.029 -> 0.030. Inside MobileNetV2 (`bench mobilenet-v2 --per-layer
+    /// --threads 1`, three rounds), reading the expand layer's fresh output: 144x56x56
+    /// 0.084-0.086 -> 0.089-0.092, 192x28x28 0.028-0.030 -> 0.040-0.041, 32x112x112 the
+    /// same; the model 3.468 / 3.479 ms (1 thread) and 1.920 / 1.935 (2), medians of seven.
+    ///
     /// # Safety
     /// `S` is available.
     #[inline(always)]
@@ -263,7 +272,10 @@ impl ShiftedPlane {
 
     /// The plane in strips of vector rows (four for a 3x3 window, two for a 5x5 one, whose
     /// 25 taps take most of the registers: four measured 480x7x7 22.3 -> 28.6 us and
-    /// 240x14x14 28.6 -> 32.7, 1 thread), then single rows, column by column.
+    /// 240x14x14 28.6 -> 32.7, 1 thread), then single rows, column by column. Strips of
+    /// eight for 3x3, so that eight multiply-add chains rather than four hide the latency,
+    /// ran slower (1 thread, ms, three rounds: 144x56x56 0.089-0.090 -> 0.108-0.109, s2
+    /// 0.044 -> 0.063, 96x112x112 s2 0.147 -> 0.180).
     ///
     /// # Safety
     /// As `sweep_taps`, with `ROWS` the plane's output rows per vector and `STEP` the input

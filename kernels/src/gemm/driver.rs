@@ -355,7 +355,12 @@ impl GemmTask<'_> {
                         }
                     }
                 } else {
-                    // Across each row panel: its A micro-panel stays in L1.
+                    // Across each row panel: its A micro-panel stays in L1. Tried where a B
+                    // micro-panel fits half of L1 (kc * nr <= 6144 floats): down each B panel
+                    // instead, B in L1 and the A panels streaming from L2, as BLIS orders it.
+                    // 1x1 with shift, residual and ReLU, 1 thread, ms, three interleaved
+                    // rounds: 64x56x56 -> 256 0.465-0.472 / 0.467-0.476, 128x28x28 -> 512
+                    // 0.431-0.439 / 0.437-0.440, 256x56x56 -> 64 0.420-0.425 / 0.417-0.426.
                     for ir in 0..row_panels {
                         let next = self.next_panel(self.a, mr, rows.start + ir * mr, &rows, pc, col_panels);
                         for jr in 0..col_panels {
