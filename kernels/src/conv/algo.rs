@@ -152,11 +152,6 @@ pub(crate) const WINOGRAD_MIN_TILES: usize = 26;
 /// 10.57 ms (1 thread), 6.01 -> 5.84 (2); resnet50 30.98 -> 30.75 (1, three rounds),
 /// 16.67 -> 16.64 (2). ResNet-18's layers alone, 1 thread (`--per-layer`, three rounds):
 /// 0.976-0.993 -> 0.899-0.908 ms.
-///
-/// Per run also on 14x14 maps (49 tiles; the filters streamed are 9/16 of the transformed
-/// ones): 256x14x14 alone 0.547 -> 0.585 ms, and in five interleaved rounds of `ferrocnn
-/// bench MODEL --threads 1` resnet18 11.36 -> 11.16 ms but resnet50 31.49 -> 33.06. Left at
-/// the 7x7 maps.
 const PER_RUN_MIN_CHANNELS: usize = 512;
 
 /// The Winograd variant `Auto` runs on a 3x3 stride-1 layer, if any.

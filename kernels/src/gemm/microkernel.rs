@@ -84,8 +84,12 @@ impl Prefetch {
 /// against C's modulo 4 KiB (loads that may alias pending stores): the residual moved by
 /// 16, 512 and 1024 floats, 128x28x28 -> 512 at 0.416-0.446 ms throughout. The
 /// residual costs 64x56x56 -> 256 0.035 ms (233 GFLOP/s with the shift alone, 215 with
-/// it), the 1x1 layers on the row-major path run at 84-91% of the FMA peak, and
-/// ResNet-50's 16 `conv3` layers trail OpenVINO's by 0.05-0.11 ms each, inside the model.
+/// it); with shift, residual and ReLU these three and 64x56x56 -> 64 run 211-246 GFLOP/s (78-91%
+/// of the 270 peak; `ferrocnn conv --input 1xCxHxW --out-channels K --kernel 1 --epilogue
+/// shift,residual,relu --threads 1 --iters 100`, two rounds), and ResNet-50's 16 `conv3`
+/// layers trail OpenVINO's by 0.05-0.11 ms each inside the model
+/// (`tools/peers/openvino_layers.py resnet50 --threads 1` beside `ferrocnn bench resnet50
+/// --per-layer --threads 1`).
 #[derive(Clone, Copy)]
 pub(crate) struct StoreEpilogue {
     /// The tile's first row's scale and shift, or null (ones and zeros).

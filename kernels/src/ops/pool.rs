@@ -318,43 +318,21 @@ unsafe fn pool_vector<S: Simd>(
 pub(crate) unsafe fn global_band<S: Simd>(kind: PoolKind, input: &[f32], hw: usize, output: &mut [f32]) {
     let (lanes, planes) = (S::LANES, output.len());
     assert!(lanes <= MAX_LANES && input.len() >= planes * hw, "the band's planes");
-    let fold = |a, b| match kind {
-        // SAFETY: `S` is available (this function's contract).
-        PoolKind::Max => unsafe { S::max(a, b) },
-        // SAFETY: as above.
-        PoolKind::Avg => unsafe { S::add(a, b) },
-    };
     let mut p = 0;
-    // With a whole vector in every plane, a maximum's last vector can overlap the one
-    // before it (its lanes counted twice change nothing), and a sum's is a partial load.
     if hw >= lanes {
-        // SAFETY: `S` is available; every load is inside plane `p + l < planes`, within
-        // `input` (asserted); the store writes `lanes` outputs from `p`, `p + lanes <=
-        // planes`.
+        // SAFETY: `S` is available; plane `p + l < planes` lies within `input` (asserted)
+        // and holds a whole vector; the store writes `lanes` outputs from `p`, `p + lanes
+        // <= planes`.
         unsafe {
             while p + lanes <= planes {
                 let mut folded = [S::zero(); MAX_LANES];
                 for (l, v) in folded.iter_mut().enumerate().take(lanes) {
-                    let plane = input.as_ptr().add((p + l) * hw);
-                    let mut acc = S::load(plane);
-                    let mut at = lanes;
-                    while at + lanes <= hw {
-                        acc = fold(acc, S::load(plane.add(at)));
-                        at += lanes;
-                    }
-                    if at < hw {
-                        let last = match kind {
-                            PoolKind::Max => S::load(plane.add(hw - lanes)),
-                            PoolKind::Avg => S::load_partial(plane.add(at), hw - at),
-                        };
-                        acc = fold(acc, last);
-                    }
-                    *v = acc;
+                    *v = plane_vector::<S>(kind, input.as_ptr().add((p + l) * hw), hw);
                 }
                 let turned = S::transpose(folded);
                 let mut acc = turned[0];
                 for &t in &turned[1..lanes] {
-                    acc = fold(acc, t);
+                    acc = fold::<S>(kind, acc, t);
                 }
                 if kind == PoolKind::Avg {
                     acc = S::div(acc, S::splat(hw as f32));
@@ -376,25 +354,64 @@ pub(crate) unsafe fn global_band<S: Simd>(kind: PoolKind, input: &[f32], hw: usi
 /// `S` is available on this CPU.
 #[inline(always)]
 pub(crate) unsafe fn global_plane<S: Simd>(kind: PoolKind, plane: &[f32]) -> f32 {
-    let lanes = S::LANES;
-    let whole = plane.len() / lanes * lanes;
-    // SAFETY: `S` is available; loads stay inside `plane[..whole]`.
-    unsafe {
-        let mut acc = match kind {
-            PoolKind::Max => S::splat(f32::NEG_INFINITY),
-            PoolKind::Avg => S::zero(),
+    if plane.len() < S::LANES {
+        return match kind {
+            PoolKind::Max => plane.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+            PoolKind::Avg => plane.iter().sum::<f32>() / plane.len() as f32,
         };
-        for chunk in plane[..whole].chunks_exact(lanes) {
-            let v = S::load(chunk.as_ptr());
-            acc = match kind {
-                PoolKind::Max => S::max(acc, v),
-                PoolKind::Avg => S::add(acc, v),
-            };
-        }
-        let tail = &plane[whole..];
+    }
+    // SAFETY: `S` is available; the plane holds a whole vector.
+    unsafe {
+        let v = plane_vector::<S>(kind, plane.as_ptr(), plane.len());
         match kind {
-            PoolKind::Max => tail.iter().copied().fold(S::reduce_max(acc), f32::max),
-            PoolKind::Avg => (S::reduce_add(acc) + tail.iter().sum::<f32>()) / plane.len() as f32,
+            PoolKind::Max => S::reduce_max(v),
+            PoolKind::Avg => S::reduce_add(v) / plane.len() as f32,
+        }
+    }
+}
+
+/// The plane of `hw >= S::LANES` floats at `at0` folded into one vector: the lanes' maxima
+/// or sums. A maximum's last vector may overlap the one before it (lanes counted twice
+/// change nothing); a sum's is a partial load. A pointer, not a slice: with a slice per
+/// plane (its bounds checked in the loop over a group's planes) 2048x7x7 ran 5.1-5.2 us
+/// against 4.5-4.6 (1 thread).
+///
+/// # Safety
+/// `S` is available; `at0` is readable for `hw >= S::LANES` floats.
+#[inline(always)]
+unsafe fn plane_vector<S: Simd>(kind: PoolKind, at0: *const f32, hw: usize) -> S::V {
+    let lanes = S::LANES;
+    debug_assert!(hw >= lanes);
+    // SAFETY: every load lies inside the plane, which holds a whole vector.
+    unsafe {
+        let mut acc = S::load(at0);
+        let mut at = lanes;
+        while at + lanes <= hw {
+            acc = fold::<S>(kind, acc, S::load(at0.add(at)));
+            at += lanes;
+        }
+        if at < hw {
+            let last = match kind {
+                PoolKind::Max => S::load(at0.add(hw - lanes)),
+                PoolKind::Avg => S::load_partial(at0.add(at), hw - at),
+            };
+            acc = fold::<S>(kind, acc, last);
+        }
+        acc
+    }
+}
+
+/// The larger, or the sum, of two vectors.
+///
+/// # Safety
+/// `S` is available.
+#[inline(always)]
+unsafe fn fold<S: Simd>(kind: PoolKind, a: S::V, b: S::V) -> S::V {
+    // SAFETY: `S` is available (this function's contract).
+    unsafe {
+        match kind {
+            PoolKind::Max => S::max(a, b),
+            PoolKind::Avg => S::add(a, b),
         }
     }
 }

@@ -386,6 +386,10 @@ impl Winograd {
         let budget = cache_sizes().l2 / size_of::<f32>();
         // Below the tiles that use transformed filters often enough to stream them from
         // DRAM (`algo::WINOGRAD_MIN_TILES`), F(2x2) transforms them per run (`per_run`).
+        // Tried below 64 tiles too, taking in 14x14 maps (49 tiles; the filters streamed are
+        // 9/16 of the transformed ones): 256x14x14 alone 0.547 -> 0.585 ms, and in five
+        // interleaved rounds of `ferrocnn bench MODEL --threads 1` resnet18 11.36 -> 11.16 ms
+        // but resnet50 31.49 -> 33.06.
         let per_run = variant == Variant::F2 && tiles_h * tiles_w < super::algo::WINOGRAD_MIN_TILES;
         let mut best: Option<(f64, usize, &'static TileKernel, bool, WorkSplit)> = None;
         for tile in kernels.tiles {
