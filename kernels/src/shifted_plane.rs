@@ -244,16 +244,30 @@ impl ShiftedPlane {
     /// Every output vector of a K x K window, handed to `store(result, first output, valid
     /// lanes)`: its taps folded into `init` by `tap(result, loaded, r, s, mask)`, `mask`
     /// the lanes whose tap column is inside the row (a convolution multiplies and adds, max
-    /// pooling takes the larger).
+    /// pooling takes the larger); or, at stride 1 when `ZERO_OUTSIDE` (the fold is a sum),
+    /// the loaded vector's lanes outside the row zeroed, by `tap_zeroed(result, loaded, r,
+    /// s)`.
+    ///
+    /// At stride 1 each load feeds up to three output vectors, and zeroing its lanes once
+    /// beats masking them off each multiply-add: a masked multiply-add per use (two in three
+    /// of a 3x3 window's) held the sweep well below its unmasked rate on Zen 5. 1 thread,
+    /// three interleaved rounds (`ferrocnn conv --input 1xCxHxW --out-channels C --kernel 3
+    /// --pad 1 --groups C --iters 2000`), ms, masked multiply-adds / loads zeroed:
+    /// 144x56x56 0.089-0.091 / 0.080-0.082, 32x112x112 0.079 / 0.072-0.073, 192x28x28
+    /// 0.028 / 0.026. At stride 2, whose loads feed one or two vectors, zeroing them ran
+    /// slower (192x28x28 s2 0.015-0.016 -> 0.019, 144x56x56 s2 the same); max pooling,
+    /// merging -inf into the loads instead of its masked maxima, 64x112x112 3x3 s2
+    /// 0.0900-0.0907 -> 0.0919-0.0933.
     ///
     /// # Safety
     /// `S` is available, with 16 lanes; `input` is a copy from `each_plane`.
     #[inline(always)]
-    pub(crate) unsafe fn sweep_taps<S: Simd, const K: usize>(
+    pub(crate) unsafe fn sweep_taps<S: Simd, const K: usize, const ZERO_OUTSIDE: bool>(
         &self,
         input: &[f32],
         init: S::V,
         tap: impl Fn(S::V, S::V, usize, usize, u32) -> S::V,
+        tap_zeroed: impl Fn(S::V, S::V, usize, usize) -> S::V,
         store: impl FnMut(S::V, usize, usize),
     ) {
         // Checked once a plane, not debug-only: they also tell the compiler the copy's length.
@@ -261,11 +275,11 @@ impl ShiftedPlane {
         assert!(input.len() >= self.copy_len(), "the plane's copy");
         // SAFETY: `S` is available; `input` is the copy (asserted).
         unsafe {
-            let op = Taps { init, tap };
+            let op = Taps { init, tap, tap_zeroed };
             match (self.stride, self.rows_per_vector) {
-                (1, 1) => self.sweep::<S, K, 1, 1>(input, &op, store),
-                (1, _) => self.sweep::<S, K, 2, 2>(input, &op, store),
-                _ => self.sweep::<S, K, 1, 2>(input, &op, store),
+                (1, 1) => self.sweep::<S, K, 1, 1, ZERO_OUTSIDE>(input, &op, store),
+                (1, _) => self.sweep::<S, K, 2, 2, ZERO_OUTSIDE>(input, &op, store),
+                _ => self.sweep::<S, K, 1, 2, false>(input, &op, store),
             }
         }
     }
@@ -281,19 +295,19 @@ impl ShiftedPlane {
     /// As `sweep_taps`, with `ROWS` the plane's output rows per vector and `STEP` the input
     /// rows from one vector row to the next.
     #[inline(always)]
-    unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize, const STEP: usize>(
+    unsafe fn sweep<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const ZERO: bool>(
         &self,
         input: &[f32],
-        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V>,
+        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V, impl Fn(S::V, S::V, usize, usize) -> S::V>,
         mut store: impl FnMut(S::V, usize, usize),
     ) {
         // SAFETY: `S` is available; `input` is the copy (the caller's contract).
         unsafe {
             let row = match K {
-                3 => self.strips::<S, K, ROWS, STEP, 4>(input, op, 0, &mut store),
-                _ => self.strips::<S, K, ROWS, STEP, 2>(input, op, 0, &mut store),
+                3 => self.strips::<S, K, ROWS, STEP, 4, ZERO>(input, op, 0, &mut store),
+                _ => self.strips::<S, K, ROWS, STEP, 2, ZERO>(input, op, 0, &mut store),
             };
-            self.strips::<S, K, ROWS, STEP, 1>(input, op, row, &mut store);
+            self.strips::<S, K, ROWS, STEP, 1, ZERO>(input, op, row, &mut store);
         }
     }
 
@@ -302,17 +316,24 @@ impl ShiftedPlane {
     /// # Safety
     /// As `sweep`.
     #[inline(always)]
-    unsafe fn strips<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize>(
+    unsafe fn strips<
+        S: Simd,
+        const K: usize,
+        const ROWS: usize,
+        const STEP: usize,
+        const N: usize,
+        const ZERO: bool,
+    >(
         &self,
         input: &[f32],
-        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V>,
+        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V, impl Fn(S::V, S::V, usize, usize) -> S::V>,
         mut row: usize,
         store: &mut impl FnMut(S::V, usize, usize),
     ) -> usize {
         while row + N <= self.vector_rows {
             for column in self.columns.iter() {
                 // SAFETY: `S` is available; `input` is the copy; rows `row .. row + N` exist.
-                unsafe { self.strip::<S, K, ROWS, STEP, N>(input, op, row, column, store) };
+                unsafe { self.strip::<S, K, ROWS, STEP, N, ZERO>(input, op, row, column, store) };
             }
             row += N;
         }
@@ -326,10 +347,10 @@ impl ShiftedPlane {
     /// # Safety
     /// As `sweep`; `row + N <= vector_rows`.
     #[inline(always)]
-    unsafe fn strip<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize>(
+    unsafe fn strip<S: Simd, const K: usize, const ROWS: usize, const STEP: usize, const N: usize, const ZERO: bool>(
         &self,
         input: &[f32],
-        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V>,
+        op: &Taps<S::V, impl Fn(S::V, S::V, usize, usize, u32) -> S::V, impl Fn(S::V, S::V, usize, usize) -> S::V>,
         row: usize,
         column: &Column,
         store: &mut impl FnMut(S::V, usize, usize),
@@ -362,9 +383,15 @@ impl ShiftedPlane {
             for m in 0..(N - 1) * STEP + K {
                 for (s, &c) in columns.iter().enumerate() {
                     let x = S::load(base.offset((m * w) as isize + c));
+                    // The centre column is inside the row wherever an output is.
+                    let x = if ZERO && s != K / 2 { S::keep_masked(x, masks[s]) } else { x };
                     for (j, sum) in sums.iter_mut().enumerate() {
                         if m >= j * STEP && m - j * STEP < K {
-                            *sum = (op.tap)(*sum, x, m - j * STEP, s, masks[s]);
+                            *sum = if ZERO {
+                                (op.tap_zeroed)(*sum, x, m - j * STEP, s)
+                            } else {
+                                (op.tap)(*sum, x, m - j * STEP, s, masks[s])
+                            };
                         }
                     }
                 }
@@ -379,9 +406,10 @@ impl ShiftedPlane {
 
 /// How a window's taps fold into a result: from `init`, by `tap(result, loaded, r, s,
 /// mask)`.
-struct Taps<V, F> {
+struct Taps<V, F, Z> {
     init: V,
     tap: F,
+    tap_zeroed: Z,
 }
 
 /// `plane`'s even floats into `even` and its odd ones into `odd`: an even-width plane's

@@ -16,7 +16,8 @@ pub(crate) const MAX_LANES: usize = 16;
 /// be valid for the lanes read or written.
 pub(crate) unsafe trait Simd: Copy + 'static {
     const LANES: usize;
-    /// Whether [`Simd::mul_add_masked`] and [`Simd::max_masked`] are one instruction each:
+    /// Whether [`Simd::keep_masked`], [`Simd::mul_add_masked`] and [`Simd::max_masked`] are
+    /// one instruction each:
     /// the kernels that mask a tap off in every step (`crate::shifted_plane`) are chosen
     /// only on such paths.
     const MASKED_OPS: bool;
@@ -66,6 +67,24 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn reduce_add(x: Self::V) -> f32;
     /// Largest lane.
     unsafe fn reduce_max(x: Self::V) -> f32;
+
+    /// The lanes of `x` set in `mask`, zero in the others. This default goes through
+    /// memory; paths with `MASKED_OPS` override it.
+    #[inline(always)]
+    unsafe fn keep_masked(x: Self::V, mask: u32) -> Self::V {
+        // SAFETY: `Self` is available; the buffer holds LANES <= 16 floats (asserted).
+        unsafe {
+            assert!(Self::LANES <= 16);
+            let mut lanes = [0.0f32; 16];
+            Self::store(lanes.as_mut_ptr(), x);
+            for (lane, v) in lanes.iter_mut().enumerate().take(Self::LANES) {
+                if mask >> lane & 1 == 0 {
+                    *v = 0.0;
+                }
+            }
+            Self::load(lanes.as_ptr())
+        }
+    }
 
     /// `a * b + c` in the lanes set in `mask`, `c` in the others. This default goes through
     /// memory; paths with `MASKED_OPS` override it.
@@ -209,8 +228,8 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     }
 }
 
-/// `mul_add_masked` and `max_masked` against their definitions, on one path: a mask of
-/// every other lane.
+/// `keep_masked`, `mul_add_masked` and `max_masked` against their definitions, on one
+/// path: a mask of every other lane.
 ///
 /// # Safety
 /// `S` is available.
@@ -224,6 +243,9 @@ unsafe fn check_masked_ops<S: Simd>() {
     unsafe {
         let (l, h) = (S::load(lo.as_ptr()), S::load(hi.as_ptr()));
         let mask = 0b0101_0101_0101_0101u32 & ((1 << lanes) - 1);
+        S::store(got.as_mut_ptr(), S::keep_masked(h, mask));
+        let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { hi[i] } else { 0.0 }).collect();
+        assert_eq!(got, want, "keep_masked");
         S::store(got.as_mut_ptr(), S::mul_add_masked(l, S::splat(2.0), h, mask));
         let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { lo[i] * 2.0 + hi[i] } else { hi[i] }).collect();
         assert_eq!(got, want, "mul_add_masked");

@@ -435,7 +435,7 @@ unsafe fn sweep_shifted<S: Simd, const K: usize>(
         let w = splat_filter::<S, K>(filter);
         let dst = output.as_mut_ptr();
         debug_assert!(output.len() >= plane.sizes().1);
-        plane.sweep_taps::<S, K>(
+        plane.sweep_taps::<S, K, true>(
             input,
             S::zero(),
             // The centre column is inside the row wherever the output is.
@@ -443,6 +443,8 @@ unsafe fn sweep_shifted<S: Simd, const K: usize>(
             |sum, x, r, s, mask| {
                 if s == K / 2 { S::mul_add(w[r][s], x, sum) } else { S::mul_add_masked(w[r][s], x, sum, mask) }
             },
+            #[inline(always)]
+            |sum, x, r, s| S::mul_add(w[r][s], x, sum),
             #[inline(always)]
             |sum, at, n| {
                 let y = epilogue.apply::<S>(sum, at, n);

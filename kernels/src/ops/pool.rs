@@ -197,11 +197,13 @@ pub(crate) unsafe fn pool_band<S: Simd>(g: &PoolGeometry, input: &[f32], scratch
             #[inline(always)]
             |i, copy| {
                 let dst = output[i * pixels..(i + 1) * pixels].as_mut_ptr();
-                shifted.sweep_taps::<S, 3>(
+                shifted.sweep_taps::<S, 3, false>(
                     copy,
                     S::splat(low),
                     #[inline(always)]
                     |max, x, _, _, mask| S::max_masked(max, x, mask),
+                    #[inline(always)]
+                    |_, _, _, _| unreachable!("max pooling masks each maximum"),
                     #[inline(always)]
                     |max, at, n| S::store_n(dst.add(at), n, max),
                 );

@@ -97,6 +97,11 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) }
     }
     #[inline(always)]
+    unsafe fn keep_masked(x: __m512, mask: u32) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_maskz_mov_ps(mask as __mmask16, x) }
+    }
+    #[inline(always)]
     unsafe fn mul_add_masked(a: __m512, b: __m512, c: __m512, mask: u32) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_mask3_fmadd_ps(a, b, c, mask as __mmask16) }
