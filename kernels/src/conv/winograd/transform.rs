@@ -234,6 +234,14 @@ pub(crate) struct InputJob {
 
 /// Splits row `y` (padded coordinates) of one channel into its phases.
 ///
+/// Tried: reading the row in place, a vector at a time with its padding masked in, instead
+/// of copying it into the padded line first (whose loads wait on the copy's stores). 1
+/// thread, three interleaved rounds, ms (`ferrocnn conv --input 1xCxHxW --out-channels C
+/// --kernel 3 --pad 1`): 64x56x56 F(4x4) 0.417-0.420 -> 0.408-0.412 and 256x14x14 F(2x2)
+/// 0.542-0.545 -> 0.531-0.535, but 64x224x224 7.04-7.50 -> 7.67-7.75 (8.6-8.9 with every
+/// vector a masked load), 128x112x112 4.78-4.99 -> 4.99-5.24: the large maps, read from
+/// L3, lost more than the small ones gained, and VGG-16's margin is thin.
+///
 /// # Safety
 /// As [`input_transform`]; `plane` is the channel's input, `phases` its `M * qw` floats.
 #[inline(always)]
