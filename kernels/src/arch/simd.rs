@@ -17,9 +17,8 @@ pub(crate) const MAX_LANES: usize = 16;
 pub(crate) unsafe trait Simd: Copy + 'static {
     const LANES: usize;
     /// Whether [`Simd::keep_masked`], [`Simd::mul_add_masked`] and [`Simd::max_masked`] are
-    /// one instruction each:
-    /// the kernels that mask a tap off in every step (`crate::shifted_plane`) are chosen
-    /// only on such paths.
+    /// one instruction each: the kernels that mask a tap off in every step
+    /// (`crate::shifted_plane`) are chosen only on such paths.
     const MASKED_OPS: bool;
     type V: Copy;
 

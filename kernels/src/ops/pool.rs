@@ -202,6 +202,7 @@ pub(crate) unsafe fn pool_band<S: Simd>(g: &PoolGeometry, input: &[f32], scratch
                     S::splat(low),
                     #[inline(always)]
                     |max, x, _, _, mask| S::max_masked(max, x, mask),
+                    // Never called (`ZERO_OUTSIDE` false): zeroed lanes would be maxima.
                     #[inline(always)]
                     |_, _, _, _| unreachable!("max pooling masks each maximum"),
                     #[inline(always)]
