@@ -138,10 +138,11 @@ pub(crate) struct KernelTable {
     /// Winograd input and output transforms, F(2x2), F(4x4), F(6x6) in that order.
     pub winograd_input: [unsafe fn(&crate::conv::winograd::transform::InputJob); 3],
     pub winograd_output: [unsafe fn(&crate::conv::winograd::transform::OutputJob); 3],
-    /// F(2x2) with the filters transformed as the run needs them: its input transform (G's
-    /// factors folded in) and its filter transform.
+    /// Filters transformed as the run needs them: F(2x2)'s input transform (G's factors
+    /// folded in) and filter transform, and F(4x4)'s filter transform (G itself).
     pub winograd_input_f2_folded: unsafe fn(&crate::conv::winograd::transform::InputJob),
     pub winograd_filters_f2: unsafe fn(&crate::conv::winograd::transform::FilterJob),
+    pub winograd_filters_f4: unsafe fn(&crate::conv::winograd::transform::FilterJob),
 }
 
 /// The table of one path, from its folder: the tile families of its `gemm.rs` and the
@@ -179,6 +180,7 @@ macro_rules! kernel_table {
             ],
             winograd_input_f2_folded: $($folder)::+::shells::winograd_input_f2_folded,
             winograd_filters_f2: $($folder)::+::shells::winograd_filters_f2,
+            winograd_filters_f4: $($folder)::+::shells::winograd_filters_f4,
         }
     };
 }

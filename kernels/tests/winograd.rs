@@ -194,6 +194,30 @@ fn auto_runs_f2_per_run_on_small_maps_with_many_channels() {
     }
 }
 
+/// On 14x14 maps `Auto` runs F(2x2), but F(4x4) with its filters transformed per run from
+/// 256 input channels (eight blocks of 32 channels); that plan matches the reference on
+/// every path and thread count, with K = 100 ending in a partial panel.
+#[test]
+fn auto_runs_f4_per_run_on_14x14_maps_with_many_channels() {
+    let few = Conv2dDesc::new(1, 128, (14, 14), 8, (3, 3)).pad(1);
+    let plan = Conv2d::new(&few, &vec![0.0; 128 * 8 * 9], None, &Epilogue::new(), Algo::Auto).unwrap();
+    assert_eq!(plan.algo(), Algo::WinogradF2);
+    let desc = Conv2dDesc::new(1, 256, (14, 14), 100, (3, 3)).pad(1);
+    let s = desc.validate().unwrap();
+    let (x, w) = (signed(s.input_len, 3), kaiming(&desc, 4));
+    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
+    for isa in common::isas() {
+        for threads in [1, 2, 3] {
+            let options = ferrocnn_kernels::PlanOptions { isa, threads };
+            let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Auto, options).unwrap();
+            assert_eq!(plan.algo(), Algo::WinogradF4);
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let error = pool.install(|| relative_error(&run_plan(&plan, &x, None), &want));
+            assert!(error <= bound(Algo::WinogradF4, &desc), "{options:?}: error {error:e}");
+        }
+    }
+}
+
 #[test]
 fn other_shapes_are_refused_with_the_reason() {
     let desc = Conv2dDesc::new(1, 4, (8, 8), 4, (3, 3)).pad(1).stride(2);

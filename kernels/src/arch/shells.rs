@@ -152,6 +152,16 @@ macro_rules! kernel_shells {
             }
         }
 
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); the job satisfies `filter_transform`'s contract.
+        $(#[$attr])*
+        pub(crate) unsafe fn winograd_filters_f4(job: &crate::conv::winograd::transform::FilterJob) {
+            // SAFETY: forwarded contract.
+            unsafe {
+                crate::conv::winograd::transform::filter_transform::<$simd, crate::conv::winograd::transform::F4, 6>(job)
+            }
+        }
+
         $crate::arch::shells::winograd_shells!([$(#[$attr])*] $simd,
             winograd_input_f2, winograd_output_f2 = F2, 2, 4;
             winograd_input_f4, winograd_output_f4 = F4, 4, 6;

@@ -153,6 +153,20 @@ pub(crate) const WINOGRAD_MIN_TILES: usize = 26;
 /// 16.67 -> 16.64 (2). ResNet-18's layers alone, 1 thread (`--per-layer`, three rounds):
 /// 0.976-0.993 -> 0.899-0.908 ms.
 const PER_RUN_MIN_CHANNELS: usize = 512;
+/// On maps of enough F(2x2) tiles but fewer than `WINOGRAD_MIN_TILES` F(4x4) tiles (10x10
+/// to 20x20: 14x14 in the zoo), F(4x4) with its filters transformed per run beats F(2x2)
+/// with them transformed ahead from this many input channels. It does 36 x 16 products a
+/// channel pair on 14x14 against 16 x 49, and streams the 3x3 weights instead of 16/9 of
+/// them. Alone, with the filters in cache, the two are within 3% (1 thread, two rounds,
+/// `ferrocnn conv --input 1xCx14x14 --out-channels K --kernel 3 --pad 1 --algo A`, ms, F(2x2)
+/// / F(4x4)): 256 -> 256 0.545-0.561 / 0.533-0.563, 512 -> 512 1.92-1.94 / 1.89-1.91,
+/// 160 -> 320 0.436-0.440 / 0.438-0.447, 96 -> 208 0.200-0.205 / 0.213-0.214. Inside the
+/// models, medians of five interleaved rounds (`ferrocnn bench MODEL --threads T`), without
+/// / with: resnet18 11.10 -> 10.59 ms (1 thread), 5.87 -> 5.85 (2, seven rounds); resnet50
+/// 30.58 -> 30.02 (1); vgg16 62.25 -> 61.90 (1, three rounds), 36.4 -> 37.0 (2, within its
+/// noise). GoogLeNet, whose 14x14 layers have 96 to 160 input channels, stays on F(2x2):
+/// with them on F(4x4) it ran 9.38 -> 9.37 ms (1 thread) and 5.15 -> 5.20 (2).
+const PER_RUN_F4_MIN_CHANNELS: usize = 256;
 
 /// The Winograd variant `Auto` runs on a 3x3 stride-1 layer, if any.
 ///
@@ -193,9 +207,10 @@ const PER_RUN_MIN_CHANNELS: usize = 512;
 ///
 /// So: im2col below 8 input channels (3 loses, 4 ties) and on maps of fewer than
 /// `WINOGRAD_MIN_TILES` F(2x2) tiles (7x7, 8x8), except from `PER_RUN_MIN_CHANNELS` input
-/// channels, where F(2x2) runs with its filters transformed per run. Otherwise F(4x4) where it has as many
-/// F(4x4) tiles (28x28 maps and up) and at least 49 x 32 tile-channels (32x28x28 wins,
-/// 16x28x28 loses), and F(2x2) everywhere else. The table was timed with L2-sized tile
+/// channels, where F(2x2) runs with its filters transformed per run. Otherwise F(4x4) where
+/// it has as many F(4x4) tiles (28x28 maps and up) and at least 49 x 32 tile-channels
+/// (32x28x28 wins, 16x28x28 loses), F(4x4) with its filters transformed per run on the
+/// smaller maps from `PER_RUN_F4_MIN_CHANNELS` input channels, and F(2x2) everywhere else. The table was timed with L2-sized tile
 /// blocks; on the rows marked † those streamed 512 -> 512's 37.7 MB of F(4x4) filters from
 /// DRAM once per 6 to 8 tiles. With the blocks of at least 64 tiles that `winograd` now
 /// cuts, they stream once per image, and F(4x4) wins 512x28x28 too: inside VGG-16
@@ -210,7 +225,9 @@ const PER_RUN_MIN_CHANNELS: usize = 512;
 /// --threads 1`) layer3's 256x14x14 runs 0.73 ms on F(2x2) against 0.87-0.91 on F(4x4),
 /// and layer4's 512x7x7 1.20-1.22 ms on im2col against 1.13-1.17 on F(2x2); the whole
 /// model 31.9 ms against 32.4 (medians of three alternating runs) and 138.6 MB resident
-/// against 200.5. Otherwise the choice is right on every row but 16x28x28's neighbour
+/// against 200.5. (Those were F(4x4) and F(2x2) with filters transformed ahead; the
+/// filters transformed per run since took the 7x7 layers of 512 channels and the 14x14 of
+/// 256 back to Winograd.) Otherwise the choice is right on every row but 16x28x28's neighbour
 /// rows, within 5%. F(6x6) is never the fastest here: its 64 GEMMs per block and larger
 /// transforms cost more than its 1.27x fewer multiplications save. It stays selectable
 /// and `Tune` times it.
@@ -227,7 +244,8 @@ fn winograd_choice(desc: &Conv2dDesc) -> Option<Algo> {
     if tiles(2) < WINOGRAD_MIN_TILES {
         return (cg >= PER_RUN_MIN_CHANNELS).then_some(Algo::WinogradF2);
     }
-    let f4 = tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS;
+    let f4 = (tiles(4) >= WINOGRAD_MIN_TILES && tiles(4) * cg >= F4_MIN_TILE_CHANNELS)
+        || (tiles(4) < WINOGRAD_MIN_TILES && cg >= PER_RUN_F4_MIN_CHANNELS);
     Some(if f4 { Algo::WinogradF4 } else { Algo::WinogradF2 })
 }
 

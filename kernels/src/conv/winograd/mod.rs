@@ -121,8 +121,8 @@ enum Filters {
     /// U of group g and element xi at `g * alpha^2 + xi`, panels of the GEMM's U operand,
     /// multiplied by V read as `VRead` says.
     Transformed(Vec<PackedPanels>, VRead),
-    /// The 3x3 filters, transformed as each run needs them (`per_run`; F(2x2), transposed,
-    /// V indexed, one block of tiles).
+    /// The 3x3 filters, transformed as each run needs them (`per_run`; F(2x2) or F(4x4),
+    /// transposed, V indexed, one block of tiles).
     PerRun(PerRunFilters),
 }
 
@@ -385,12 +385,13 @@ impl Winograd {
         // 128x112x112 the same within the noise.
         let budget = cache_sizes().l2 / size_of::<f32>();
         // Below the tiles that use transformed filters often enough to stream them from
-        // DRAM (`algo::WINOGRAD_MIN_TILES`), F(2x2) transforms them per run (`per_run`).
-        // Tried below 64 tiles too, taking in 14x14 maps (49 tiles; the filters streamed are
-        // 9/16 of the transformed ones): 256x14x14 alone 0.547 -> 0.585 ms, and in five
+        // DRAM (`algo::WINOGRAD_MIN_TILES`), F(2x2) and F(4x4) transform them per run
+        // (`per_run`). F(2x2) was tried per run below 64 tiles too, taking in 14x14 maps (49
+        // tiles; the filters streamed are 9/16 of the transformed ones): 256x14x14 alone
+        // 0.547 -> 0.585 ms, and in five
         // interleaved rounds of `ferrocnn bench MODEL --threads 1` resnet18 11.36 -> 11.16 ms
         // but resnet50 31.49 -> 33.06.
-        let per_run = variant == Variant::F2 && tiles_h * tiles_w < super::algo::WINOGRAD_MIN_TILES;
+        let per_run = variant != Variant::F6 && tiles_h * tiles_w < super::algo::WINOGRAD_MIN_TILES;
         let mut best: Option<(f64, usize, &'static TileKernel, bool, WorkSplit)> = None;
         for tile in kernels.tiles {
             for transposed in [false, true] {
@@ -442,7 +443,8 @@ impl Winograd {
         // two the 3x3 window reaches past them.
         let tile_rows = (split.block.div_ceil(tiles_w) + 1).min(tiles_h);
         let stride = round_up(split.block);
-        let per_run = per_run.then(|| PerRunFilters::new(weights, desc.groups, kg, cg, tile.nr, stride)).flatten();
+        let per_run =
+            per_run.then(|| PerRunFilters::new(variant, weights, desc.groups, kg, cg, tile.nr, stride)).flatten();
         let filters = match per_run {
             Some(f) => Filters::PerRun(f),
             None => Filters::Transformed(
@@ -641,8 +643,8 @@ impl Winograd {
         // tiles, of which these channels' rows are written; the kernels passed the CPU check.
         unsafe {
             match self.filters {
-                Filters::PerRun(_) => (kernels.winograd_input_f2_folded)(&input),
-                Filters::Transformed(..) => (kernels.winograd_input[self.variant.index()])(&input),
+                Filters::PerRun(_) if self.variant == Variant::F2 => (kernels.winograd_input_f2_folded)(&input),
+                _ => (kernels.winograd_input[self.variant.index()])(&input),
             }
         };
     }
@@ -868,20 +870,30 @@ mod tests {
         assert_eq!((split.block, split.blocks, split.k_parts), (48, 17, 1));
     }
 
-    /// F(2x2) transforms its filters per run below `WINOGRAD_MIN_TILES` tiles (7x7: 16),
-    /// in one block with K shared out; from there on (9x9: 25, 10x10: 25; 11x11: 36) ahead.
+    /// F(2x2) and F(4x4) transform their filters per run below `WINOGRAD_MIN_TILES` tiles
+    /// (F(2x2): 7x7 16, 10x10 25; F(4x4): 14x14 16, 20x20 25), in one block with K shared
+    /// out; from there on (F(2x2): 11x11 36; F(4x4): 21x21 36) ahead. F(6x6) never does.
     #[test]
     fn small_maps_transform_the_filters_per_run() {
         use super::{Filters, Variant, Winograd};
         use crate::shape::Conv2dDesc;
         let kernels = crate::dispatch::table(crate::Isa::Portable).unwrap();
-        for (side, per_run) in [(7, true), (10, true), (11, false)] {
+        let cases = [
+            (Variant::F2, 7, true),
+            (Variant::F2, 10, true),
+            (Variant::F2, 11, false),
+            (Variant::F4, 14, true),
+            (Variant::F4, 20, true),
+            (Variant::F4, 21, false),
+            (Variant::F6, 7, false),
+        ];
+        for (variant, side, per_run) in cases {
             let desc = Conv2dDesc::new(1, 16, (side, side), 40, (3, 3)).pad(1);
             let s = desc.validate().unwrap();
-            let plan = Winograd::new(Variant::F2, &desc, &s, &vec![0.0; s.weight_len], kernels, 2);
-            assert_eq!(matches!(plan.filters, Filters::PerRun(_)), per_run, "{side}x{side}");
+            let plan = Winograd::new(variant, &desc, &s, &vec![0.0; s.weight_len], kernels, 2);
+            assert_eq!(matches!(plan.filters, Filters::PerRun(_)), per_run, "{variant:?} {side}x{side}");
             if per_run {
-                assert_eq!((plan.split.blocks, plan.split.k_parts), (1, 2), "{side}x{side}");
+                assert_eq!((plan.split.blocks, plan.split.k_parts), (1, 2), "{variant:?} {side}x{side}");
                 assert_eq!(plan.weight_bytes(), 40usize.next_multiple_of(plan.tile.nr) * 16 * 9 * 4);
             }
         }

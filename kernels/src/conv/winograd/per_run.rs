@@ -1,30 +1,32 @@
-//! F(2x2) with the filters transformed as each run needs them, not once when the plan is
-//! made.
+//! F(2x2) and F(4x4) with the filters transformed as each run needs them, not once when
+//! the plan is made.
 //!
-//! Transformed ahead, F(2x2)'s filters are 16/9 the size of the 3x3 weights, and each of
-//! its 16 GEMMs reads a K x C block of them once per image, using each float once per tile.
-//! On a 7x7 map (16 tiles) that is 8 flops per byte. In a model whose weights outgrow the
-//! caches they stream from DRAM every image, and the layer waits on them: ResNet-18's
-//! 512x7x7 layers ran F(2x2) in 0.67 ms alone (filters in L3) but 0.88 ms inside the model
-//! on 1 thread and 0.72-0.75 on 2 (im2col 0.97 / 0.52).
+//! Transformed ahead, F(2x2)'s filters are 16/9 the size of the 3x3 weights (F(4x4)'s
+//! 36/9), and each of its 16 GEMMs reads a K x C block of them once per image, using each
+//! float once per tile. On a 7x7 map (16 tiles) that is 8 flops per byte. In a model whose
+//! weights outgrow the caches they stream from DRAM every image, and the layer waits on
+//! them: ResNet-18's 512x7x7 layers ran F(2x2) in 0.67 ms alone (filters in L3) but 0.88 ms
+//! inside the model on 1 thread and 0.72-0.75 on 2 (im2col 0.97 / 0.52).
 //!
 //! Here the plan keeps the 3x3 filters, packed as a K x 9C matrix in the GEMM's B panels,
-//! and a worker transforms one panel's filters over a block of input channels into the 16
-//! U panels just before its GEMM tiles read them from L2. The transform takes adds only
-//! (G's factors are folded into the input transform, [`super::transform::F2Folded`]): 21 vector
-//! adds per filter vector against the 16 x tiles multiply-adds that use it.
+//! and a worker transforms one panel's filters over a block of input channels into the
+//! alpha^2 U panels just before its GEMM tiles read them from L2. F(2x2)'s transform takes
+//! adds only (G's factors are folded into the input transform,
+//! [`super::transform::F2Folded`]): 21 vector adds per filter vector against the 16 x tiles
+//! multiply-adds that use it. F(4x4)'s is G itself, 36 stores a filter vector against 36 x
+//! tiles multiply-adds; it runs on 14x14 maps (16 tiles, as F(2x2) on 7x7).
 //!
 //! ```text
 //! for each panel of nr output channels (this worker's band)
 //!   for each block of kc input channels
-//!     U'[xi] (kc x nr, 16 of them) = G' g G'^T        filters read once, from DRAM
+//!     U'[xi] (kc x nr, alpha^2 of them) = G' g G'^T   filters read once, from DRAM
 //!     for xi, for each row panel of tiles
 //!       acc[xi][tiles] (+)= V'[xi][tiles, block] U'[xi]   indirect microkernel
 //!   M[xi][panel's channels] = acc, turned around        the transposed store
 //! ```
 //!
-//! The accumulators (16 x tiles x nr floats, 48 KiB at 16 tiles) stay in L1/L2 between the
-//! channel blocks, so the GEMM's K is cut without M being turned around more than once.
+//! The accumulators (alpha^2 x tiles x nr floats, 48 KiB for F(2x2) at 16 tiles, 108 KiB
+//! for F(4x4)) stay in L1/L2 between the channel blocks, so the GEMM's K is cut without M being turned around more than once.
 //!
 //! Measured (512x7x7, `ferrocnn conv --input 1x512x7x7 --out-channels 512 --kernel 3 --pad
 //! 1 --threads T`): 0.83 ms on 1 thread, 0.44 on 2 (6x64; 0.52-0.55 with 8x48), against
@@ -36,7 +38,13 @@
 //! one sequential run (the same alone; inside ResNet-18, with the prefetch reaching only the
 //! first of a block's three vector panels, the model ran 11.54 ms against im2col's 10.76);
 //! 64 or 256 channels a block instead of 128 (within 2% alone).
+//!
+//! F(4x4) on 256x14x14 (`... --input 1x256x14x14 --out-channels 256 --algo winograd-f4`):
+//! 0.54 ms on 1 thread, 0.28 on 2. Under `perf` on 1 thread: the GEMM 55%, the filter
+//! transform 14%, the input transform 13% (a vector holds one tile row's 4 tiles, a quarter
+//! of its lanes), the transposed store 8%, the output transform 7%.
 
+use super::Variant;
 use super::transform::FilterJob;
 use crate::aligned::{ALIGN_FLOATS, round_up};
 use crate::dispatch::KernelTable;
@@ -47,16 +55,24 @@ use crate::gemm::pack::{PackedPanels, StridedSource};
 use crate::gemm::transposed_store::TransposedTile;
 use std::ops::Range;
 
-/// F(2x2)'s transform elements.
-const A2: usize = 16;
-
-/// Input channels transformed at a time: the 16 U' panels (16 x KC x nr floats, 384 KiB at
-/// nr = 48) stay within L2 beside V.
-const KC: usize = 128;
+/// Input channels transformed at a time: the U' panels (alpha^2 x kc x nr floats) stay
+/// within L2 beside V. F(2x2): 128 (16 x 128 x 48 floats, 384 KiB). F(4x4): 32 (36 x 32 x
+/// 64, 288 KiB); 256x14x14 alone, 1 thread, two rounds (`ferrocnn conv --input 1x256x14x14
+/// --out-channels 256 --kernel 3 --pad 1 --algo winograd-f4 --iters 500`), 32 / 64 / 128 /
+/// 256 channels: 0.537-0.540 / 0.562-0.571 / 0.571-0.604 / 0.558-0.563 ms; inside
+/// ResNet-50, its five such layers 2.84-2.87 ms at 32 against 2.87-2.90 at 64.
+fn channels_per_block(variant: Variant) -> usize {
+    match variant {
+        Variant::F4 => 32,
+        _ => 128,
+    }
+}
 
 /// The 3x3 filters of every group, packed for transforming per run, and how the run reads
 /// V: in place through the indirect kernels (tile i, channel k at `i + k * stride`).
 pub(crate) struct PerRunFilters {
+    /// F(2x2) (G folded into the input transform) or F(4x4).
+    variant: Variant,
     /// Per group, its K x 9C filter matrix in panels of the tile's nr: output channel j of
     /// panel p, input channel c, tap t at row `c * 9 + t` of panel p.
     panels: Vec<PackedPanels>,
@@ -68,8 +84,11 @@ pub(crate) struct PerRunFilters {
 
 impl PerRunFilters {
     /// `weights` is K x C/g x 3 x 3 (all groups); V's rows are `stride` floats. `None` if
-    /// V's index overflows (validated shapes, below 2^40 elements, never do).
+    /// V's index overflows (validated shapes, below 2^40 elements, never do) or the variant
+    /// is F(6x6).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        variant: Variant,
         weights: &[f32],
         groups: usize,
         kg: usize,
@@ -77,6 +96,9 @@ impl PerRunFilters {
         width: usize,
         stride: usize,
     ) -> Option<Self> {
+        if variant == Variant::F6 {
+            return None;
+        }
         let v_index = super::v_index(cg, stride)?;
         let panels = (0..groups)
             .map(|g| {
@@ -90,7 +112,12 @@ impl PerRunFilters {
                 PackedPanels::new(&source, width)
             })
             .collect();
-        Some(PerRunFilters { panels, v_index, stride, cg, kc: KC.min(cg) })
+        Some(PerRunFilters { variant, panels, v_index, stride, cg, kc: channels_per_block(variant).min(cg) })
+    }
+
+    /// The transform's elements, alpha^2.
+    fn elements(&self) -> usize {
+        self.variant.alpha() * self.variant.alpha()
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -109,7 +136,8 @@ impl PerRunFilters {
     /// Scratch floats a worker needs for a block of `tiles` tiles: the U' panels and the
     /// accumulators.
     pub(crate) fn scratch_len(&self, tile: &TileKernel, tiles: usize) -> usize {
-        round_up(A2 * self.u_xi(tile)) + A2 * tiles.div_ceil(tile.mr) * tile.mr * tile.nr
+        let a2 = self.elements();
+        round_up(a2 * self.u_xi(tile)) + a2 * tiles.div_ceil(tile.mr) * tile.mr * tile.nr
     }
 
     /// The filter block after (panel `p`, channels from `c0`) in a band of output channels
@@ -139,6 +167,49 @@ impl PerRunFilters {
         (m, m_xi, ms): (*mut f32, usize, usize),
         scratch: &mut [f32],
     ) {
+        // One monomorphised body per variant, its element count a constant.
+        macro_rules! elements {
+            ($a2:literal, $transform:expr) => {
+                self.multiply_elements::<$a2>(
+                    $transform,
+                    tile,
+                    kernels,
+                    group,
+                    (v, v_xi),
+                    channels,
+                    tiles,
+                    (m, m_xi, ms),
+                    scratch,
+                )
+            };
+        }
+        // SAFETY: forwarded contract; each transform is its variant's, from the same path.
+        unsafe {
+            match self.variant {
+                Variant::F4 => elements!(36, kernels.winograd_filters_f4),
+                _ => elements!(16, kernels.winograd_filters_f2),
+            }
+        }
+    }
+
+    /// [`PerRunFilters::multiply`] for a variant of `A2` elements whose filter transform is
+    /// `transform`.
+    ///
+    /// # Safety
+    /// As `multiply`; `transform` is the variant's filter transform on a path this CPU runs.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn multiply_elements<const A2: usize>(
+        &self,
+        transform: unsafe fn(&FilterJob),
+        tile: &TileKernel,
+        kernels: &KernelTable,
+        group: usize,
+        (v, v_xi): (&[f32], usize),
+        channels: Range<usize>,
+        tiles: usize,
+        (m, m_xi, ms): (*mut f32, usize, usize),
+        scratch: &mut [f32],
+    ) {
         let (mr, nr, cg) = (tile.mr, tile.nr, self.cg);
         let row_panels = tiles.div_ceil(mr);
         let u_xi = self.u_xi(tile);
@@ -161,7 +232,7 @@ impl PerRunFilters {
             // SAFETY: panel p / nr holds rows c0 * 9 .. (c0 + kc) * 9 of nr floats (the
             // packed K x 9C matrix); U' holds 16 panels of kc x nr floats u_xi apart; nr is
             // whole vectors; the path runs here.
-            unsafe { (kernels.winograd_filters_f2)(&job) };
+            unsafe { transform(&job) };
             // The next block's filters, fetched into L2 a share per GEMM tile while this
             // block's tiles compute, so that its transform does not wait on DRAM. Inside
             // ResNet-18 (five interleaved rounds, `ferrocnn bench resnet18 --threads T`)
@@ -236,6 +307,37 @@ mod tests {
     use super::super::matrices::{F2_BT, F2_G};
     use super::super::transform::{F2Folded, FilterTile, Tile};
     use crate::arch::generic::Portable;
+
+    /// F(4x4)'s vector filter transform, G's fractions rounded to f32, is G g G^T as the
+    /// plan transforms it ahead in f64, to f32 rounding.
+    #[test]
+    fn f4_filters_are_g_g_gt() {
+        use super::super::matrices::F4_G;
+        use super::super::transform::F4;
+        let g: [[f32; 3]; 3] = core::array::from_fn(|r| core::array::from_fn(|s| ((r * 3 + s) as f32 * 0.83).cos()));
+        let splat = wide::f32x8::splat;
+        // SAFETY: the portable path runs everywhere.
+        let got: [[wide::f32x8; 6]; 6] = unsafe {
+            let columns: [[wide::f32x8; 6]; 3] =
+                core::array::from_fn(|b| F4::filter::<Portable>([g[0][b], g[1][b], g[2][b]].map(splat)));
+            core::array::from_fn(|i| F4::filter::<Portable>([columns[0][i], columns[1][i], columns[2][i]]))
+        };
+        // Each element sums at most nine products below 1 in magnitude, each rounded two or
+        // three times in f32: about 1e-7. A wrong sign or factor is off by 1/24 of a tap or
+        // more, 4e-3 at the smallest here.
+        for i in 0..6 {
+            for j in 0..6 {
+                let mut want = 0.0f64;
+                for a in 0..3 {
+                    for b in 0..3 {
+                        want += F4_G[i][a] * g[a][b] as f64 * F4_G[j][b];
+                    }
+                }
+                let got = got[i][j].to_array()[0] as f64;
+                assert!((got - want).abs() < 1e-6, "element ({i}, {j}): {got} against {want}");
+            }
+        }
+    }
 
     /// U' V' = U V elementwise: the folded transforms give F(2x2)'s products.
     #[test]
