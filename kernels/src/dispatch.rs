@@ -121,6 +121,8 @@ pub(crate) struct KernelTable {
     /// Pooling of a band of planes ([`crate::ops::Pool2d`]) and global pooling of a band of
     /// planes of the given size into one value each.
     pub pool_band: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], &mut [f32]),
+    /// im2col panels packed from phase planes ([`crate::conv::phases`]).
+    pub phased_pack: crate::conv::phases::PhasedPackFn,
     pub global_pool: unsafe fn(crate::PoolKind, &[f32], usize, &mut [f32]),
     /// Elementwise layers ([`crate::ops`]).
     pub activation: unsafe fn(crate::Activation, &mut [f32]),
@@ -159,6 +161,7 @@ macro_rules! kernel_table {
             fma_chains: $($folder)::+::shells::FMA_CHAINS,
             masked_ops: $($folder)::+::shells::MASKED_OPS,
             pool_band: $($folder)::+::shells::pool_band,
+            phased_pack: $($folder)::+::shells::phased_pack,
             global_pool: $($folder)::+::shells::global_pool,
             activation: $($folder)::+::shells::activation,
             add: $($folder)::+::shells::add,

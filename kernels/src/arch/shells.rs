@@ -51,6 +51,21 @@ macro_rules! kernel_shells {
             unsafe { crate::ops::pool::pool_band::<$simd>(g, input, scratch, output) }
         }
 
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn phased_pack(
+            src: &crate::conv::phases::PhasedSource,
+            dst: &mut [f32],
+            width: usize,
+            f0: usize,
+            count: usize,
+            k0: usize,
+            kc: usize,
+        ) {
+            crate::conv::phases::pack_phased(src, dst, width, f0, count, k0, kc)
+        }
+
         #[allow(clippy::too_many_arguments)]
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.

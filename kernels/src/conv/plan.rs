@@ -472,7 +472,13 @@ impl Conv2d {
             let source: &dyn PanelSource = match &g.image {
                 ImageRead::Phased(phases) => {
                     let planes = phases.split(d, image, &mut padded[..]);
-                    phased = PhasedSource { planes, phases, out_w: s.out_w, out_pixels: pixels };
+                    phased = PhasedSource {
+                        planes,
+                        phases,
+                        out_w: s.out_w,
+                        out_pixels: pixels,
+                        pack: self.kernels.phased_pack,
+                    };
                     &phased
                 }
                 _ => &direct,
