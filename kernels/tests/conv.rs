@@ -200,6 +200,13 @@ fn edge_shapes() {
         Conv2dDesc::new(2, 6, (10, 8), 4, (3, 3)).stride(2).same().unwrap(),
         Conv2dDesc::new(1, 4, (12, 12), 8, (3, 3)).dilation(2).pad(2).groups(2),
         Conv2dDesc::new(1, 3, (20, 20), 16, (7, 7)).stride(2).pad(3),
+        // Strided layers whose output rows are whole vectors, read in place from the phase
+        // planes (`OffsetRows`): a stem whose 48-pixel tiles cross output rows of 32 and end
+        // in a partial panel, under a partial panel of output channels; a 3x3 stride-2 stem
+        // of two images with 16-wide rows; 8-wide rows (whole vectors on the 8-lane paths).
+        Conv2dDesc::new(1, 3, (64, 64), 20, (7, 7)).stride(2).pad(3),
+        Conv2dDesc::new(2, 3, (32, 31), 8, (3, 3)).stride(2).pad(1),
+        Conv2dDesc::new(1, 4, (16, 16), 6, (5, 5)).stride(2).pad(2),
         Conv2dDesc::new(1, 70, (2, 20), 65, (1, 1)),
         // Strided layers whose taps read only some stride phases (the others are not copied
         // and hold the NaN scratch): 1x1 at stride 2 (ResNet's downsampling, phase (0, 0)),
@@ -237,6 +244,8 @@ fn fused_epilogue_matches_unfused() {
         Conv2dDesc::new(1, 24, (70, 7), 24, (3, 3)).pad(1).groups(24),
         Conv2dDesc::new(2, 24, (7, 7), 48, (3, 3)).pad(1).groups(24),
         Conv2dDesc::new(1, 24, (15, 40), 24, (3, 3)).stride(2).pad(1).groups(24),
+        // A stem read in place from its phase planes, the epilogue in the phased kernels.
+        Conv2dDesc::new(1, 3, (64, 64), 20, (7, 7)).stride(2).pad(3),
     ] {
         check_fused(&desc, &ACTIVATIONS, 1);
     }

@@ -33,11 +33,15 @@
 //! which the model reproduces: it picks transposed for the first three and row-major for
 //! the last two.
 //!
-//! The ResNet stem, 7x7 stride 2 3x224x224 -> 64, is a tie the model also sees (packing
+//! The ResNet stem, 7x7 stride 2 3x224x224 -> 64, was a tie the model also saw (packing
 //! 26/128, turning around 32/147): row-major 8x48 205-209 GFLOP/s, 6x64 209, transposed
 //! 6x64 203, 8x48 and 7x48 149-151 (each forced, 1 thread, 50 runs). Under `perf` the
-//! row-major run is 77% microkernel, near its peak, and 16% packing from the phase planes:
-//! the packing is what is left to take out of it.
+//! row-major run was 77% microkernel, near its peak, and 16% packing from the phase planes
+//! (12% with the copies in the path's vectors). Its output rows are 112 pixels, whole
+//! vectors, so it now reads B in place from the phase planes and packs nothing: 1.07-1.08
+//! ms -> 0.93-0.96 (245-254 GFLOP/s; `ferrocnn conv --input 1x3x224x224 --out-channels 64
+//! --kernel 7 --pad 3 --stride 2 --epilogue shift,relu --threads 1`, three interleaved
+//! rounds), and the model charges such layers no packing.
 
 use crate::gemm::blocking::{blocking, cache_sizes};
 use crate::gemm::driver::Feed;
@@ -88,6 +92,9 @@ fn cost(tile: &TileKernel, transposed: bool, pointwise: bool, s: &Conv2dShape) -
         let pack = match feeds(tile, transposed, pointwise, s).1 {
             Feed::InPlace => 0.0,
             _ if pointwise => COPY_PACK_FLOPS,
+            // Output rows of whole vectors are read where they lie in the phase planes
+            // (`gemm::in_place::OffsetRows`).
+            _ if s.out_w.is_multiple_of(tile.lanes) => 0.0,
             _ => IM2COL_PACK_FLOPS,
         };
         let rows = (kg.div_ceil(tile.mr) * tile.mr) as f64;

@@ -70,6 +70,17 @@ impl Phases {
         Phases { offsets, read, hq, wq }
     }
 
+    /// Where each tap k = (c, r, s) starts reading: `im2col[k][(oh, ow)] = P[offsets[k] +
+    /// oh * row_stride + ow]`.
+    pub(crate) fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Floats from one phase-plane row to the next.
+    pub(crate) fn row_stride(&self) -> usize {
+        self.wq
+    }
+
     /// Floats of scratch for `channels` channels of phase planes.
     pub(crate) fn scratch_len(&self, channels: usize) -> usize {
         round_up(channels * self.read.len() * self.hq * self.wq)

@@ -10,7 +10,7 @@ use crate::error::{Error, Result, check_len, checked_product, invalid};
 use crate::gemm::blocking::{Blocking, blocking};
 use crate::gemm::driver::{Feed, GemmTask, IndirectIndex, IndirectSource, Operand};
 use crate::gemm::epilogue::FusedEpilogue;
-use crate::gemm::in_place::InPlaceRows;
+use crate::gemm::in_place::{InPlaceRows, OffsetRows};
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelSource, StridedSource};
 use crate::gemm::parallel::{self, Split};
@@ -468,20 +468,19 @@ impl Conv2d {
         for (grp, image, out_offset) in self.groups(slice) {
             let image = &input[image];
             let direct = StridedSource { data: image, free_len: pixels, k_len: cg, free_stride: 1, k_stride: plane };
-            let phased;
-            let source: &dyn PanelSource = match &g.image {
-                ImageRead::Phased(phases) => {
-                    let planes = phases.split(d, image, &mut padded[..]);
-                    phased = PhasedSource {
-                        planes,
-                        phases,
-                        out_w: s.out_w,
-                        out_pixels: pixels,
-                        pack: self.kernels.phased_pack,
-                    };
-                    &phased
-                }
-                _ => &direct,
+            let phased = match &g.image {
+                ImageRead::Phased(phases) => Some(PhasedSource {
+                    planes: phases.split(d, image, &mut padded[..]),
+                    phases,
+                    out_w: s.out_w,
+                    out_pixels: pixels,
+                    pack: self.kernels.phased_pack,
+                }),
+                _ => None,
+            };
+            let source: &dyn PanelSource = match &phased {
+                Some(p) => p,
+                None => &direct,
             };
             let weights = Operand::Packed(g.weights[grp].view());
             let (m, n_cols, a, b, rs_c, cs_c) = match &g.image {
@@ -497,6 +496,20 @@ impl Conv2d {
                         Error::Unsupported(format!("conv2d: internal: the image does not hold its planes for {d:?}"))
                     })?;
                     (kg, pixels, weights, Operand::InPlace(rows), pixels, 1)
+                }
+                ImageRead::Phased(phases) => {
+                    // Each output row whole vectors: B read where it lies in the planes.
+                    let offsets = phased.as_ref().and_then(|p| {
+                        OffsetRows::new(
+                            p.planes,
+                            phases.offsets(),
+                            (s.out_w, phases.row_stride(), pixels),
+                            g.tile.lanes,
+                            p,
+                        )
+                    });
+                    let b = offsets.map_or(Operand::Source(source), Operand::Offsets);
+                    (kg, pixels, weights, b, pixels, 1)
                 }
                 _ => (kg, pixels, weights, Operand::Source(source), pixels, 1),
             };

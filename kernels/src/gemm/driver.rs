@@ -14,7 +14,7 @@
 
 use super::blocking::Blocking;
 use super::epilogue::EpilogueTile;
-use super::in_place::InPlaceRows;
+use super::in_place::{InPlaceRows, OffsetRows};
 use super::microkernel::{Clamp, Prefetch, StoreEpilogue, TileKernel};
 use super::pack::{PanelSource, PanelView};
 use super::transposed_store::TransposedTile;
@@ -52,6 +52,8 @@ pub(crate) enum Operand<'a> {
     Source(&'a dyn PanelSource),
     Indirect(IndirectSource<'a>),
     InPlace(InPlaceRows<'a>),
+    /// B in place through offsets (an im2col matrix in phase planes).
+    Offsets(OffsetRows<'a>),
 }
 
 /// How an operand reaches the microkernels: what decides the scratch it needs and which
@@ -71,7 +73,7 @@ impl Operand<'_> {
         match self {
             Operand::Packed(_) => Feed::Ahead,
             Operand::Source(_) => Feed::OnTheFly,
-            Operand::Indirect(_) | Operand::InPlace(_) => Feed::InPlace,
+            Operand::Indirect(_) | Operand::InPlace(_) | Operand::Offsets(_) => Feed::InPlace,
         }
     }
 }
@@ -244,7 +246,7 @@ impl GemmTask<'_> {
         let row_panels = rows.len().div_ceil(mr);
         // The indirect kernels step through B a packed panel's width at a time.
         assert!(
-            !(matches!(self.a, Operand::Indirect(_)) && matches!(self.b, Operand::InPlace(_))),
+            !(matches!(self.a, Operand::Indirect(_)) && matches!(self.b, Operand::InPlace(_) | Operand::Offsets(_))),
             "an indirect A takes a packed B"
         );
         // C transposed: pixels on the rows (unit stride), channels on the columns.
@@ -261,7 +263,9 @@ impl GemmTask<'_> {
                     (a_buf.as_ptr(), kcur * mr)
                 }
                 Operand::Indirect(_) => (std::ptr::null(), 0),
-                Operand::InPlace(_) => unreachable!("tasks are built in this crate with only B in place"),
+                Operand::InPlace(_) | Operand::Offsets(_) => {
+                    unreachable!("tasks are built in this crate with only B in place")
+                }
             };
             for jc in cols.clone().step_by(nc) {
                 let ncur = nc.min(cols.end - jc);
@@ -280,10 +284,18 @@ impl GemmTask<'_> {
                         }
                         (r.at(pc, jc), nr, r.ld())
                     }
+                    // Whole panels go to the phased kernels, which find their own vectors.
+                    Operand::Offsets(r) => {
+                        let whole = ncur / nr * nr;
+                        if whole < ncur {
+                            r.source().pack(b_buf, nr, jc + whole, ncur - whole, pc, kcur);
+                        }
+                        (std::ptr::null(), 0, nr)
+                    }
                     Operand::Indirect(_) => unreachable!("tasks are built in this crate with only A indirect"),
                 };
                 let b_panel = |jr: usize, tile_cols: usize| {
-                    if tile_cols < nr && matches!(self.b, Operand::InPlace(_)) {
+                    if tile_cols < nr && matches!(self.b, Operand::InPlace(_) | Operand::Offsets(_)) {
                         (b_buf.as_ptr(), nr)
                     } else {
                         (b_base.wrapping_add(jr * b_stride), ldb)
@@ -295,12 +307,28 @@ impl GemmTask<'_> {
                     let tile_rows = mr.min(rows.end - i);
                     // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                     let a_ptr = a_base.wrapping_add(ir * a_stride);
-                    let kernel = |kcur, b_ptr, ldb: usize, c_ptr, rs, accumulate, cols, epilogue| match self.a {
+                    let j = jc + jr * nr;
+                    let kernel = |kcur, b_ptr, ldb: usize, c_ptr, rs, accumulate, cols, epilogue| match (self.a, self.b)
+                    {
                         // SAFETY: rows i .. i + tile_rows < m have bases and k rows pc ..
                         // pc + kcur offsets (`run_tile` slices them); B's panel holds kcur
                         // rows of nr floats, and C the tile.
-                        Operand::Indirect(s) => unsafe {
+                        (Operand::Indirect(s), _) => unsafe {
                             s.run_tile(self.tile, (i, tile_rows), (pc, kcur), b_ptr, c_ptr, rs, accumulate, prefetch)
+                        },
+                        // SAFETY: columns j .. j + nr are a whole panel inside B; the A panel
+                        // holds kcur rows of mr floats; C and the epilogue as below.
+                        (_, Operand::Offsets(r)) if cols == nr => unsafe {
+                            r.run_tile(
+                                self.tile,
+                                tile_rows,
+                                j,
+                                (pc, kcur),
+                                a_ptr,
+                                (c_ptr, rs, accumulate),
+                                epilogue,
+                                prefetch,
+                            )
                         },
                         // SAFETY: the A panel holds kcur rows of mr floats; a narrow kernel
                         // writes only the vectors holding `cols` columns; an epilogue comes
@@ -312,7 +340,6 @@ impl GemmTask<'_> {
                             )
                         },
                     };
-                    let j = jc + jr * nr;
                     let tile_cols = nr.min(cols.end - j);
                     let (b_ptr, ldb) = b_panel(jr, tile_cols);
                     // SAFETY: panel `jr` of the B block exists (packed, copied, or whole in

@@ -9,8 +9,8 @@
 //! 14% of the time in `perf`). What it costs is that every k step of a tile reads a line of
 //! another row, pages apart, where a packed panel is one sequential run.
 
-use super::microkernel::TileKernel;
-use super::pack::StridedSource;
+use super::microkernel::{Prefetch, StoreEpilogue, TileKernel};
+use super::pack::{PanelSource, StridedSource};
 
 /// A row-major B read in place: element (k, j) at `data[k * ld + j]`.
 ///
@@ -76,3 +76,94 @@ impl<'a> InPlaceRows<'a> {
 pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
     tile.nr >= 48 && (m <= 128 || (k >= m && m <= 384))
 }
+
+/// A B read in place through offsets: element (k, j) at `data[offsets[k] + base(j)]`, its
+/// columns in rows of `row_len`, `row_stride` apart: `base(j) = (j / row_len) * row_stride
+/// + j % row_len`. An im2col matrix in the image's phase planes is one (`conv::phases`):
+/// tap k's plane and shift in `offsets[k]`, output pixel j's row and column in `base(j)`.
+///
+/// Whole panels are read where they lie, each vector a run within one row; the last,
+/// partial panel is packed from `source`, as an in-place B's is.
+#[derive(Clone, Copy)]
+pub(crate) struct OffsetRows<'a> {
+    data: &'a [f32],
+    offsets: &'a [usize],
+    row_len: usize,
+    row_stride: usize,
+    source: &'a dyn PanelSource,
+}
+
+impl<'a> OffsetRows<'a> {
+    /// `None` unless each row is whole vectors of `lanes` (so no vector crosses a row),
+    /// rows do not overlap (`row_stride >= row_len`), and the largest index, for the last
+    /// of `n` columns, lies inside `data` — which is what makes the phased microkernels'
+    /// raw reads sound.
+    pub(crate) fn new(
+        data: &'a [f32],
+        offsets: &'a [usize],
+        (row_len, row_stride, n): (usize, usize, usize),
+        lanes: usize,
+        source: &'a dyn PanelSource,
+    ) -> Option<Self> {
+        if row_len == 0 || !row_len.is_multiple_of(lanes) || row_stride < row_len || n == 0 {
+            return None;
+        }
+        let last = (n - 1) / row_len * row_stride + (n - 1) % row_len;
+        let reach = last.checked_add(*offsets.iter().max()?)?;
+        (reach < data.len()).then_some(OffsetRows { data, offsets, row_len, row_stride, source })
+    }
+
+    /// The matrix as a packing source, for the last, partial panel.
+    pub(crate) fn source(&self) -> &'a dyn PanelSource {
+        self.source
+    }
+
+    /// One full-width tile: rows of the A panel at `a` (`rows` of them), columns `j ..
+    /// j + tile.nr`, k rows `k0 .. k0 + kc`, on `tile`'s phased microkernel.
+    ///
+    /// # Safety
+    /// Columns `j .. j + tile.nr` are inside the matrix; `a` holds `kc` rows of an A panel
+    /// of `tile.mr`; `c` (and `epilogue`) as the microkernel requires; `tile`'s ISA runs on
+    /// this CPU.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn run_tile(
+        &self,
+        tile: &TileKernel,
+        rows: usize,
+        j: usize,
+        (k0, kc): (usize, usize),
+        a: *const f32,
+        (c, rs_c, accumulate): (*mut f32, usize, bool),
+        epilogue: Option<&StoreEpilogue>,
+        prefetch: Prefetch,
+    ) {
+        let vectors = tile.nr / tile.lanes;
+        let mut bases = [0usize; MAX_VECTORS];
+        for (v, base) in bases.iter_mut().take(vectors).enumerate() {
+            let p = j + v * tile.lanes;
+            *base = p / self.row_len * self.row_stride + p % self.row_len;
+        }
+        let offsets = &self.offsets[k0..k0 + kc];
+        // SAFETY: each vector starts on a multiple of `lanes` inside its row of whole
+        // vectors, so its floats are the columns p .. p + lanes of that row, all inside the
+        // matrix (caller's contract), whose largest index `new` checked against `data`;
+        // the rest is the caller's contract.
+        unsafe {
+            (tile.by_rows_phased[rows - 1])(
+                kc,
+                a,
+                self.data.as_ptr(),
+                offsets.as_ptr(),
+                bases.as_ptr(),
+                c,
+                rs_c,
+                accumulate,
+                epilogue,
+                prefetch,
+            )
+        }
+    }
+}
+
+/// The most vectors a tile family's panel holds.
+const MAX_VECTORS: usize = 8;
