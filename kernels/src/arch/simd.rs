@@ -67,6 +67,26 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     /// Largest lane.
     unsafe fn reduce_max(x: Self::V) -> f32;
 
+    /// The lanes set in `mask` loaded, lane l from `p + l`, and zero in the others: only
+    /// the set lanes are read, so `p` may lie before the data by as many floats as the
+    /// lowest set lane. This default goes through memory; paths with `MASKED_OPS` override
+    /// it.
+    #[inline(always)]
+    unsafe fn load_masked(p: *const f32, mask: u32) -> Self::V {
+        // SAFETY: `Self` is available; the buffer holds LANES <= 16 floats (asserted); only
+        // the set lanes of `p` are read (the caller's contract).
+        unsafe {
+            assert!(Self::LANES <= 16);
+            let mut lanes = [0.0f32; 16];
+            for (lane, v) in lanes.iter_mut().enumerate().take(Self::LANES) {
+                if mask >> lane & 1 == 1 {
+                    *v = *p.wrapping_add(lane);
+                }
+            }
+            Self::load(lanes.as_ptr())
+        }
+    }
+
     /// The lanes of `x` set in `mask`, zero in the others. This default goes through
     /// memory; paths with `MASKED_OPS` override it.
     #[inline(always)]
@@ -254,6 +274,12 @@ unsafe fn check_masked_ops<S: Simd>() {
         S::store(got.as_mut_ptr(), S::max_masked(l, h, mask));
         let want: Vec<f32> = (0..lanes).map(|i| if i % 2 == 0 { hi[i] } else { lo[i] }).collect();
         assert_eq!(got, want, "max_masked on the smaller");
+        // A window whose set lanes 3 .. lanes-1 are the whole of `hi` but its last 3
+        // floats: `p` lies 3 floats before the data, the lanes outside read nothing.
+        let window = ((1u32 << (lanes - 1)) - 1) & !0b111;
+        S::store(got.as_mut_ptr(), S::load_masked(hi.as_ptr().wrapping_sub(3), window));
+        let want: Vec<f32> = (0..lanes).map(|i| if (3..lanes - 1).contains(&i) { hi[i - 3] } else { 0.0 }).collect();
+        assert_eq!(got, want, "load_masked");
     }
 }
 

@@ -258,13 +258,20 @@ pub(crate) struct InputJob {
 
 /// Splits row `y` (padded coordinates) of one channel into its phases.
 ///
-/// Tried: reading the row in place, a vector at a time with its padding masked in, instead
-/// of copying it into the padded line first (whose loads wait on the copy's stores). 1
-/// thread, three interleaved rounds, ms (`ferrocnn conv --input 1xCxHxW --out-channels C
-/// --kernel 3 --pad 1`): 64x56x56 F(4x4) 0.417-0.420 -> 0.408-0.412 and 256x14x14 F(2x2)
-/// 0.542-0.545 -> 0.531-0.535, but 64x224x224 7.04-7.50 -> 7.67-7.75 (8.6-8.9 with every
-/// vector a masked load), 128x112x112 4.78-4.99 -> 4.99-5.24: the large maps, read from
-/// L3, lost more than the small ones gained, and VGG-16's margin is thin.
+/// A padded row that is one chunk (maps up to 56x56 for F(4x4), 28x28 for F(2x2)) is read
+/// in place on paths with masked loads: each of its M vectors one load with the padding
+/// masked out, instead of a copy into the padded line whose vector loads then wait on the
+/// copy's narrower stores. 1 thread, three interleaved rounds, ms (`ferrocnn conv --input
+/// 1xCxHxW --out-channels C --kernel 3 --pad 1 --iters 500`), line / in place: 64x56x56
+/// F(4x4) 0.415-0.430 / 0.386-0.396, 128x28x28 0.417-0.430 / 0.392-0.401, 256x14x14 (per
+/// run) 0.540-0.553 / 0.524-0.531, 512x7x7 F(2x2) per run 0.845-0.853 / 0.818-0.866.
+/// Medians of five interleaved rounds of `ferrocnn bench MODEL --threads T`: resnet18
+/// 10.37 -> 10.17 ms (1), 6.11 -> 5.81 (2); googlenet 9.27 -> 9.08 (1), 5.20 -> 5.05 (2);
+/// resnet50 30.92 -> 29.79 (1); vgg16 64.8 -> 63.7 (1, three rounds).
+///
+/// Tried on every row: the large maps lost, read from L3 (64x224x224 7.04-7.50 ->
+/// 7.67-7.75 ms, 8.6-8.9 with every vector a masked load; 128x112x112 4.78-4.99 ->
+/// 4.99-5.24), so rows of more than one chunk keep the copy.
 ///
 /// # Safety
 /// As [`input_transform`]; `plane` is the channel's input, `phases` its `M * qw` floats.
@@ -277,6 +284,25 @@ unsafe fn split_row<S: Simd, const M: usize>(job: &InputJob, plane: *const f32, 
         if row >= job.in_h {
             for e in 0..M * job.qw {
                 *phases.add(e) = 0.0;
+            }
+            return;
+        }
+        if S::MASKED_OPS && job.line_len == M * S::LANES {
+            // The chunk is the whole padded row (line_len >= pad_left + in_w): lane l of
+            // vector q is padded column q*LANES + l, row column that minus pad_left, loaded
+            // where it lies inside the row; the loads read no other lane.
+            let source = plane.add(row * job.in_w);
+            let flat: [S::V; M] = core::array::from_fn(|q| {
+                let first = (q * S::LANES) as isize - job.pad_left as isize;
+                let lo = (-first).clamp(0, S::LANES as isize) as u32;
+                let hi = (job.in_w as isize - first).clamp(0, S::LANES as isize) as u32;
+                let mask = if hi > lo { ((1u64 << hi) - (1u64 << lo)) as u32 } else { 0 };
+                S::load_masked(source.wrapping_offset(first), mask)
+            });
+            let split = S::deinterleave::<M>(flat);
+            let n = S::LANES.min(job.qw);
+            for (r, &phase) in split.iter().enumerate() {
+                S::store_n(phases.add(r * job.qw), n, phase)
             }
             return;
         }

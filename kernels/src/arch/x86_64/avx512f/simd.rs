@@ -97,6 +97,12 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) }
     }
     #[inline(always)]
+    unsafe fn load_masked(p: *const f32, mask: u32) -> __m512 {
+        // SAFETY: masked-off lanes are not accessed, so only the set lanes, readable by the
+        // caller's contract, are read.
+        unsafe { _mm512_maskz_loadu_ps(mask as __mmask16, p) }
+    }
+    #[inline(always)]
     unsafe fn keep_masked(x: __m512, mask: u32) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_maskz_mov_ps(mask as __mmask16, x) }
