@@ -11,6 +11,17 @@
 //! --input 1xCxHxW --out-channels K --kernel R --epilogue E --threads 1 --json`), before /
 //! after: 1x1 256x14x14 -> 1024 with scale,shift,residual,relu 0.513 / 0.453 ms, 1x1
 //! 1024x14x14 -> 256 with scale,shift,relu 0.409 / 0.385, 3x3 512x7x7 (F(2x2)) 0.669 / 0.629.
+//!
+//! Tried and left (2026-11-25): on AVX-512, storing each turned vector's two channels
+//! straight from the register with two masked stores (and the residual with two masked
+//! loads, the pair added and activated at once), instead of through the stack buffer
+//! whose runs are loaded one channel at a time. 1 thread, three interleaved rounds, ms:
+//! 1x1 256x14x14 -> 1024 with shift, residual, ReLU 0.469-0.475 / 0.471-0.473, 1024x14x14 ->
+//! 256 0.402-0.408 / 0.400-0.403, 2048x7x7 -> 512 0.422-0.427 / 0.423-0.432, 256x14x14
+//! F(4x4) per run 0.524-0.533 / 0.509-0.520; seven interleaved rounds of `ferrocnn bench
+//! MODEL --threads 1`, resnet50 30.09 -> 29.69 ms but resnet18 10.08 -> 10.14, within
+//! their noise. What the 1x1 layers' stores wait on is not the buffer: each tile writes
+//! and reads one short run in each of its 48 or 64 channel planes.
 
 use super::epilogue::{activate, finish};
 use crate::arch::simd::Simd;
