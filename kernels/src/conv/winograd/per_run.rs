@@ -237,7 +237,8 @@ impl PerRunFilters {
             // block's tiles compute, so that its transform does not wait on DRAM. Inside
             // ResNet-18 (five interleaved rounds, `ferrocnn bench resnet18 --threads T`)
             // without / with: 12.28 -> 11.35 ms on 1 thread, 6.60 -> 6.29 on 2; alone, with
-            // the filters in L3, the same.
+            // the filters in L3, the same. Two blocks ahead instead ran slower (2026-11-25,
+            // five rounds: 6.18 -> 6.43 ms on 2 threads, 10.81 -> 10.92 on 1).
             let (next, lines) = match block {
                 Some((np, nc0)) => {
                     (filters.ptr(np / nr, nc0 * 9), (self.kc.min(cg - nc0) * 9 * nr).div_ceil(ALIGN_FLOATS))
