@@ -78,9 +78,10 @@ pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
 }
 
 /// A B read in place through offsets: element (k, j) at `data[offsets[k] + base(j)]`, its
-/// columns in rows of `row_len`, `row_stride` apart: `base(j) = (j / row_len) * row_stride
-/// + j % row_len`. An im2col matrix in the image's phase planes is one (`conv::phases`):
-/// tap k's plane and shift in `offsets[k]`, output pixel j's row and column in `base(j)`.
+/// columns in rows of `row_len`, `row_stride` apart:
+/// `base(j) = (j / row_len) * row_stride + j % row_len`. An im2col matrix in the image's
+/// phase planes is one (`conv::phases`): tap k's plane and shift in `offsets[k]`, output
+/// pixel j's row and column in `base(j)`.
 ///
 /// Whole panels are read where they lie, each vector a run within one row; the last,
 /// partial panel is packed from `source`, as an in-place B's is.
