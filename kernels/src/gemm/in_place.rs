@@ -1,4 +1,6 @@
-//! A row-major B read where it lies instead of packed block by block.
+//! A B read where it lies instead of packed block by block: a row-major B
+//! ([`InPlaceRows`]), or one whose k-rows start at offsets of their own ([`OffsetRows`]:
+//! an im2col matrix in an image's phase planes, read by the phased microkernels).
 //!
 //! A 1x1 convolution's B is the image itself (C/g rows of H*W pixels), and a plain GEMM's
 //! is k rows of n floats: each k-row of a panel is already a contiguous run, so the

@@ -2,7 +2,8 @@
 //!
 //! A microkernel computes one tile of C += A * B from two micro-panels: A's packed, B's
 //! packed or read where it lies in a row-major B (its k-rows then `ldb` floats apart, see
-//! `in_place.rs`):
+//! `in_place.rs`; the phased kernels find each k-row's vectors through offsets, and the
+//! indirect ones read A so):
 //!
 //! ```text
 //!            b: kc rows of NR = NV*LANES floats (the "vector" operand)
