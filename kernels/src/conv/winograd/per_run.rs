@@ -40,7 +40,9 @@
 //! 64 or 256 channels a block instead of 128 (within 2% alone).
 //!
 //! F(4x4) on 256x14x14 (`... --input 1x256x14x14 --out-channels 256 --algo winograd-f4`):
-//! 0.54 ms on 1 thread, 0.28 on 2. Under `perf` on 1 thread: the GEMM 55%, the filter
+//! 0.54 ms on 1 thread, 0.28 on 2. On 2 threads each worker transforming the whole input
+//! into a V of its own, instead of a share of a V they both read, ran slower: 0.28 -> 0.31
+//! ms (and 512x7x7 F(2x2) 0.45 -> 0.48). Under `perf` on 1 thread: the GEMM 55%, the filter
 //! transform 14%, the input transform 13% (a vector holds one tile row's 4 tiles, a quarter
 //! of its lanes), the transposed store 8%, the output transform 7%.
 

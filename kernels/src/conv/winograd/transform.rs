@@ -329,6 +329,13 @@ unsafe fn split_row<S: Simd, const M: usize>(job: &InputJob, plane: *const f32, 
 
 /// V = BT d B for every tile of the job.
 ///
+/// Tried and left (2026-11-25): on maps narrower than a vector of tiles, each vector
+/// holding 16 consecutive tiles across tile rows, every element assembled with one masked
+/// load per tile row, so that the transform's arithmetic and stores ran on full vectors
+/// (a 14x14 map has 4 F(4x4) tiles a row). 1 thread, three rounds, ms: 256x14x14 0.537-0.553
+/// -> 0.531-0.540, but 128x28x28 0.403-0.412 -> 0.436-0.449. The arithmetic was not the
+/// cost; the row split before it was (`split_row`).
+///
 /// # Safety
 /// `image` holds `channels` planes; `q` is writable for `channels * rows * M * qw` floats
 /// with `rows >= (last tile row - first + 1) * M + 2`; `line` for `line_len` floats as
