@@ -81,8 +81,12 @@ impl Prefetch {
 /// residual prefetched into L1 and its C lines for writing (`_MM_HINT_ET0`) as the tile
 /// starts, 1 thread, three interleaved rounds, left the 1x1 layers with shift, residual
 /// and ReLU where they were (64x56x56 -> 256 0.465-0.478 ms with or without, 128x28x28 ->
-/// 512 0.428-0.445, 256x56x56 -> 64 0.414-0.431). Nor is it the residual's address
-/// against C's modulo 4 KiB (loads that may alias pending stores): the residual moved by
+/// 512 0.428-0.445, 256x56x56 -> 64 0.414-0.431); nor on MobileNetV2's expansions, whose
+/// 16 or 24 input channels leave the stores most of a tile's time: the next tile's C lines
+/// prefetched for writing as each tile starts (2026-11-25, three rounds), 16x112x112 -> 96
+/// with shift and ReLU6 went 0.230-0.236 -> 0.245-0.251 ms, 24x56x56 -> 144 0.111-0.112 ->
+/// 0.116-0.118, 64x56x56 -> 256 with a residual 0.467-0.469 -> 0.483-0.487. Nor is it the
+/// residual's address against C's modulo 4 KiB (loads that may alias pending stores): the residual moved by
 /// 16, 512 and 1024 floats, 128x28x28 -> 512 at 0.416-0.446 ms throughout. The
 /// residual costs 64x56x56 -> 256 0.035 ms (233 GFLOP/s with the shift alone, 215 with
 /// it); with shift, residual and ReLU these three and 64x56x56 -> 64 run 211-246 GFLOP/s (78-91%
