@@ -170,15 +170,13 @@ fn threads_splitting_k_share_the_transformed_input() {
     }
 }
 
-/// On maps of few F(2x2) tiles (7x7) `Auto` runs im2col, but F(2x2) with its filters
-/// transformed per run from 512 input channels; that plan matches the reference on every
-/// path and thread count, with the K panels shared out unevenly on 3 threads.
-#[test]
-fn auto_runs_f2_per_run_on_small_maps_with_many_channels() {
-    let few = Conv2dDesc::new(1, 256, (7, 7), 8, (3, 3)).pad(1);
-    let plan = Conv2d::new(&few, &vec![0.0; 256 * 8 * 9], None, &Epilogue::new(), Algo::Auto).unwrap();
-    assert_eq!(plan.algo(), Algo::Im2col);
-    let desc = Conv2dDesc::new(1, 512, (7, 7), 100, (3, 3)).pad(1);
+/// `few` (too few input channels for the per-run rule) runs `without` under `Auto`; `desc`
+/// runs `with`, filters transformed per run, and matches the reference on every path and
+/// on 1 to 3 threads.
+fn check_auto_per_run(few: Conv2dDesc, without: Algo, desc: Conv2dDesc, with: Algo) {
+    let s = few.validate().unwrap();
+    let plan = Conv2d::new(&few, &vec![0.0; s.weight_len], None, &Epilogue::new(), Algo::Auto).unwrap();
+    assert_eq!(plan.algo(), without);
     let s = desc.validate().unwrap();
     let (x, w) = (signed(s.input_len, 1), kaiming(&desc, 2));
     let want = reference::conv2d(&desc, &x, &w, None).unwrap();
@@ -186,36 +184,38 @@ fn auto_runs_f2_per_run_on_small_maps_with_many_channels() {
         for threads in [1, 2, 3] {
             let options = ferrocnn_kernels::PlanOptions { isa, threads };
             let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Auto, options).unwrap();
-            assert_eq!(plan.algo(), Algo::WinogradF2);
+            assert_eq!(plan.algo(), with);
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let error = pool.install(|| relative_error(&run_plan(&plan, &x, None), &want));
-            assert!(error <= bound(Algo::WinogradF2, &desc), "{options:?}: error {error:e}");
+            assert!(error <= bound(with, &desc), "{options:?}: error {error:e}");
         }
     }
 }
 
+/// On maps of few F(2x2) tiles (7x7) `Auto` runs im2col, but F(2x2) with its filters
+/// transformed per run from 512 input channels; with the K panels shared out unevenly on 3
+/// threads.
+#[test]
+fn auto_runs_f2_per_run_on_small_maps_with_many_channels() {
+    check_auto_per_run(
+        Conv2dDesc::new(1, 256, (7, 7), 8, (3, 3)).pad(1),
+        Algo::Im2col,
+        Conv2dDesc::new(1, 512, (7, 7), 100, (3, 3)).pad(1),
+        Algo::WinogradF2,
+    );
+}
+
 /// On 14x14 maps `Auto` runs F(2x2), but F(4x4) with its filters transformed per run from
-/// 256 input channels (eight blocks of 32 channels); that plan matches the reference on
-/// every path and thread count, with K = 100 ending in a partial panel.
+/// 256 input channels (eight blocks of 32 channels), with K = 100 ending in a partial
+/// panel.
 #[test]
 fn auto_runs_f4_per_run_on_14x14_maps_with_many_channels() {
-    let few = Conv2dDesc::new(1, 128, (14, 14), 8, (3, 3)).pad(1);
-    let plan = Conv2d::new(&few, &vec![0.0; 128 * 8 * 9], None, &Epilogue::new(), Algo::Auto).unwrap();
-    assert_eq!(plan.algo(), Algo::WinogradF2);
-    let desc = Conv2dDesc::new(1, 256, (14, 14), 100, (3, 3)).pad(1);
-    let s = desc.validate().unwrap();
-    let (x, w) = (signed(s.input_len, 3), kaiming(&desc, 4));
-    let want = reference::conv2d(&desc, &x, &w, None).unwrap();
-    for isa in common::isas() {
-        for threads in [1, 2, 3] {
-            let options = ferrocnn_kernels::PlanOptions { isa, threads };
-            let plan = Conv2d::with_options(&desc, &w, None, &Epilogue::new(), Algo::Auto, options).unwrap();
-            assert_eq!(plan.algo(), Algo::WinogradF4);
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let error = pool.install(|| relative_error(&run_plan(&plan, &x, None), &want));
-            assert!(error <= bound(Algo::WinogradF4, &desc), "{options:?}: error {error:e}");
-        }
-    }
+    check_auto_per_run(
+        Conv2dDesc::new(1, 128, (14, 14), 8, (3, 3)).pad(1),
+        Algo::WinogradF2,
+        Conv2dDesc::new(1, 256, (14, 14), 100, (3, 3)).pad(1),
+        Algo::WinogradF4,
+    );
 }
 
 #[test]

@@ -45,7 +45,7 @@
 
 use crate::gemm::blocking::{blocking, cache_sizes};
 use crate::gemm::driver::Feed;
-use crate::gemm::in_place::reads_b_in_place;
+use crate::gemm::in_place::{reads_b_in_place, rows_of_whole_vectors};
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::parallel::Split;
 use crate::gemm::tile_choice::padding_cost;
@@ -100,7 +100,7 @@ fn cost(tile: &TileKernel, transposed: bool, pointwise: bool, s: &Conv2dShape) -
             _ if pointwise => COPY_PACK_FLOPS,
             // Output rows of whole vectors are read where they lie in the phase planes
             // (`gemm::in_place::OffsetRows`).
-            _ if s.out_w.is_multiple_of(tile.lanes) => 0.0,
+            _ if rows_of_whole_vectors(s.out_w, tile.lanes) => 0.0,
             _ => IM2COL_PACK_FLOPS,
         };
         let rows = (kg.div_ceil(tile.mr) * tile.mr) as f64;

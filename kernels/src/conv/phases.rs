@@ -23,6 +23,7 @@
 //! there is one phase, and the split is just the zero-padded copy (VGG conv1_2: +15%).
 
 use crate::aligned::round_up;
+use crate::gemm::in_place::KRowOffsets;
 use crate::gemm::pack::{PanelSource, copy_run, zero_run};
 use crate::shape::{Conv2dDesc, Conv2dShape};
 use rayon::prelude::*;
@@ -32,7 +33,7 @@ pub(crate) const MAX_RUNS: usize = 64;
 
 /// The phase layout of one conv: tap offsets and plane sizes.
 pub(crate) struct Phases {
-    offsets: Vec<usize>,
+    offsets: KRowOffsets,
     /// The phases (a, b) some tap reads, in the order their planes are stored: only those
     /// are copied. A 1x1 stride-2 layer (ResNet's downsampling) reads one of four: 1 thread,
     /// 5 interleaved rounds, 256x56x56 -> 512 1.124 -> 0.906 ms, 64x56x56 -> 128 0.124 ->
@@ -67,12 +68,12 @@ impl Phases {
                 }
             }
         }
-        Phases { offsets, read, hq, wq }
+        Phases { offsets: KRowOffsets::new(offsets), read, hq, wq }
     }
 
     /// Where each tap k = (c, r, s) starts reading: `im2col[k][(oh, ow)] = P[offsets[k] +
     /// oh * row_stride + ow]`.
-    pub(crate) fn offsets(&self) -> &[usize] {
+    pub(crate) fn offsets(&self) -> &KRowOffsets {
         &self.offsets
     }
 
@@ -171,7 +172,7 @@ impl PanelSource for PhasedSource<'_> {
     }
 
     fn k_len(&self) -> usize {
-        self.phases.offsets.len()
+        self.phases.offsets.as_slice().len()
     }
 
     fn pack(&self, dst: &mut [f32], width: usize, f0: usize, count: usize, k0: usize, kc: usize) {
@@ -210,7 +211,7 @@ pub(crate) fn pack_phased(
             pix += len;
             at += len;
         }
-        for (row, &offset) in panel.chunks_exact_mut(width).zip(&src.phases.offsets[k0..k0 + kc]) {
+        for (row, &offset) in panel.chunks_exact_mut(width).zip(&src.phases.offsets.as_slice()[k0..k0 + kc]) {
             for &(start, at, len) in &runs[..n_runs] {
                 copy_run(&mut row[at..at + len], &src.planes[offset + start..offset + start + len]);
             }

@@ -79,6 +79,24 @@ pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
     tile.nr >= 48 && (m <= 128 || (k >= m && m <= 384))
 }
 
+/// Where each k-row of an [`OffsetRows`] matrix starts, with the largest found once, when a
+/// plan is made, so that a run checks its reach with one comparison.
+pub(crate) struct KRowOffsets {
+    offsets: Vec<usize>,
+    largest: usize,
+}
+
+impl KRowOffsets {
+    pub(crate) fn new(offsets: Vec<usize>) -> Self {
+        let largest = offsets.iter().copied().max().unwrap_or(0);
+        KRowOffsets { offsets, largest }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[usize] {
+        &self.offsets
+    }
+}
+
 /// A B read in place through offsets: element (k, j) at `data[offsets[k] + base(j)]`, its
 /// columns in rows of `row_len`, `row_stride` apart:
 /// `base(j) = (j / row_len) * row_stride + j % row_len`. An im2col matrix in the image's
@@ -107,17 +125,17 @@ impl<'a> OffsetRows<'a> {
     /// raw reads sound.
     pub(crate) fn new(
         data: &'a [f32],
-        offsets: &'a [usize],
+        offsets: &'a KRowOffsets,
         (row_len, row_stride, n): (usize, usize, usize),
         lanes: usize,
         source: &'a dyn PanelSource,
     ) -> Option<Self> {
-        if row_len == 0 || !row_len.is_multiple_of(lanes) || row_stride < row_len || n == 0 {
+        if !rows_of_whole_vectors(row_len, lanes) || row_stride < row_len || n == 0 || offsets.offsets.is_empty() {
             return None;
         }
         let last = (n - 1) / row_len * row_stride + (n - 1) % row_len;
-        let reach = last.checked_add(*offsets.iter().max()?)?;
-        (reach < data.len()).then_some(OffsetRows { data, offsets, row_len, row_stride, source })
+        let reach = last.checked_add(offsets.largest)?;
+        (reach < data.len()).then_some(OffsetRows { data, offsets: &offsets.offsets, row_len, row_stride, source })
     }
 
     /// The matrix as a packing source, for the last, partial panel.
@@ -170,6 +188,12 @@ impl<'a> OffsetRows<'a> {
             )
         }
     }
+}
+
+/// Whether rows of `row_len` columns are whole vectors of `lanes`, the layout
+/// [`OffsetRows`] reads in place (and the layout model charges no packing).
+pub(crate) fn rows_of_whole_vectors(row_len: usize, lanes: usize) -> bool {
+    row_len > 0 && row_len.is_multiple_of(lanes)
 }
 
 /// The most vectors a tile family's panel holds.

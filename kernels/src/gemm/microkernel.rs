@@ -182,6 +182,58 @@ impl std::fmt::Debug for TileKernel {
     }
 }
 
+/// Where a tile finds B's k-rows: each k step's `NV` vectors.
+trait BRows<const NV: usize> {
+    /// k-row `k`'s vectors; called for k = 0, 1, 2, ... in turn.
+    ///
+    /// # Safety
+    /// `S` is available; the row lies where the kernel's contract says.
+    unsafe fn load<S: Simd>(&mut self, k: usize) -> [S::V; NV];
+}
+
+/// k-rows `ldb` floats apart from `b`: a packed panel, or a row-major B read in place.
+struct StridedRows {
+    b: *const f32,
+    ldb: usize,
+}
+
+impl<const NV: usize> BRows<NV> for StridedRows {
+    #[inline(always)]
+    unsafe fn load<S: Simd>(&mut self, _k: usize) -> [S::V; NV] {
+        // SAFETY: the row's NV vectors are readable (caller's contract).
+        unsafe {
+            let mut bv = [S::zero(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = S::load(self.b.add(j * S::LANES));
+            }
+            self.b = self.b.add(self.ldb);
+            bv
+        }
+    }
+}
+
+/// Vector `v` of k-row `k` at `vectors[v] + offsets[k]` (`in_place::OffsetRows`).
+struct OffsetVectors<const NV: usize> {
+    vectors: [*const f32; NV],
+    offsets: *const usize,
+}
+
+impl<const NV: usize> BRows<NV> for OffsetVectors<NV> {
+    #[inline(always)]
+    unsafe fn load<S: Simd>(&mut self, k: usize) -> [S::V; NV] {
+        // SAFETY: `offsets` holds an entry for k, and each vector there is readable
+        // (caller's contract).
+        unsafe {
+            let offset = *self.offsets.add(k);
+            let mut bv = [S::zero(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = S::load(self.vectors[j].add(offset));
+            }
+            bv
+        }
+    }
+}
+
 /// The body every ISA instantiates.
 ///
 /// Computes the first `NV` vectors of a panel whose k-rows are `ldb` floats apart (the
@@ -204,17 +256,67 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
     epilogue: Option<&StoreEpilogue>,
     prefetch: Prefetch,
 ) {
+    // SAFETY: forwarded contract; the strided rows are B's.
+    unsafe { packed_a::<S, MR, ROWS, NV, _>(kc, a, StridedRows { b, ldb }, c, rs_c, accumulate, epilogue, prefetch) }
+}
+
+/// The body of the phased kernels: B's vector `v` of k-row `k` at `data + bases[v] +
+/// offsets[k]`, read where it lies. Each vector is a run of output pixels within one output
+/// row, and `offsets[k]` where tap k reads its phase plane (`conv::phases`): packing those
+/// runs into a panel first took 12-16% of the ResNet stem.
+///
+/// # Safety
+/// `offsets` holds `kc` entries and `bases` `NV`; `data + bases[v] + offsets[k]` holds
+/// `S::LANES` readable floats for each; `a`, `c` and `epilogue` as for [`microkernel`]; `S`
+/// is available.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn microkernel_phased<S: Simd, const MR: usize, const ROWS: usize, const NV: usize>(
+    kc: usize,
+    a: *const f32,
+    data: *const f32,
+    offsets: *const usize,
+    bases: *const usize,
+    c: *mut f32,
+    rs_c: usize,
+    accumulate: bool,
+    epilogue: Option<&StoreEpilogue>,
+    prefetch: Prefetch,
+) {
+    // SAFETY: forwarded contract: `bases` holds NV entries, and the offset vectors are B's.
+    unsafe {
+        let vectors: [*const f32; NV] = core::array::from_fn(|j| data.add(*bases.add(j)));
+        let rows = OffsetVectors { vectors, offsets };
+        packed_a::<S, MR, ROWS, NV, _>(kc, a, rows, c, rs_c, accumulate, epilogue, prefetch)
+    }
+}
+
+/// The tile over a packed A panel (MR floats a k step, the first ROWS used) and B's rows as
+/// `b` finds them, then the epilogue in registers and the store.
+///
+/// # Safety
+/// `a` holds `kc * MR` floats; `b` finds `kc` k-rows; `c` and `epilogue` as for
+/// [`microkernel`]; `S` is available.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn packed_a<S: Simd, const MR: usize, const ROWS: usize, const NV: usize, B: BRows<NV>>(
+    kc: usize,
+    a: *const f32,
+    mut b: B,
+    c: *mut f32,
+    rs_c: usize,
+    accumulate: bool,
+    epilogue: Option<&StoreEpilogue>,
+    prefetch: Prefetch,
+) {
     // SAFETY: every pointer offset below stays inside the extents the caller guarantees:
     // k < kc, i < ROWS <= MR, j < NV.
     unsafe {
         let mut acc = [[S::zero(); NV]; ROWS];
-        let (mut a, mut b) = (a, b);
+        let mut a = a;
         for k in 0..kc {
             prefetch.step(k);
-            let mut bv = [S::zero(); NV];
-            for (j, v) in bv.iter_mut().enumerate() {
-                *v = S::load(b.add(j * S::LANES));
-            }
+            let bv = b.load::<S>(k);
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = S::splat(*a.add(i));
                 for (j, v) in row.iter_mut().enumerate() {
@@ -222,7 +324,6 @@ pub(crate) unsafe fn microkernel<S: Simd, const MR: usize, const ROWS: usize, co
                 }
             }
             a = a.add(MR);
-            b = b.add(ldb);
         }
         if let Some(e) = epilogue {
             finish_in_registers::<S, ROWS, NV>(&mut acc, c, rs_c, accumulate, e);
@@ -258,74 +359,19 @@ pub(crate) unsafe fn microkernel_indirect<S: Simd, const ROWS: usize, const NV: 
             *r = data.add(*bases.add(i));
         }
         let mut acc = [[S::zero(); NV]; ROWS];
-        let mut b = b;
+        let mut b = StridedRows { b, ldb: NV * S::LANES };
         for k in 0..kc {
             prefetch.step(k);
             let offset = *offsets.add(k);
-            let mut bv = [S::zero(); NV];
-            for (j, v) in bv.iter_mut().enumerate() {
-                *v = S::load(b.add(j * S::LANES));
-            }
+            let bv = <StridedRows as BRows<NV>>::load::<S>(&mut b, k);
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = S::splat(*rows[i].add(offset));
                 for (j, v) in row.iter_mut().enumerate() {
                     *v = S::mul_add(ai, bv[j], *v);
                 }
             }
-            b = b.add(NV * S::LANES);
         }
         store_tile::<S, ROWS, NV>(&acc, c, rs_c, accumulate);
-    }
-}
-
-/// The body of the phased kernels: B's vector `v` of k-row `k` at `data + bases[v] +
-/// offsets[k]`, read where it lies. Each vector is a run of output pixels within one output
-/// row, and `offsets[k]` where tap k reads its phase plane (`conv::phases`): packing those
-/// runs into a panel first took 12-16% of the ResNet stem.
-///
-/// # Safety
-/// `offsets` holds `kc` entries and `bases` `NV`; `data + bases[v] + offsets[k]` holds
-/// `S::LANES` readable floats for each; `a`, `c` and `epilogue` as for [`microkernel`]; `S`
-/// is available.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn microkernel_phased<S: Simd, const MR: usize, const ROWS: usize, const NV: usize>(
-    kc: usize,
-    a: *const f32,
-    data: *const f32,
-    offsets: *const usize,
-    bases: *const usize,
-    c: *mut f32,
-    rs_c: usize,
-    accumulate: bool,
-    epilogue: Option<&StoreEpilogue>,
-    prefetch: Prefetch,
-) {
-    // SAFETY: offsets stay within the extents the caller guarantees: k < kc, i < ROWS <=
-    // MR, j < NV.
-    unsafe {
-        let vectors: [*const f32; NV] = core::array::from_fn(|j| data.add(*bases.add(j)));
-        let mut acc = [[S::zero(); NV]; ROWS];
-        let mut a = a;
-        for k in 0..kc {
-            prefetch.step(k);
-            let offset = *offsets.add(k);
-            let mut bv = [S::zero(); NV];
-            for (j, v) in bv.iter_mut().enumerate() {
-                *v = S::load(vectors[j].add(offset));
-            }
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = S::splat(*a.add(i));
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = S::mul_add(ai, bv[j], *v);
-                }
-            }
-            a = a.add(MR);
-        }
-        if let Some(e) = epilogue {
-            finish_in_registers::<S, ROWS, NV>(&mut acc, c, rs_c, accumulate, e);
-        }
-        store_tile::<S, ROWS, NV>(&acc, c, rs_c, accumulate && epilogue.is_none());
     }
 }
 

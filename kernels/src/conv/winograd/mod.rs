@@ -35,7 +35,7 @@ use crate::gemm::driver::{Feed, GemmTask, IndirectIndex, IndirectSource, Operand
 use crate::gemm::microkernel::TileKernel;
 use crate::gemm::pack::{PackedPanels, PanelView, StridedSource};
 use crate::shape::{Conv2dDesc, Conv2dShape};
-use per_run::PerRunFilters;
+use per_run::{PerRunFilters, Products};
 use rayon::prelude::*;
 use std::ops::Range;
 use transform::{InputJob, OutputJob};
@@ -679,16 +679,17 @@ impl Winograd {
             // `stride` floats per element; the scratch is the worker's GEMM part, `gemm_len`
             // floats; the kernels passed the CPU check.
             Filters::PerRun(f) => unsafe {
-                f.multiply(
-                    kernels,
-                    self.tile,
+                let job = Products {
                     group,
-                    (v, self.v_xi),
-                    channels.clone(),
-                    span.len(),
-                    (mbuf.as_mut_ptr(), self.m_xi, self.stride),
-                    &mut gemm_scratch[..self.gemm_len],
-                )
+                    v,
+                    v_xi: self.v_xi,
+                    channels: channels.clone(),
+                    tiles: span.len(),
+                    m: mbuf.as_mut_ptr(),
+                    m_xi: self.m_xi,
+                    ms: self.stride,
+                };
+                f.multiply(kernels, self.tile, &job, &mut gemm_scratch[..self.gemm_len])
             },
         }
         // SAFETY: forwarded contract; M now holds these channels.

@@ -66,8 +66,23 @@ use std::ops::Range;
 fn channels_per_block(variant: Variant) -> usize {
     match variant {
         Variant::F4 => 32,
-        _ => 128,
+        Variant::F2 | Variant::F6 => 128,
     }
+}
+
+/// The products one call of [`PerRunFilters::multiply`] computes: the block's `tiles` tiles
+/// and output channels `channels` of group `group`, from V' (element xi, channel c, tile t
+/// at `v[xi*v_xi + c*stride + t]`) into M (element xi, channel k, tile t at `m + xi*m_xi +
+/// k*ms + t`).
+pub(crate) struct Products<'a> {
+    pub group: usize,
+    pub v: &'a [f32],
+    pub v_xi: usize,
+    pub channels: Range<usize>,
+    pub tiles: usize,
+    pub m: *mut f32,
+    pub m_xi: usize,
+    pub ms: usize,
 }
 
 /// The 3x3 filters of every group, packed for transforming per run, and how the run reads
@@ -148,48 +163,28 @@ impl PerRunFilters {
         if c0 + self.kc < self.cg { Some((p, c0 + self.kc)) } else { (p + nr < end).then_some((p + nr, 0)) }
     }
 
-    /// `M[xi] = V'[xi] U'[xi]` for the block's `tiles` tiles and output channels `channels`
-    /// of group `group`, into M (element xi, channel k, tile t at `m + xi*m_xi + k*ms + t`).
+    /// `M[xi] = V'[xi] U'[xi]` for the products `job` names.
     ///
     /// # Safety
-    /// `channels` starts on a panel boundary and ends at one or at K/g; `v` holds the
-    /// block's V' (C/g rows of the `stride` given to `new` per element, elements `v_xi`
-    /// apart), `tiles <= stride`; M is valid for the job's elements, channels and tiles
-    /// (`ms` its row stride); `scratch` holds `scratch_len(tile, tiles)` floats; `tile` and
-    /// `kernels` belong to a path this CPU runs.
-    #[allow(clippy::too_many_arguments)]
+    /// `job.channels` starts on a panel boundary and ends at one or at K/g; `job.v` holds
+    /// the block's V' (C/g rows of the `stride` given to `new` per element, elements
+    /// `v_xi` apart), `tiles <= stride`; M is valid for the job's elements, channels and
+    /// tiles; `scratch` holds `scratch_len(tile, tiles)` floats; `tile` and `kernels`
+    /// belong to a path this CPU runs.
     pub(crate) unsafe fn multiply(
         &self,
         kernels: &KernelTable,
         tile: &TileKernel,
-        group: usize,
-        (v, v_xi): (&[f32], usize),
-        channels: Range<usize>,
-        tiles: usize,
-        (m, m_xi, ms): (*mut f32, usize, usize),
+        job: &Products,
         scratch: &mut [f32],
     ) {
-        // One monomorphised body per variant, its element count a constant.
-        macro_rules! elements {
-            ($a2:literal, $transform:expr) => {
-                self.multiply_elements::<$a2>(
-                    $transform,
-                    tile,
-                    kernels,
-                    group,
-                    (v, v_xi),
-                    channels,
-                    tiles,
-                    (m, m_xi, ms),
-                    scratch,
-                )
-            };
-        }
-        // SAFETY: forwarded contract; each transform is its variant's, from the same path.
+        // One monomorphised body per variant, its element count a constant. SAFETY:
+        // forwarded contract; each transform is its variant's, from the same path.
         unsafe {
             match self.variant {
-                Variant::F4 => elements!(36, kernels.winograd_filters_f4),
-                _ => elements!(16, kernels.winograd_filters_f2),
+                Variant::F2 => self.multiply_elements::<16>(kernels.winograd_filters_f2, kernels, tile, job, scratch),
+                Variant::F4 => self.multiply_elements::<36>(kernels.winograd_filters_f4, kernels, tile, job, scratch),
+                Variant::F6 => unreachable!("`new` makes no per-run filters for F(6x6)"),
             }
         }
     }
@@ -199,19 +194,15 @@ impl PerRunFilters {
     ///
     /// # Safety
     /// As `multiply`; `transform` is the variant's filter transform on a path this CPU runs.
-    #[allow(clippy::too_many_arguments)]
     unsafe fn multiply_elements<const A2: usize>(
         &self,
         transform: unsafe fn(&FilterJob),
-        tile: &TileKernel,
         kernels: &KernelTable,
-        group: usize,
-        (v, v_xi): (&[f32], usize),
-        channels: Range<usize>,
-        tiles: usize,
-        (m, m_xi, ms): (*mut f32, usize, usize),
+        tile: &TileKernel,
+        job: &Products,
         scratch: &mut [f32],
     ) {
+        let Products { group, v, v_xi, ref channels, tiles, m, m_xi, ms } = *job;
         let (mr, nr, cg) = (tile.mr, tile.nr, self.cg);
         let row_panels = tiles.div_ceil(mr);
         let u_xi = self.u_xi(tile);
@@ -232,7 +223,7 @@ impl PerRunFilters {
             let job =
                 FilterJob { filters: filters.ptr(p / nr, c0 * 9), channels: kc, width: nr, u: u.as_mut_ptr(), u_xi };
             // SAFETY: panel p / nr holds rows c0 * 9 .. (c0 + kc) * 9 of nr floats (the
-            // packed K x 9C matrix); U' holds 16 panels of kc x nr floats u_xi apart; nr is
+            // packed K x 9C matrix); U' holds A2 panels of kc x nr floats u_xi apart; nr is
             // whole vectors; the path runs here.
             unsafe { transform(&job) };
             // The next block's filters, fetched into L2 a share per GEMM tile while this

@@ -163,8 +163,12 @@ impl FilterTile<4> for F2Folded {
 
 /// F(4x4) for filters transformed as a run needs them: G itself (its sixths and 24ths
 /// rounded to f32), so that the input transform stays F(4x4)'s own. Folding G's row factors
-/// into the input, as F(2x2) does, would save five multiplies a column; the transform's
-/// time is its 36 stores a filter vector, not its arithmetic.
+/// into the input, as F(2x2) does, would save five multiplies a column, and would need an
+/// input transform of its own; it was not tried. Under `perf` this transform is 14% of
+/// 256x14x14 per run (`ferrocnn conv --input 1x256x14x14 --out-channels 256 --kernel 3
+/// --pad 1 --algo winograd-f4 --threads 1`, 0.54 ms), and F(2x2)'s, with adds only, is
+/// mostly its stores into L2 (`per_run.rs` has the figures), so folding would save a part
+/// of that 14% at most.
 impl FilterTile<6> for F4 {
     #[inline(always)]
     unsafe fn filter<S: Simd>(g: [S::V; 3]) -> [S::V; 6] {
