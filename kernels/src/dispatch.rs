@@ -133,8 +133,9 @@ pub(crate) struct KernelTable {
     pub softmax: unsafe fn(&mut [f32]),
     /// Matrix-vector product of a linear layer at batch 1.
     pub gemv: GemvFn,
-    /// A band of output planes of a depthwise convolution, with their epilogue.
-    pub depthwise: DepthwiseFn,
+    /// A band of output planes of a depthwise convolution, with their epilogue, one shell
+    /// per sweep ([`crate::conv::depthwise::Sweep`]).
+    pub depthwise: [DepthwiseFn; 3],
     /// One output channel of local response normalisation ([`crate::ops::Lrn`]).
     pub lrn: unsafe fn(&crate::ops::lrn::LrnParams, &[f32], usize, usize, &mut [f32]),
     /// Winograd input and output transforms, F(2x2), F(4x4), F(6x6) in that order.
@@ -170,7 +171,11 @@ macro_rules! kernel_table {
             softmax: $($folder)::+::shells::softmax,
             gemv: $($folder)::+::shells::gemv,
             lrn: $($folder)::+::shells::lrn,
-            depthwise: $($folder)::+::shells::depthwise,
+            depthwise: [
+                $($folder)::+::shells::depthwise_lanes,
+                $($folder)::+::shells::depthwise_shifted,
+                $($folder)::+::shells::depthwise_planes,
+            ],
             winograd_input: [
                 $($folder)::+::shells::winograd_input_f2,
                 $($folder)::+::shells::winograd_input_f4,

@@ -142,9 +142,27 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
-        pub(crate) unsafe fn depthwise(g: &crate::conv::depthwise::DepthwiseGeometry, band: &crate::conv::depthwise::DepthwiseBand, scratch: &mut [f32], output: &mut [f32]) {
+        pub(crate) unsafe fn depthwise_lanes(g: &crate::conv::depthwise::DepthwiseGeometry, band: &crate::conv::depthwise::DepthwiseBand, scratch: &mut [f32], output: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { crate::conv::depthwise::depthwise_band::<$simd>(g, band, scratch, output) }
+            unsafe { crate::conv::depthwise::depthwise_band::<$simd, { crate::conv::depthwise::Sweep::Lanes as usize }>(g, band, scratch, output) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn depthwise_shifted(g: &crate::conv::depthwise::DepthwiseGeometry, band: &crate::conv::depthwise::DepthwiseBand, scratch: &mut [f32], output: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::conv::depthwise::depthwise_band::<$simd, { crate::conv::depthwise::Sweep::Shifted as usize }>(g, band, scratch, output) }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
+        pub(crate) unsafe fn depthwise_planes(g: &crate::conv::depthwise::DepthwiseGeometry, band: &crate::conv::depthwise::DepthwiseBand, scratch: &mut [f32], output: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::conv::depthwise::depthwise_band::<$simd, { crate::conv::depthwise::Sweep::Planes as usize }>(g, band, scratch, output) }
         }
 
         /// # Safety

@@ -137,14 +137,31 @@ impl DepthwiseBand<'_> {
     }
 }
 
+/// The sweeps a geometry takes, each compiled into a shell of its own
+/// (`KernelTable::depthwise`). In one shell with all three, the sweeps' loops shared a
+/// 5.6 KiB stack frame and reloaded their addresses from it, and the stride-2 sweep's speed
+/// moved with unrelated changes elsewhere in the crate (once 144x56x56 s2 0.044 -> 0.053
+/// ms for a change to the GEMM driver, not reproduced an hour later). Split, 1 thread,
+/// five interleaved rounds, ms, with shift and ReLU6: 144x56x56 s2 0.0435 -> 0.0412,
+/// 192x28x28 s2 0.0151 -> 0.0140, 96x112x112 s2 0.142 -> 0.137, 144x56x56 s1 0.0822 ->
+/// 0.0809; MobileNetV2 3.78 -> 3.67 (seven rounds, on a slow hour of the host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sweep {
+    Lanes,
+    Shifted,
+    /// The flattened plane and the row-by-row kernel, one plane at a time.
+    Planes,
+}
+
 /// A band of output planes (`output`, whole planes): in groups of channels on small maps
 /// (`ChannelLanes`), else each through `depthwise_plane`, or on the shifted path through
-/// `ShiftedPlane::each_plane`. `scratch` holds `scratch_len()` floats.
+/// `ShiftedPlane::each_plane`. `scratch` holds `scratch_len()` floats. `SWEEP` is the
+/// geometry's `Sweep` as a number: only that sweep is compiled.
 ///
 /// # Safety
-/// `S` is available on this CPU, with at most 16 lanes.
+/// `S` is available on this CPU, with at most 16 lanes; `SWEEP` is `g.sweep()`.
 #[inline(always)]
-pub(crate) unsafe fn depthwise_band<S: Simd>(
+pub(crate) unsafe fn depthwise_band<S: Simd, const SWEEP: usize>(
     g: &DepthwiseGeometry,
     band: &DepthwiseBand,
     scratch: &mut [f32],
@@ -152,39 +169,38 @@ pub(crate) unsafe fn depthwise_band<S: Simd>(
 ) {
     let win = &g.win;
     let (plane, pixels, taps) = (win.h * win.w, win.out_h * win.out_w, win.kh * win.kw);
-    if let Path::Lanes(lanes) = &g.path {
-        band.activation.as_constant(
+    debug_assert_eq!(SWEEP, g.sweep() as usize);
+    match &g.path {
+        Path::Lanes(lanes) if SWEEP == Sweep::Lanes as usize => band.activation.as_constant(
             #[inline(always)]
             |activation| {
                 // SAFETY: forwarded contract; the plan packed the filters for this path.
                 unsafe { lanes.band::<S>(band, activation, scratch, output) }
             },
-        );
-        return;
-    }
-    // Only paths with the masked multiply-add have shifted geometries; on the others the
-    // test is a constant and their shells lose that loop's copies.
-    let (Path::Shifted(shifted), true) = (&g.path, S::MASKED_OPS) else {
-        for (i, out) in output.chunks_exact_mut(pixels).enumerate() {
-            let (input, filter, epilogue) = band.plane(i, plane, pixels, taps);
-            // SAFETY: `S` is available with at most 16 lanes; `scratch` holds the geometry's
-            // scratch.
-            unsafe { depthwise_plane::<S>(g, input, filter, scratch, i == 0, &epilogue, out) };
+        ),
+        // One copy of the loop per activation, each with its activation a constant:
+        // matched per vector, it was an indirect jump in the innermost loop. With the
+        // activation read from the band instead, 1 thread (`ferrocnn conv ... --groups C
+        // --iters 1000`, five interleaved runs, us): 144x56x56 95.5 against 87.4,
+        // 576x14x14 28.5 / 25.9, 960x7x7 18.7 / 16.7. Only paths with the masked
+        // multiply-add have shifted geometries (`sweep`).
+        Path::Shifted(shifted) if SWEEP == Sweep::Shifted as usize && S::MASKED_OPS => band.activation.as_constant(
+            #[inline(always)]
+            |activation| {
+                // SAFETY: forwarded contract.
+                unsafe { shifted_band::<S>(shifted, band, activation, scratch, output) }
+            },
+        ),
+        Path::Flat(_) | Path::Rows if SWEEP == Sweep::Planes as usize => {
+            for (i, out) in output.chunks_exact_mut(pixels).enumerate() {
+                let (input, filter, epilogue) = band.plane(i, plane, pixels, taps);
+                // SAFETY: `S` is available with at most 16 lanes; `scratch` holds the
+                // geometry's scratch.
+                unsafe { depthwise_plane::<S>(g, input, filter, scratch, i == 0, &epilogue, out) };
+            }
         }
-        return;
-    };
-    // One copy of the loop per activation, each with its activation a constant: matched
-    // per vector, it was an indirect jump in the innermost loop. With the activation read
-    // from the band instead, 1 thread (`ferrocnn conv ... --groups C --iters 1000`, five
-    // interleaved runs, us): 144x56x56 95.5 against 87.4, 576x14x14 28.5 / 25.9, 960x7x7
-    // 18.7 / 16.7.
-    band.activation.as_constant(
-        #[inline(always)]
-        |activation| {
-            // SAFETY: forwarded contract.
-            unsafe { shifted_band::<S>(shifted, band, activation, scratch, output) }
-        },
-    );
+        _ => unreachable!("a depthwise plan calls the shell of its geometry's sweep"),
+    }
 }
 
 /// `depthwise_band` on the shifted path, with `activation` in place of the band's.
@@ -276,6 +292,15 @@ impl DepthwiseGeometry {
         let w = &self.win;
         let group = if let Path::Lanes(_) = self.path { crate::arch::simd::MAX_LANES } else { 1 };
         crate::tasks::head_start_planes(w.h * w.w + w.out_h * w.out_w, 10, group)
+    }
+
+    /// Which shell sweeps this geometry's planes.
+    pub(crate) fn sweep(&self) -> Sweep {
+        match self.path {
+            Path::Lanes(_) => Sweep::Lanes,
+            Path::Shifted(_) => Sweep::Shifted,
+            Path::Flat(_) | Path::Rows => Sweep::Planes,
+        }
     }
 
     /// How planes are swept, for the plan's kernel name.

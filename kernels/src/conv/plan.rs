@@ -386,7 +386,7 @@ impl Conv2d {
         let d = &self.desc;
         let (plane, pixels) = (d.in_h * d.in_w, self.shape.out_pixels());
         let multiplier = d.out_channels / d.in_channels;
-        let (kernel, e) = (self.kernels.depthwise, &self.epilogue);
+        let (kernel, e) = (self.kernels.depthwise[g.sweep() as usize], &self.epilogue);
         for n in 0..d.batch {
             let image = &input[n * d.in_channels * plane..(n + 1) * d.in_channels * plane];
             let offset = (n * slice.total + slice.first) * pixels;
