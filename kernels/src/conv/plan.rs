@@ -227,15 +227,26 @@ impl Conv2d {
                 algo == Algo::Gemm1x1,
             )?),
         };
-        Ok(Conv2d {
-            desc: *desc,
-            shape,
-            algo,
-            kernels,
-            method,
-            epilogue: FusedEpilogue::new(epilogue, bias, desc.out_channels),
-            threads: options.threads.max(1),
-        })
+        let mut epilogue = FusedEpilogue::new(epilogue, bias, desc.out_channels);
+        // The GEMM's packed weights take the scale (a folded batch-norm's), and its tiles
+        // then start from the shift and end with the activation alone (`packed_a`): with
+        // K = 16 the epilogue's multiply-add per output is a tenth of the tile's work. 1
+        // thread, scale, shift and ReLU6, five interleaved rounds, ms: 16x112x112 -> 96
+        // 0.200-0.206 -> 0.191-0.195, 32x28x28 -> 192 0.0433-0.0443 -> 0.0428-0.0435;
+        // MobileNetV2 3.38 -> 3.28 (seven rounds), ResNet-50 29.40 -> 29.14.
+        let method = match method {
+            Method::Gemm(mut g) => {
+                if let Some(scale) = epilogue.take_scale() {
+                    let kg = shape.group_out_channels;
+                    for (group, packed) in g.weights.iter_mut().enumerate() {
+                        packed.scale_free(&scale[group * kg..(group + 1) * kg]);
+                    }
+                }
+                Method::Gemm(g)
+            }
+            other => other,
+        };
+        Ok(Conv2d { desc: *desc, shape, algo, kernels, method, epilogue, threads: options.threads.max(1) })
     }
 
     pub fn desc(&self) -> &Conv2dDesc {

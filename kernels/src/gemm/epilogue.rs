@@ -117,6 +117,11 @@ impl FusedEpilogue {
         }
     }
 
+    /// The scale, removed: the caller has folded it into the weights.
+    pub(crate) fn take_scale(&mut self) -> Option<crate::aligned::AlignedVec> {
+        self.scale.take()
+    }
+
     pub(crate) fn scale(&self) -> Option<&[f32]> {
         self.scale.as_deref()
     }

@@ -210,6 +210,21 @@ impl PackedPanels {
         PackedPanels { data, width, k_len: k }
     }
 
+    /// Multiplies every k-row of free index `f` by `scale[f]`: a per-output-channel scale
+    /// folded into packed weights, so the epilogue no longer multiplies.
+    pub(crate) fn scale_free(&mut self, scale: &[f32]) {
+        let width = self.width;
+        for (p, panel) in self.data.chunks_exact_mut(self.k_len * width).enumerate() {
+            let first = p * width;
+            let factors = &scale[first..(first + width).min(scale.len())];
+            for row in panel.chunks_exact_mut(width) {
+                for (x, f) in row.iter_mut().zip(factors) {
+                    *x *= f;
+                }
+            }
+        }
+    }
+
     /// The panels as a GEMM operand.
     pub(crate) fn view(&self) -> PanelView<'_> {
         PanelView { data: &self.data, width: self.width, k_len: self.k_len }
