@@ -177,7 +177,11 @@ impl ShiftedPlane {
     /// 33.3, and even on 144x56x56 88.4 / 87.5 and 32x112x112 78.5 / 79.8. Only 56x56 maps
     /// at stride 2 lose, their two copies crowding L1: 144x56x56 s2 42.4 / 38.9. Choosing
     /// one buffer for them at run time cost the small maps 2-8% (960x7x7 17.3, 5x5 240x14x14
-    /// 33.7), so every plane takes two. `scratch` holds `scratch_len()` floats.
+    /// 33.7), so every plane takes two. With the shifted sweep in a shell of its own
+    /// (`conv::depthwise::Sweep`), one buffer chosen at plan time for stride-2 copies
+    /// larger than half of L1 no longer wins: 144x56x56 s2 0.0419 either way, 96x112x112 s2
+    /// 0.1403 -> 0.1438, max pooling 64x112x112 0.0905 -> 0.0914 (1 thread, five
+    /// interleaved rounds, ms). `scratch` holds `scratch_len()` floats.
     ///
     /// Tried: the strips whose reads lie inside the plane read it where it lies, and only
     /// the rows the top and bottom strips read are copied (at stride 1; a sixth of the time
