@@ -246,6 +246,10 @@ fn fused_epilogue_matches_unfused() {
         Conv2dDesc::new(1, 24, (15, 40), 24, (3, 3)).stride(2).pad(1).groups(24),
         // A stem read in place from its phase planes, the epilogue in the phased kernels.
         Conv2dDesc::new(1, 3, (64, 64), 20, (7, 7)).stride(2).pad(3),
+        // 1x1 on a 7x7 map (transposed on AVX-512): 160 channels end on a panel one vector
+        // wide (the narrow indirect kernels); 320 split over two threads inside a panel.
+        Conv2dDesc::new(1, 64, (7, 7), 160, (1, 1)),
+        Conv2dDesc::new(1, 64, (7, 7), 320, (1, 1)),
     ] {
         check_fused(&desc, &ACTIVATIONS, 1);
     }

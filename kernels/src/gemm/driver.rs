@@ -123,7 +123,7 @@ impl<'a> IndirectSource<'a> {
         tile: &TileKernel,
         (i, rows): (usize, usize),
         (k0, kc): (usize, usize),
-        b: *const f32,
+        (b, cols): (*const f32, usize),
         c: *mut f32,
         rs_c: usize,
         accumulate: bool,
@@ -133,7 +133,7 @@ impl<'a> IndirectSource<'a> {
         // SAFETY: the slices above hold every base and offset the kernel reads, and `new`
         // checked that each sum lies inside `data`; the rest is the caller's contract.
         unsafe {
-            (tile.by_rows_indirect[rows - 1])(
+            (tile.indirect(rows, cols))(
                 kc,
                 self.data.as_ptr(),
                 offsets.as_ptr(),
@@ -229,7 +229,8 @@ fn b_buffer_len(b: Feed, tile: &TileKernel, blocking: Blocking) -> usize {
 }
 
 impl GemmTask<'_> {
-    /// Runs rows `rows` and columns `cols` of C. Both ranges start on a panel boundary.
+    /// Runs rows `rows` and columns `cols` of C. Both ranges start on a panel boundary, but
+    /// for a B packed ahead, whose columns may start on any vector (`parallel::Split`).
     ///
     /// # Safety
     /// C and the residual are valid for the task's extents; no other thread writes the
@@ -238,7 +239,10 @@ impl GemmTask<'_> {
     pub(crate) unsafe fn run_part(&self, rows: Range<usize>, cols: Range<usize>, scratch: &mut [f32]) {
         let (mr, nr) = (self.tile.mr, self.tile.nr);
         let Blocking { kc, nc } = self.blocking;
-        debug_assert!(rows.start.is_multiple_of(mr) && cols.start.is_multiple_of(nr));
+        // Columns before `cols.start` in its panel: the first tile of the part skips them.
+        let head = cols.start % nr;
+        debug_assert!(rows.start.is_multiple_of(mr) && head.is_multiple_of(self.tile.lanes));
+        assert!(head == 0 || matches!(self.b, Operand::Packed(_)), "only a B packed ahead splits inside a panel");
         debug_assert!(rows.end <= self.m && cols.end <= self.n);
         let (a_buf, rest) = scratch.split_at_mut(a_buffer_len(self.a.feed(), self.tile, self.blocking, rows.len()));
         let (b_buf, rest) = rest.split_at_mut(b_buffer_len(self.b.feed(), self.tile, self.blocking));
@@ -267,7 +271,7 @@ impl GemmTask<'_> {
                     unreachable!("tasks are built in this crate with only B in place")
                 }
             };
-            for jc in cols.clone().step_by(nc) {
+            for jc in (cols.start - head..cols.end).step_by(nc) {
                 let ncur = nc.min(cols.end - jc);
                 // Panel jr of the block: at `b_base + jr * b_stride`, k-rows `ldb` floats
                 // apart; an in-place B's partial last panel is copied to the buffer.
@@ -294,11 +298,12 @@ impl GemmTask<'_> {
                     }
                     Operand::Indirect(_) => unreachable!("tasks are built in this crate with only A indirect"),
                 };
-                let b_panel = |jr: usize, tile_cols: usize| {
+                // `skip`: columns of the panel before the tile's first (the part's head).
+                let b_panel = |jr: usize, tile_cols: usize, skip: usize| {
                     if tile_cols < nr && matches!(self.b, Operand::InPlace(_) | Operand::Offsets(_)) {
                         (b_buf.as_ptr(), nr)
                     } else {
-                        (b_base.wrapping_add(jr * b_stride), ldb)
+                        (b_base.wrapping_add(jr * b_stride + skip), ldb)
                     }
                 };
                 let col_panels = ncur.div_ceil(nr);
@@ -315,7 +320,8 @@ impl GemmTask<'_> {
                         let tile_rows = mr.min(rows.end - i);
                         // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                         let a_ptr = a_base.wrapping_add(ir * a_stride);
-                        let j = jc + jr * nr;
+                        let panel_start = jc + jr * nr;
+                        let j = panel_start.max(cols.start);
                         let kernel = std::convert::identity(
                             #[inline(always)]
                             |kcur, b_ptr, ldb: usize, c_ptr, rs, accumulate, cols, epilogue| match (self.a, self.b) {
@@ -327,7 +333,7 @@ impl GemmTask<'_> {
                                         self.tile,
                                         (i, tile_rows),
                                         (pc, kcur),
-                                        b_ptr,
+                                        (b_ptr, cols),
                                         c_ptr,
                                         rs,
                                         accumulate,
@@ -359,8 +365,8 @@ impl GemmTask<'_> {
                                 },
                             },
                         );
-                        let tile_cols = nr.min(cols.end - j);
-                        let (b_ptr, ldb) = b_panel(jr, tile_cols);
+                        let tile_cols = (panel_start + nr).min(cols.end) - j;
+                        let (b_ptr, ldb) = b_panel(jr, tile_cols, j - panel_start);
                         // SAFETY: panel `jr` of the B block exists (packed, copied, or whole in
                         // an in-place B, which `InPlaceRows::new` checked lies inside its data);
                         // the C offsets are inside the task's extents because i < m and j < n.

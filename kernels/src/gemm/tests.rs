@@ -271,6 +271,8 @@ fn every_family_fits_its_registers_and_the_packer() {
             assert_eq!(tile.lanes, lanes, "{}", tile.name);
             assert_eq!(tile.narrow.len(), nv - 1, "{}", tile.name);
             assert!(tile.narrow.iter().all(|set| set.len() == tile.mr), "{}", tile.name);
+            assert_eq!(tile.narrow_indirect.len(), nv - 1, "{}", tile.name);
+            assert!(tile.narrow_indirect.iter().all(|set| set.len() == tile.mr), "{}", tile.name);
         }
     }
 }

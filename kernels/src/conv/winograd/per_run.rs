@@ -257,7 +257,7 @@ impl PerRunFilters {
                             tile,
                             (ir * mr, mr.min(tiles - ir * mr)),
                             (c0, kc),
-                            u[xi * u_xi..].as_ptr(),
+                            (u[xi * u_xi..].as_ptr(), nr),
                             c,
                             nr,
                             c0 > 0,
