@@ -39,6 +39,15 @@
 //! (`ferrocnn conv ... --groups C --iters 200`, medians, before / after): 144x56x56 s1
 //! 226 / 137 us, s2 104 / 71, 576x14x14 85 / 48, 960x7x7 61 / 44, 96x112x112 s2 284 / 194.
 //!
+//! Tried (2026-11-25): MobileNetV2's features.2 (1x1 16 -> 96 on 112x112, then this
+//! layer at stride 2) run band by band of output rows, each band's expanded rows made into
+//! a buffer that stays in L2 and swept from there, composed from plans on the bands' shapes
+//! with the bands copied in and out. 1 thread, ms: 0.370 either way. The expansion took
+//! 0.235 into the small buffer as into the 4.8 MB map (it is bound by its multiply-adds
+//! and stores, not by memory); the depthwise layer read from L2 in 0.108 against 0.139
+//! from L3, and the two copies took the 0.025 back. Fused without copies, the most it
+//! offers is those 0.03 ms, a per cent of the model.
+//!
 //! The epilogue (the channel's scale and shift, the activation, a residual) is applied in
 //! registers as each output vector is stored, not in a second pass over the plane
 //! (144x56x56 s1, 1 thread: 155 -> 133 us; 576x14x14 56 -> 48). The loop shared with
