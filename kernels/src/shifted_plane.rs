@@ -181,7 +181,10 @@ impl ShiftedPlane {
     /// (`conv::depthwise::Sweep`), one buffer chosen at plan time for stride-2 copies
     /// larger than half of L1 no longer wins: 144x56x56 s2 0.0419 either way, 96x112x112 s2
     /// 0.1403 -> 0.1438, max pooling 64x112x112 0.0905 -> 0.0914 (1 thread, five
-    /// interleaved rounds, ms). `scratch` holds `scratch_len()` floats.
+    /// interleaved rounds, ms). Prefetching the plane after next (to L2, every line, just
+    /// before each sweep) was slower: 96x112x112 s2 0.137-0.140 -> 0.160, 144x56x56 s2
+    /// 0.042 -> 0.059; the copy of that layer reads its plane from L3 at about 64 GB/s and
+    /// is half its time under `perf`. `scratch` holds `scratch_len()` floats.
     ///
     /// Tried: the strips whose reads lie inside the plane read it where it lies, and only
     /// the rows the top and bottom strips read are copied (at stride 1; a sixth of the time
