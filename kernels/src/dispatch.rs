@@ -123,6 +123,8 @@ pub(crate) struct KernelTable {
     pub pool_band: unsafe fn(&crate::ops::pool::PoolGeometry, &[f32], &mut [f32], &mut [f32]),
     /// im2col panels packed from phase planes ([`crate::conv::phases`]).
     pub phased_pack: crate::conv::phases::PhasedPackFn,
+    /// One channel's phase planes ([`crate::conv::phases::split_channel`]).
+    pub phase_split: crate::conv::phases::PhaseSplitFn,
     pub global_pool: unsafe fn(crate::PoolKind, &[f32], usize, &mut [f32]),
     /// Elementwise layers ([`crate::ops`]).
     pub activation: unsafe fn(crate::Activation, &mut [f32]),
@@ -163,6 +165,7 @@ macro_rules! kernel_table {
             masked_ops: $($folder)::+::shells::MASKED_OPS,
             pool_band: $($folder)::+::shells::pool_band,
             phased_pack: $($folder)::+::shells::phased_pack,
+            phase_split: $($folder)::+::shells::phase_split,
             global_pool: $($folder)::+::shells::global_pool,
             activation: $($folder)::+::shells::activation,
             add: $($folder)::+::shells::add,

@@ -54,6 +54,18 @@ macro_rules! kernel_shells {
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
+        pub(crate) unsafe fn phase_split(
+            phases: &crate::conv::phases::Phases,
+            d: &crate::shape::Conv2dDesc,
+            src: &[f32],
+            planes: &mut [f32],
+        ) {
+            crate::conv::phases::split_channel(phases, d, src, planes)
+        }
+
+        /// # Safety
+        /// The CPU runs this path (the dispatcher checked); none beyond the path.
+        $(#[$attr])*
         pub(crate) unsafe fn phased_pack(
             src: &crate::conv::phases::PhasedSource,
             dst: &mut [f32],

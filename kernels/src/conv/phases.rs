@@ -87,27 +87,49 @@ impl Phases {
         round_up(channels * self.read.len() * self.hq * self.wq)
     }
 
-    /// Splits `image` (C/g x H x W) into `dst`, channel planes in parallel on the current pool.
-    pub(crate) fn split<'a>(&self, d: &Conv2dDesc, image: &[f32], dst: &'a mut [f32]) -> &'a [f32] {
-        let (h, w, sh, sw, hq, wq) = (d.in_h, d.in_w, d.stride_h, d.stride_w, self.hq, self.wq);
-        let (pt, pl) = (d.padding.top, d.padding.left);
-        let per_channel = self.read.len() * hq * wq;
+    /// Splits `image` (C/g x H x W) into `dst`, channel planes in parallel on the current
+    /// pool, each by `split_channel` (`KernelTable::phase_split`: [`split_channel`] compiled
+    /// for the plan's path).
+    pub(crate) fn split<'a>(
+        &self,
+        d: &Conv2dDesc,
+        image: &[f32],
+        dst: &'a mut [f32],
+        split_channel: PhaseSplitFn,
+    ) -> &'a [f32] {
+        let (h, w) = (d.in_h, d.in_w);
+        let per_channel = self.read.len() * self.hq * self.wq;
         let dst = &mut dst[..image.len() / (h * w) * per_channel];
         let per_task = crate::tasks::units_per_task(per_channel);
         dst.par_chunks_mut(per_channel).zip(image.par_chunks(h * w)).with_min_len(per_task).for_each(
-            |(planes, src)| {
-                for (plane, &(a, b)) in planes.chunks_exact_mut(hq * wq).zip(&self.read) {
-                    for (i, out) in plane.chunks_exact_mut(wq).enumerate() {
-                        // Padded row sh*i + a is input row sh*i + a - pt, if that exists.
-                        match (sh * i + a).checked_sub(pt).filter(|&ih| ih < h) {
-                            None => zero_run(out),
-                            Some(ih) => split_row(&src[ih * w..(ih + 1) * w], out, sw, b, pl),
-                        }
-                    }
-                }
-            },
+            // SAFETY: the table's function belongs to a path this CPU runs; `planes` holds
+            // one channel's phase planes and `src` its H x W plane.
+            |(planes, src)| unsafe { split_channel(self, d, src, planes) },
         );
         dst
+    }
+}
+
+/// `(phases, desc, one channel's plane, its phase planes)`: [`split_channel`].
+pub(crate) type PhaseSplitFn = unsafe fn(&Phases, &Conv2dDesc, &[f32], &mut [f32]);
+
+/// One channel's phase planes. Compiled into each path's shell (`phase_split`): in the
+/// crate's baseline build its stride-2 gather moved 16 bytes at a time. 1 thread, five
+/// interleaved rounds, ms: MobileNetV2's stem (3x224x224 -> 32, 3x3 s2, shift and ReLU6)
+/// 0.132-0.134 -> 0.124-0.126; the ResNet stem (7x7 s2) 0.947-0.969 -> 0.944-0.963 and
+/// AlexNet's conv1 (11x11 s4, the general loop) 0.592-0.610 / 0.594-0.609, the same.
+#[inline(always)]
+pub(crate) fn split_channel(phases: &Phases, d: &Conv2dDesc, src: &[f32], planes: &mut [f32]) {
+    let (h, w, sh, sw, hq, wq) = (d.in_h, d.in_w, d.stride_h, d.stride_w, phases.hq, phases.wq);
+    let (pt, pl) = (d.padding.top, d.padding.left);
+    for (plane, &(a, b)) in planes.chunks_exact_mut(hq * wq).zip(&phases.read) {
+        for (i, out) in plane.chunks_exact_mut(wq).enumerate() {
+            // Padded row sh*i + a is input row sh*i + a - pt, if that exists.
+            match (sh * i + a).checked_sub(pt).filter(|&ih| ih < h) {
+                None => zero_run(out),
+                Some(ih) => split_row(&src[ih * w..(ih + 1) * w], out, sw, b, pl),
+            }
+        }
     }
 }
 
@@ -115,6 +137,7 @@ impl Phases {
 /// `pad` zeros, `row`, then zeros. The columns inside `row` are found once, not tested per
 /// element: per element, the test and the gather took a third of MobileNetV2's stem
 /// (3x224x224 -> 32, 3x3 stride 2).
+#[inline(always)]
 fn split_row(row: &[f32], out: &mut [f32], sw: usize, b: usize, pad: usize) {
     // Phase columns `inside` read row columns `sw*j + b - pad`, which lie within the row.
     let start = pad.saturating_sub(b).div_ceil(sw).min(out.len());
@@ -140,6 +163,7 @@ fn split_row(row: &[f32], out: &mut [f32], sw: usize, b: usize, pad: usize) {
 /// shuffles; read at run time, it gathered float by float (MobileNetV2's stem, 1 thread,
 /// medians of 5 interleaved rounds: 0.175 ms against 0.161). Stride 4 (AlexNet's conv1)
 /// gained nothing from the same (0.558 ms either way), so it takes the general loop.
+#[inline(always)]
 fn every_second(row: &[f32], out: &mut [f32]) {
     // Whole pairs, then the last element (its pair may have no second float).
     let whole = (row.len() / 2).min(out.len());

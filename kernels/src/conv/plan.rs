@@ -481,7 +481,7 @@ impl Conv2d {
             let direct = StridedSource { data: image, free_len: pixels, k_len: cg, free_stride: 1, k_stride: plane };
             let phased = match &g.image {
                 ImageRead::Phased(phases) => Some(PhasedSource {
-                    planes: phases.split(d, image, &mut padded[..]),
+                    planes: phases.split(d, image, &mut padded[..], self.kernels.phase_split),
                     phases,
                     out_w: s.out_w,
                     out_pixels: pixels,
