@@ -111,11 +111,13 @@ impl<'a> IndirectSource<'a> {
         (index.reach < data.len()).then_some(IndirectSource { data, offsets: &index.offsets, bases: &index.bases })
     }
 
-    /// One tile of rows `i ..` (`rows` of them, at most the family's MR) over k rows `k0 ..
-    /// k0 + kc`, on `tile`'s indirect microkernel: for callers that run their own loop.
+    /// One tile of rows `i ..` (`rows` of them, at most the family's MR) and `cols` columns
+    /// (the narrow kernel for fewer than a panel's) over k rows `k0 .. k0 + kc`, on `tile`'s
+    /// indirect microkernel: for callers that run their own loop.
     ///
     /// # Safety
-    /// `b` holds `kc` rows of a packed panel of `tile.nr`; `c` is valid for `rows` rows of
+    /// `b` points into `kc` rows of a packed panel of `tile.nr` floats, with the whole
+    /// vectors holding `cols` columns inside each row; `c` is valid for `rows` rows of
     /// `tile.nr` floats `rs_c` apart; `tile`'s ISA runs on this CPU.
     #[allow(clippy::too_many_arguments)]
     pub(crate) unsafe fn run_tile(
@@ -368,8 +370,10 @@ impl GemmTask<'_> {
                         let tile_cols = (panel_start + nr).min(cols.end) - j;
                         let (b_ptr, ldb) = b_panel(jr, tile_cols, j - panel_start);
                         // SAFETY: panel `jr` of the B block exists (packed, copied, or whole in
-                        // an in-place B, which `InPlaceRows::new` checked lies inside its data);
-                        // the C offsets are inside the task's extents because i < m and j < n.
+                        // an in-place B, which `InPlaceRows::new` checked lies inside its data),
+                        // and a part's head skips whole vectors of a packed panel, leaving the
+                        // tile's `tile_cols` inside it; the C offsets are inside the task's
+                        // extents because i < m and j < n.
                         unsafe {
                             let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                             if transposed {

@@ -358,11 +358,14 @@ unsafe fn packed_a<S: Simd, const MR: usize, const ROWS: usize, const NV: usize,
 
 /// The body of the indirect kernels: `A[i][k] = data[bases[i] + offsets[k]]`, which reads
 /// an image's im2col matrix in place (an "indirect GEMM", as XNNPACK's indirection buffers
-/// do for NHWC; here the offsets of the taps are shared by all pixels of a tile).
+/// do for NHWC; here the offsets of the taps are shared by all pixels of a tile). B is a
+/// packed panel of `PANEL` vectors a k-row, of which the tile computes the first `NV`
+/// from `b` on.
 ///
 /// # Safety
 /// `offsets` holds `kc` entries and `bases` `ROWS`; every `bases[i] + offsets[k]` indexes
-/// `data`; `b` and `c` as for [`microkernel`]; `S` is available.
+/// `data`; `b` holds `kc` rows `PANEL * S::LANES` floats apart, `NV` vectors readable in
+/// each; `c` as for [`microkernel`]; `S` is available.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn microkernel_indirect<S: Simd, const ROWS: usize, const NV: usize, const PANEL: usize>(

@@ -214,6 +214,11 @@ impl PackedPanels {
     /// folded into packed weights, so the epilogue no longer multiplies.
     pub(crate) fn scale_free(&mut self, scale: &[f32]) {
         let width = self.width;
+        assert_eq!(
+            self.data.len() / (self.k_len * width).max(1),
+            scale.len().div_ceil(width),
+            "a scale per free index"
+        );
         for (p, panel) in self.data.chunks_exact_mut(self.k_len * width).enumerate() {
             let first = p * width;
             let factors = &scale[first..(first + width).min(scale.len())];
