@@ -75,6 +75,17 @@ impl<'a> InPlaceRows<'a> {
 /// rows measured. The 16- and 24-float panels of AVX2 were mixed on the same machine (M = 24
 /// 0.73-1.00, K = 16 with M >= 64 1.05-1.10), so they keep packing: a k step of theirs
 /// reads one line of a row, where a packed panel streams.
+///
+/// Measured again once the driver's tiles were inlined and a folded scale went into the
+/// weights (2026-11-25, 1 thread, three interleaved runs, ms, packed / in place, shift and
+/// ReLU6): MobileNetV2's expansions with K <= 32 now read in place faster, 24x56x56 -> 144
+/// 0.1010-0.1022 / 0.0962-0.0981 and 32x28x28 -> 192 0.0426-0.0430 / 0.0412-0.0415; at
+/// K = 64 and 96 the two are within 2% (64x14x14 -> 384 0.0425-0.0428 / 0.0417-0.0422,
+/// 96x14x14 -> 576 0.0922-0.0929 / 0.0910-0.0920), and ResNet-50's 64x56x56 -> 256 with
+/// a residual ran 0.428-0.457 / 0.453-0.462. With K <= 32 read in place, though, the
+/// model did not move: mobilenet-v2 3.281 / 3.287 ms (1 thread) and 1.774 / 1.769 (2),
+/// medians of seven interleaved rounds, and `--per-layer` showed no gain on those layers
+/// inside it. So the rule stays as measured first.
 pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
     tile.nr >= 48 && (m <= 128 || (k >= m && m <= 384))
 }
