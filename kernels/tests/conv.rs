@@ -282,7 +282,10 @@ fn check_fused(desc: &Conv2dDesc, activations: &[Activation], seed: u64) {
                 // The GEMM bound on the sum, scaled by |scale| (<= 4), plus a few ulps for the
                 // shift, residual and activation applied in f32 (sigmoid's slope is <= 1/4),
                 // relative to the largest value those steps add: 13 >= |shift| (6) +
-                // |residual| (3) + |scale * bias| (4).
+                // |residual| (3) + |scale * bias| (4). A GEMM plan folds the scale into its
+                // packed weights: each w * scale rounds once, one eps of |scale| times the
+                // magnitude, the rounding the multiply by the scale after the sum made before;
+                // the bound's K + 2 eps hold it.
                 let bound = |i: usize| {
                     let c = (i / (s.out_h * s.out_w)) % k;
                     scale[c].abs() * gemm_bound(s.reduction, magnitude[i] + bias[c].abs(), conv[i])

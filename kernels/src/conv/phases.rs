@@ -23,7 +23,7 @@
 //! there is one phase, and the split is just the zero-padded copy (VGG conv1_2: +15%).
 
 use crate::aligned::round_up;
-use crate::gemm::in_place::KRowOffsets;
+use crate::gemm::in_place::{KRowOffsets, VectorBases};
 use crate::gemm::pack::{PanelSource, copy_run, zero_run};
 use crate::shape::{Conv2dDesc, Conv2dShape};
 use rayon::prelude::*;
@@ -42,10 +42,14 @@ pub(crate) struct Phases {
     /// Rows and columns of one phase plane: ceil(padded extent / stride).
     hq: usize,
     wq: usize,
+    /// Where each vector of output pixels starts in a plane, where the output rows are
+    /// whole vectors of the plan's lanes (`gemm::in_place::OffsetRows`).
+    vector_bases: Option<VectorBases>,
 }
 
 impl Phases {
-    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape) -> Phases {
+    /// `lanes`: the plan's vector width.
+    pub(crate) fn new(d: &Conv2dDesc, s: &Conv2dShape, lanes: usize) -> Phases {
         let p = d.padding;
         let (sh, sw) = (d.stride_h, d.stride_w);
         let hq = (d.in_h + p.top + p.bottom).div_ceil(sh);
@@ -68,7 +72,8 @@ impl Phases {
                 }
             }
         }
-        Phases { offsets: KRowOffsets::new(offsets), read, hq, wq }
+        let vector_bases = VectorBases::new(s.out_w, wq, s.out_h * s.out_w, lanes);
+        Phases { offsets: KRowOffsets::new(offsets), read, hq, wq, vector_bases }
     }
 
     /// Where each tap k = (c, r, s) starts reading: `im2col[k][(oh, ow)] = P[offsets[k] +
@@ -77,9 +82,8 @@ impl Phases {
         &self.offsets
     }
 
-    /// Floats from one phase-plane row to the next.
-    pub(crate) fn row_stride(&self) -> usize {
-        self.wq
+    pub(crate) fn vector_bases(&self) -> Option<&VectorBases> {
+        self.vector_bases.as_ref()
     }
 
     /// Floats of scratch for `channels` channels of phase planes.

@@ -206,6 +206,7 @@ impl Conv2d {
         }
         let algo = algo.resolve(desc);
         let kernels = table(options.isa)?;
+        let mut fused = FusedEpilogue::new(epilogue, bias, desc.out_channels);
         let method = match algo {
             Algo::Reference => Method::Reference(AlignedVec::from_slice(ALIGN, weights)),
             Algo::WinogradF2 | Algo::WinogradF4 | Algo::WinogradF6 => {
@@ -218,35 +219,23 @@ impl Conv2d {
                 let filters = AlignedVec::from_slice(ALIGN, &geometry.pack_filters(weights));
                 Method::Depthwise(geometry, filters)
             }
+            // The GEMM's packed weights take the scale (a folded batch-norm's), and its
+            // tiles then start from the shift and end with the activation alone
+            // (`packed_a`): with K = 16 the epilogue's multiply-add per output is a tenth of
+            // the tile's work. 1 thread, scale, shift and ReLU6, five interleaved rounds,
+            // ms: 16x112x112 -> 96 0.200-0.206 -> 0.191-0.195, 32x28x28 -> 192
+            // 0.0433-0.0443 -> 0.0428-0.0435; MobileNetV2 3.38 -> 3.28 (seven rounds),
+            // ResNet-50 29.40 -> 29.14.
             _ => Method::Gemm(GemmLayout::new(
                 desc,
                 &shape,
-                weights,
+                (weights, fused.take_scale().as_deref()),
                 kernels,
                 options.threads.max(1),
                 algo == Algo::Gemm1x1,
             )?),
         };
-        let mut epilogue = FusedEpilogue::new(epilogue, bias, desc.out_channels);
-        // The GEMM's packed weights take the scale (a folded batch-norm's), and its tiles
-        // then start from the shift and end with the activation alone (`packed_a`): with
-        // K = 16 the epilogue's multiply-add per output is a tenth of the tile's work. 1
-        // thread, scale, shift and ReLU6, five interleaved rounds, ms: 16x112x112 -> 96
-        // 0.200-0.206 -> 0.191-0.195, 32x28x28 -> 192 0.0433-0.0443 -> 0.0428-0.0435;
-        // MobileNetV2 3.38 -> 3.28 (seven rounds), ResNet-50 29.40 -> 29.14.
-        let method = match method {
-            Method::Gemm(mut g) => {
-                if let Some(scale) = epilogue.take_scale() {
-                    let kg = shape.group_out_channels;
-                    for (group, packed) in g.weights.iter_mut().enumerate() {
-                        packed.scale_free(&scale[group * kg..(group + 1) * kg]);
-                    }
-                }
-                Method::Gemm(g)
-            }
-            other => other,
-        };
-        Ok(Conv2d { desc: *desc, shape, algo, kernels, method, epilogue, threads: options.threads.max(1) })
+        Ok(Conv2d { desc: *desc, shape, algo, kernels, method, epilogue: fused, threads: options.threads.max(1) })
     }
 
     pub fn desc(&self) -> &Conv2dDesc {
@@ -510,15 +499,10 @@ impl Conv2d {
                 }
                 ImageRead::Phased(phases) => {
                     // Each output row whole vectors: B read where it lies in the planes.
-                    let offsets = phased.as_ref().and_then(|p| {
-                        OffsetRows::new(
-                            p.planes,
-                            phases.offsets(),
-                            (s.out_w, phases.row_stride(), pixels),
-                            g.tile.lanes,
-                            p,
-                        )
-                    });
+                    let offsets = phased
+                        .as_ref()
+                        .zip(phases.vector_bases())
+                        .and_then(|(p, bases)| OffsetRows::new(p.planes, phases.offsets(), bases, p));
                     let b = offsets.map_or(Operand::Source(source), Operand::Offsets);
                     (kg, pixels, weights, b, pixels, 1)
                 }
@@ -551,11 +535,12 @@ impl Conv2d {
 }
 
 impl GemmLayout {
-    /// `pointwise`: the algorithm is `Gemm1x1`, whose B is the image itself.
+    /// `pointwise`: the algorithm is `Gemm1x1`, whose B is the image itself; `scale`, one
+    /// per output channel, is multiplied into the packed weights.
     fn new(
         desc: &Conv2dDesc,
         s: &Conv2dShape,
-        weights: &[f32],
+        (weights, scale): (&[f32], Option<&[f32]>),
         kernels: &'static KernelTable,
         threads: usize,
         pointwise: bool,
@@ -568,7 +553,11 @@ impl GemmLayout {
                 let w = &weights[g * kg * s.reduction..(g + 1) * kg * s.reduction];
                 let source =
                     StridedSource { data: w, free_len: kg, k_len: s.reduction, free_stride: s.reduction, k_stride: 1 };
-                PackedPanels::new(&source, width)
+                let mut packed = PackedPanels::new(&source, width);
+                if let Some(scale) = scale {
+                    packed.scale_free(&scale[g * kg..(g + 1) * kg]);
+                }
+                packed
             })
             .collect();
         // Weights are always packed; the image is read in place (transposed, as A), or as B
@@ -587,7 +576,7 @@ impl GemmLayout {
         } else if pointwise {
             ImageRead::Direct
         } else {
-            ImageRead::Phased(Phases::new(desc, s))
+            ImageRead::Phased(Phases::new(desc, s, tile.lanes))
         };
         let padded_len = match &image {
             ImageRead::Indirect(ind) => ind.scratch_len(s.group_in_channels),

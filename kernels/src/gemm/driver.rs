@@ -553,14 +553,15 @@ impl GemmTask<'_> {
 
     /// The epilogue of the tile at (i, j) of row-major C for the microkernel to apply as it
     /// stores, if the tile's rows are channels (a transposed C of one pixel is row-major
-    /// too, its channels on the columns), its activation one the microkernels inline, and A
-    /// packed (the indirect microkernels, made for the transposed layout, store plainly).
+    /// too, its channels on the columns), its activation one the microkernels inline, A
+    /// packed (the indirect microkernels, made for the transposed layout, store plainly),
+    /// and no scale left (the plans that pack A fold it into the panels).
     fn store_epilogue(&self, i: usize, j: usize) -> Option<StoreEpilogue> {
-        if !self.epilogue.channels_on_rows || matches!(self.a, Operand::Indirect(_)) {
+        if !self.epilogue.channels_on_rows || matches!(self.a, Operand::Indirect(_)) || !self.epilogue.scale.is_null() {
             return None;
         }
         let e = self.epilogue.at(i, i * self.rs_c + j);
-        Some(StoreEpilogue { scale: e.scale, shift: e.shift, residual: e.residual, clamp: Clamp::of(e.activation)? })
+        Some(StoreEpilogue { shift: e.shift, residual: e.residual, clamp: Clamp::of(e.activation)? })
     }
 
     /// # Safety

@@ -69,7 +69,8 @@ impl Prefetch {
 }
 
 /// The epilogue of a row-major tile (rows are output channels) applied as the microkernel
-/// stores it: `clamp(x * scale + shift + residual)`.
+/// stores it: `clamp(x + shift + residual)`, the shift added first, as the sums' start (a
+/// scale went into the packed weights).
 ///
 /// Applied after the tile was stored, it cost a second load and store of every vector, and
 /// stalled on the first store's cache misses: 1 thread, AVX-512, with scale, shift and ReLU
@@ -97,8 +98,9 @@ impl Prefetch {
 /// --per-layer --threads 1`).
 #[derive(Clone, Copy)]
 pub(crate) struct StoreEpilogue {
-    /// The tile's first row's scale and shift, or null (ones and zeros).
-    pub scale: *const f32,
+    /// The tile's first row's shift, or null (zeros): where its sums start. A scale is
+    /// folded into the packed weights instead (`PackedPanels::scale_free`; a task whose
+    /// epilogue still has one takes the tile epilogue after the store).
     pub shift: *const f32,
     /// The tile's residual, laid out like C at its row stride, or null.
     pub residual: *const f32,
@@ -329,10 +331,10 @@ unsafe fn packed_a<S: Simd, const MR: usize, const ROWS: usize, const NV: usize,
     // SAFETY: every pointer offset below stays inside the extents the caller guarantees:
     // k < kc, i < ROWS <= MR, j < NV.
     unsafe {
-        // Without a scale (a plan folds it into its weights), the shift is where the sums
-        // start, and `finish_in_registers` has no multiply-add left to do.
+        // The shift is where the sums start: `finish_in_registers` has no multiply-add
+        // left to do.
         let mut acc = [[S::zero(); NV]; ROWS];
-        if let Some(e) = epilogue.filter(|e| e.scale.is_null() && !e.shift.is_null()) {
+        if let Some(e) = epilogue.filter(|e| !e.shift.is_null()) {
             for (i, row) in acc.iter_mut().enumerate() {
                 *row = [S::splat(*e.shift.add(i)); NV];
             }
@@ -435,12 +437,11 @@ unsafe fn store_tile<S: Simd, const ROWS: usize, const NV: usize>(
 /// inside one store loop, the accumulators went through the stack and every GEMM, even
 /// without an epilogue, lost a fifth: 16x112x112 -> 96 1x1 0.177 -> 0.226 ms.)
 ///
-/// Without a scale, the shift is not added here: the accumulators started from it
-/// (`packed_a`).
+/// The shift is not added here: the accumulators started from it (`packed_a`).
 ///
 /// # Safety
-/// `c` as for [`store_tile`]; `e`'s scale and shift, when not null, hold `ROWS` floats, and
-/// its residual, when not null, `ROWS` rows of `NV * S::LANES` floats at stride `rs_c`.
+/// `c` as for [`store_tile`]; `e`'s residual, when not null, holds `ROWS` rows of
+/// `NV * S::LANES` floats at stride `rs_c`.
 #[inline(always)]
 unsafe fn finish_in_registers<S: Simd, const ROWS: usize, const NV: usize>(
     acc: &mut [[S::V; NV]; ROWS],
@@ -455,15 +456,6 @@ unsafe fn finish_in_registers<S: Simd, const ROWS: usize, const NV: usize>(
             for (i, row) in acc.iter_mut().enumerate() {
                 for (j, v) in row.iter_mut().enumerate() {
                     *v = S::add(S::load(c.add(i * rs_c + j * S::LANES)), *v);
-                }
-            }
-        }
-        if !e.scale.is_null() {
-            for (i, row) in acc.iter_mut().enumerate() {
-                let scale = S::splat(*e.scale.add(i));
-                let shift = S::splat(if e.shift.is_null() { 0.0 } else { *e.shift.add(i) });
-                for v in row.iter_mut() {
-                    *v = S::mul_add(*v, scale, shift);
                 }
             }
         }

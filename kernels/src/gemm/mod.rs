@@ -151,9 +151,13 @@ impl Shape {
 impl Gemm {
     /// Packs `a` (m x k, row-major). Chooses the microkernel family for large N.
     pub fn new(m: usize, k: usize, a: &[f32], epilogue: &Epilogue, options: PlanOptions) -> Result<Gemm> {
-        let shape = Shape::new(m, k, a.len(), epilogue, options, None)?;
+        let mut shape = Shape::new(m, k, a.len(), epilogue, options, None)?;
         let source = StridedSource { data: a, free_len: m, k_len: k, free_stride: k, k_stride: 1 };
-        let a = PackedPanels::new(&source, shape.tile.mr);
+        let mut a = PackedPanels::new(&source, shape.tile.mr);
+        // The scale goes into the packed rows, as a convolution's does (`conv::plan`).
+        if let Some(scale) = shape.epilogue.take_scale() {
+            a.scale_free(&scale);
+        }
         Ok(Gemm { shape, a })
     }
 

@@ -38,26 +38,20 @@ fn band(len: usize, width: usize, parts: usize, p: usize) -> Range<usize> {
     (p * panels / parts * width)..((p + 1) * panels / parts * width).min(len)
 }
 
-/// Longest band / ideal band, in panels.
-fn imbalance(len: usize, width: usize, parts: usize) -> f64 {
-    let panels = len.div_ceil(width);
-    let longest = panels.div_ceil(parts.min(panels).max(1));
-    longest as f64 * parts as f64 / panels as f64
-}
-
-/// [`imbalance`] of bands of `step` columns (vectors) over panels `nr` wide, each band that
-/// starts inside a panel charged one step more for its extra narrow tile. (`step = nr` is
-/// [`imbalance`] itself.) Taken only where it beats whole panels. 2 threads, five
-/// interleaved rounds, ms: 960x7x7 -> 320 (seven panels of 48, the last two vectors) 4 / 3
-/// panels 0.0857-0.0892, 10 / 10 vectors 0.0648-0.0667; but 960x7x7 -> 160, four panels,
-/// 2 / 2 panels 0.0364-0.0367 against 5 / 5 vectors 0.0406-0.0413.
-fn vector_imbalance(len: usize, step: usize, nr: usize, parts: usize) -> f64 {
+/// Longest band / ideal band, of bands of `step` (a panel, or a vector of a panel `panel`
+/// wide) over `len`, in `parts`. A band that starts inside a panel is charged one step more
+/// for its extra narrow tile; with `step = panel` none does. Vectors are taken only where
+/// they beat whole panels. 2 threads, five interleaved rounds, ms: 960x7x7 -> 320 (seven
+/// panels of 48, the last two vectors) 4 / 3 panels 0.0857-0.0892, 10 / 10 vectors
+/// 0.0648-0.0667; but 960x7x7 -> 160, four panels, 2 / 2 panels 0.0364-0.0367 against
+/// 5 / 5 vectors 0.0406-0.0413.
+fn imbalance(len: usize, step: usize, panel: usize, parts: usize) -> f64 {
     let units = len.div_ceil(step);
     let bands = parts.min(units).max(1);
     let longest = (0..bands)
         .map(|p| {
             let r = band(len, step, bands, p);
-            r.len().div_ceil(step) + usize::from(!r.start.is_multiple_of(nr))
+            r.len().div_ceil(step) + usize::from(!r.start.is_multiple_of(panel))
         })
         .max()
         .unwrap_or(0);
@@ -69,12 +63,12 @@ impl Split {
     pub(crate) fn new(m: usize, n: usize, tile: &TileKernel, (a, b): (Feed, Feed), threads: usize) -> Split {
         let (mr, nr) = (tile.mr, tile.nr);
         let threads = threads.max(1);
-        let split_rows = imbalance(m, mr, threads);
+        let split_rows = imbalance(m, mr, mr, threads);
         // Columns in whole panels, or, for a B packed ahead, in vectors where that balances
         // better, charged for its narrow tiles.
         let (col_step, split_cols) = {
-            let panels = (nr, imbalance(n, nr, threads));
-            let vectors = (tile.lanes, vector_imbalance(n, tile.lanes, nr, threads));
+            let panels = (nr, imbalance(n, nr, nr, threads));
+            let vectors = (tile.lanes, imbalance(n, tile.lanes, nr, threads));
             if b == Feed::Ahead && vectors.1 < panels.1 { vectors } else { panels }
         };
         // Prefer the axis of the operand packed on the fly (so no packing is duplicated) —
@@ -104,9 +98,9 @@ impl Split {
     /// Against the threads asked for: one panel on two threads is 2.0, one idle thread.
     pub(crate) fn imbalance(&self) -> f64 {
         if self.by_rows {
-            imbalance(self.m, self.mr, self.threads)
+            imbalance(self.m, self.mr, self.mr, self.threads)
         } else {
-            vector_imbalance(self.n, self.col_step, self.nr, self.threads)
+            imbalance(self.n, self.col_step, self.nr, self.threads)
         }
     }
 
@@ -165,9 +159,9 @@ mod tests {
     fn bands_cover_everything_in_whole_panels() {
         assert_eq!((0..2).map(|p| band(49, 7, 2, p)).collect::<Vec<_>>(), vec![0..21, 21..49]);
         assert_eq!((0..2).map(|p| band(10, 8, 2, p)).collect::<Vec<_>>(), vec![0..8, 8..10]);
-        assert_eq!(imbalance(49, 7, 2), 8.0 / 7.0);
-        assert_eq!(imbalance(512, 64, 2), 1.0);
-        assert_eq!(imbalance(3, 8, 2), 2.0);
+        assert_eq!(imbalance(49, 7, 7, 2), 8.0 / 7.0);
+        assert_eq!(imbalance(512, 64, 64, 2), 1.0);
+        assert_eq!(imbalance(3, 8, 8, 2), 2.0);
     }
 
     #[test]
@@ -188,7 +182,7 @@ mod tests {
         let odd = Split::new(tile.mr, n, tile, (Feed::InPlace, Feed::Ahead), 2);
         let (_, second) = odd.part(1);
         assert!(!second.start.is_multiple_of(nr) && second.start.is_multiple_of(lanes), "{second:?}");
-        assert!(odd.imbalance() < imbalance(n, nr, 2));
+        assert!(odd.imbalance() < imbalance(n, nr, nr, 2));
         // Seven whole panels: splitting inside one gains what its narrow tile costs.
         assert!(Split::new(tile.mr, 7 * nr, tile, (Feed::InPlace, Feed::Ahead), 2).part(1).1.start.is_multiple_of(nr));
         // Four panels balance in panels; packed on the fly, B never splits inside one.
@@ -197,7 +191,7 @@ mod tests {
         let on_the_fly = Split::new(tile.mr, n, tile, (Feed::Ahead, Feed::OnTheFly), 2);
         assert!(on_the_fly.part(1).1.start.is_multiple_of(nr));
         // The charge: a band starting inside a panel counts one vector more.
-        assert_eq!(vector_imbalance(4 * nr, lanes, nr, 2), imbalance(4 * nr, lanes, 2));
+        assert_eq!(imbalance(4 * nr, lanes, nr, 2), imbalance(4 * nr, lanes, lanes, 2));
     }
 
     #[test]
