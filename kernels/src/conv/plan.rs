@@ -590,7 +590,7 @@ impl GemmLayout {
             weights,
             split,
             padded_len,
-            scratch_len: padded_len + split.scratch_len(feeds, tile, blocking),
+            scratch_len: padded_len + split.scratch_len(feeds, tile, blocking, transposed),
         })
     }
 }

@@ -17,7 +17,7 @@ use super::epilogue::EpilogueTile;
 use super::in_place::{InPlaceRows, OffsetRows};
 use super::microkernel::{Clamp, Prefetch, StoreEpilogue, TileKernel};
 use super::pack::{PanelSource, PanelView};
-use super::transposed_store::TransposedTile;
+use super::transposed_store::{TransposedTile, chunk_tiles};
 use crate::aligned::{ALIGN_FLOATS, round_up};
 use crate::dispatch::KernelTable;
 use crate::epilogue::Activation;
@@ -212,10 +212,24 @@ pub(crate) struct GemmTask<'a> {
 // epilogue vectors, and write disjoint tiles of C (the parts of `parallel::partition`).
 unsafe impl Sync for GemmTask<'_> {}
 
-/// Scratch floats one part needs for `rows` rows of C, given how A and B are fed: A's
-/// buffer, B's, and a tile.
-pub(crate) fn part_scratch_len((a, b): (Feed, Feed), tile: &TileKernel, blocking: Blocking, rows: usize) -> usize {
-    a_buffer_len(a, tile, blocking, rows) + b_buffer_len(b, tile, blocking) + round_up(tile.mr * tile.nr)
+/// Scratch floats one part needs for `rows` rows of C, given how A and B are fed and
+/// whether C is transposed: A's buffer, B's, and the tile buffer.
+pub(crate) fn part_scratch_len(
+    (a, b): (Feed, Feed),
+    tile: &TileKernel,
+    blocking: Blocking,
+    rows: usize,
+    transposed: bool,
+) -> usize {
+    a_buffer_len(a, tile, blocking, rows)
+        + b_buffer_len(b, tile, blocking)
+        + round_up(tile_buffer_len(tile, rows, transposed))
+}
+
+/// One tile; for a transposed C, a chunk of row tiles, turned together (`transposed_store`).
+fn tile_buffer_len(tile: &TileKernel, rows: usize, transposed: bool) -> usize {
+    let tiles = if transposed { chunk_tiles(tile.mr, tile.lanes).min(rows.div_ceil(tile.mr)).max(1) } else { 1 };
+    tiles * tile.mr * tile.nr
 }
 
 fn a_buffer_len(a: Feed, tile: &TileKernel, blocking: Blocking, rows: usize) -> usize {
@@ -231,13 +245,18 @@ fn b_buffer_len(b: Feed, tile: &TileKernel, blocking: Blocking) -> usize {
 }
 
 impl GemmTask<'_> {
+    /// C transposed: pixels on the rows (unit stride), channels on the columns.
+    pub(crate) fn transposed(&self) -> bool {
+        self.cs_c != 1
+    }
+
     /// Runs rows `rows` and columns `cols` of C. Both ranges start on a panel boundary, but
     /// for a B packed ahead, whose columns may start on any vector (`parallel::Split`).
     ///
     /// # Safety
     /// C and the residual are valid for the task's extents; no other thread writes the
     /// tiles in `rows x cols`; `scratch` is 64-byte aligned and holds
-    /// `part_scratch_len(rows.len())` floats; the task's kernels are supported by this CPU.
+    /// `part_scratch_len(.., rows.len(), self.transposed())` floats; the task's kernels are supported by this CPU.
     pub(crate) unsafe fn run_part(&self, rows: Range<usize>, cols: Range<usize>, scratch: &mut [f32]) {
         let (mr, nr) = (self.tile.mr, self.tile.nr);
         let Blocking { kc, nc } = self.blocking;
@@ -248,15 +267,15 @@ impl GemmTask<'_> {
         debug_assert!(rows.end <= self.m && cols.end <= self.n);
         let (a_buf, rest) = scratch.split_at_mut(a_buffer_len(self.a.feed(), self.tile, self.blocking, rows.len()));
         let (b_buf, rest) = rest.split_at_mut(b_buffer_len(self.b.feed(), self.tile, self.blocking));
-        let tile_buf = &mut rest[..mr * nr];
+        // A raw pointer: the per-tile closure writes into it, and the chunk's store reads it.
+        let transposed = self.transposed();
+        let tile_buf = rest[..tile_buffer_len(self.tile, rows.len(), transposed)].as_mut_ptr();
         let row_panels = rows.len().div_ceil(mr);
         // The indirect kernels step through B a packed panel's width at a time.
         assert!(
             !(matches!(self.a, Operand::Indirect(_)) && matches!(self.b, Operand::InPlace(_) | Operand::Offsets(_))),
             "an indirect A takes a packed B"
         );
-        // C transposed: pixels on the rows (unit stride), channels on the columns.
-        let transposed = self.cs_c != 1;
 
         for pc in (0..self.k).step_by(kc) {
             let kcur = kc.min(self.k - pc);
@@ -309,21 +328,27 @@ impl GemmTask<'_> {
                     }
                 };
                 let col_panels = ncur.div_ceil(nr);
+                // The first column of panel `jr` in the part, and how many it has there.
+                let panel_cols = |jr: usize| {
+                    let panel_start = jc + jr * nr;
+                    let j = panel_start.max(cols.start);
+                    (j, (panel_start + nr).min(cols.end) - j)
+                };
                 // Inlined into both loop orders (`identity` only carries the attribute): as a
                 // call per tile, with the kernel's match a second call, the two were 17% of
                 // the samples of a 1x1 layer with K = 16. 1 thread, five interleaved rounds,
                 // ms: 16x112x112 -> 96 0.229-0.233 -> 0.208-0.213, 32x28x28 -> 192
                 // 0.0467-0.0480 -> 0.0448-0.0455, 64x56x56 -> 256 0.470-0.484 -> 0.453-0.464;
                 // resnet50 30.38 -> 29.72, googlenet 9.26 -> 9.16.
-                let mut tile_at = std::convert::identity(
+                let tile_at = std::convert::identity(
                     #[inline(always)]
                     |ir: usize, jr: usize, prefetch: Prefetch| {
                         let i = rows.start + ir * mr;
                         let tile_rows = mr.min(rows.end - i);
                         // Panel `ir` of the A block (unused, and null-based, for an indirect A).
                         let a_ptr = a_base.wrapping_add(ir * a_stride);
+                        let (j, tile_cols) = panel_cols(jr);
                         let panel_start = jc + jr * nr;
-                        let j = panel_start.max(cols.start);
                         let kernel = std::convert::identity(
                             #[inline(always)]
                             |kcur, b_ptr, ldb: usize, c_ptr, rs, accumulate, cols, epilogue| match (self.a, self.b) {
@@ -367,7 +392,6 @@ impl GemmTask<'_> {
                                 },
                             },
                         );
-                        let tile_cols = (panel_start + nr).min(cols.end) - j;
                         let (b_ptr, ldb) = b_panel(jr, tile_cols, j - panel_start);
                         // SAFETY: panel `jr` of the B block exists (packed, copied, or whole in
                         // an in-place B, which `InPlaceRows::new` checked lies inside its data),
@@ -377,8 +401,9 @@ impl GemmTask<'_> {
                         unsafe {
                             let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                             if transposed {
-                                kernel(kcur, b_ptr, ldb, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
-                                self.store_transposed(tile_buf, (i, j), (tile_rows, tile_cols), !first_pass, last_pass);
+                                // Into the chunk's buffer, under the tiles before it.
+                                let into = tile_buf.add(ir % chunk_tiles(mr, self.tile.lanes) * mr * nr);
+                                kernel(kcur, b_ptr, ldb, into, nr, false, tile_cols, None);
                                 return;
                             }
                             let finish = last_pass && !self.epilogue.is_identity();
@@ -389,7 +414,7 @@ impl GemmTask<'_> {
                                     self.apply_epilogue(i, j, tile_rows, tile_cols);
                                 }
                             } else {
-                                kernel(kcur, b_ptr, ldb, tile_buf.as_mut_ptr(), nr, false, tile_cols, None);
+                                kernel(kcur, b_ptr, ldb, tile_buf, nr, false, tile_cols, None);
                                 self.merge_tile(tile_buf, tile_rows, tile_cols, c_tile, !first_pass);
                                 if finish {
                                     self.apply_epilogue(i, j, tile_rows, tile_cols);
@@ -405,10 +430,22 @@ impl GemmTask<'_> {
                     // Alone (hot caches) the order is within 1% either way on 14x14 and 7x7
                     // layers; in ResNet-50, 1 thread, medians of four interleaved rounds,
                     // 34.0 ms against 34.8 across the row panels.
+                    let chunk = chunk_tiles(mr, self.tile.lanes);
                     for jr in 0..col_panels {
                         let next = self.next_panel(self.b, nr, jc + jr * nr, &cols, pc, row_panels);
-                        for ir in 0..row_panels {
-                            tile_at(ir, jr, next.share(ir));
+                        let (j, tile_cols) = panel_cols(jr);
+                        for first in (0..row_panels).step_by(chunk) {
+                            let last = row_panels.min(first + chunk);
+                            for ir in first..last {
+                                tile_at(ir, jr, next.share(ir));
+                            }
+                            let i = rows.start + first * mr;
+                            let chunk_rows = (rows.start + last * mr).min(rows.end) - i;
+                            // SAFETY: the chunk's rows and the panel's columns are inside the
+                            // part, whose tiles this thread alone writes.
+                            unsafe {
+                                self.store_transposed(tile_buf, (i, j), (chunk_rows, tile_cols), !first_pass, last_pass)
+                            };
                         }
                     }
                 } else {
@@ -494,15 +531,21 @@ impl GemmTask<'_> {
     /// with vector moves rather than one float at a time.
     ///
     /// # Safety
-    /// `c_tile` is valid for `rows x cols` elements at C's strides, and C is row-major.
+    /// `tile` holds `rows` rows of NR floats; `c_tile` is valid for `rows x cols` elements
+    /// at C's strides, and C is row-major.
     #[inline]
-    unsafe fn merge_tile(&self, tile: &[f32], rows: usize, cols: usize, c_tile: *mut f32, accumulate: bool) {
+    unsafe fn merge_tile(&self, tile: *const f32, rows: usize, cols: usize, c_tile: *mut f32, accumulate: bool) {
         let nr = self.tile.nr;
         for ii in 0..rows {
-            let src = &tile[ii * nr..ii * nr + cols];
-            // SAFETY: row ii of the tile holds `cols` valid elements of C, contiguous
-            // because cs_c == 1, and C does not overlap the tile buffer.
-            let dst = unsafe { std::slice::from_raw_parts_mut(c_tile.add(ii * self.rs_c), cols) };
+            // SAFETY: row ii of the tile buffer holds `cols` computed floats; row ii of the
+            // tile holds `cols` valid elements of C, contiguous because cs_c == 1, and C does
+            // not overlap the tile buffer.
+            let (src, dst) = unsafe {
+                (
+                    std::slice::from_raw_parts(tile.add(ii * nr), cols),
+                    std::slice::from_raw_parts_mut(c_tile.add(ii * self.rs_c), cols),
+                )
+            };
             if accumulate {
                 dst.iter_mut().zip(src).for_each(|(d, s)| *d += *s);
             } else {
@@ -521,7 +564,7 @@ impl GemmTask<'_> {
     /// the epilogue vectors cover its channels.
     unsafe fn store_transposed(
         &self,
-        tile: &[f32],
+        tile: *const f32,
         (i, j): (usize, usize),
         (rows, cols): (usize, usize),
         accumulate: bool,
@@ -531,7 +574,7 @@ impl GemmTask<'_> {
         let offset = i + j * self.cs_c;
         let e = self.epilogue.at(j, offset);
         let t = TransposedTile {
-            tile: tile.as_ptr(),
+            tile,
             ld: self.tile.nr,
             rows,
             cols,

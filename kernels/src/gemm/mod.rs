@@ -90,7 +90,7 @@ impl Shape {
     }
 
     fn scratch_len(&self, n: usize) -> usize {
-        self.split(n).scratch_len(self.feeds, self.tile, self.blocking)
+        self.split(n).scratch_len(self.feeds, self.tile, self.blocking, false)
     }
 
     /// Validates B, C, the residual and scratch for `n` columns, then runs.
@@ -111,7 +111,7 @@ impl Shape {
         check_len("c", c.len(), c_len)?;
         let residual = self.epilogue.check_residual("gemm", residual, c_len)?;
         let split = self.split(n);
-        let needed = split.scratch_len(self.feeds, self.tile, self.blocking);
+        let needed = split.scratch_len(self.feeds, self.tile, self.blocking, false);
         if scratch.len() < needed {
             return invalid!("gemm: `scratch` has {} floats, this plan needs {needed} for n = {n}", scratch.len());
         }

@@ -111,13 +111,20 @@ impl Split {
         feeds: (Feed, Feed),
         tile: &TileKernel,
         blocking: Blocking,
+        transposed: bool,
     ) -> usize {
-        parts.map(|p| part_scratch_len(feeds, tile, blocking, self.part(p).0.len())).sum()
+        parts.map(|p| part_scratch_len(feeds, tile, blocking, self.part(p).0.len(), transposed)).sum()
     }
 
     /// Scratch floats [`run`] needs, including slack to align the caller's slice.
-    pub(crate) fn scratch_len(&self, feeds: (Feed, Feed), tile: &TileKernel, blocking: Blocking) -> usize {
-        self.parts_scratch_len(0..self.count, feeds, tile, blocking) + ALIGN_FLOATS
+    pub(crate) fn scratch_len(
+        &self,
+        feeds: (Feed, Feed),
+        tile: &TileKernel,
+        blocking: Blocking,
+        transposed: bool,
+    ) -> usize {
+        self.parts_scratch_len(0..self.count, feeds, tile, blocking, transposed) + ALIGN_FLOATS
     }
 }
 
@@ -140,7 +147,7 @@ unsafe fn run_parts(task: &GemmTask, split: &Split, parts: Range<usize>, scratch
     }
     let mid = parts.start + parts.len() / 2;
     let feeds = (task.a.feed(), task.b.feed());
-    let left_len = split.parts_scratch_len(parts.start..mid, feeds, task.tile, task.blocking);
+    let left_len = split.parts_scratch_len(parts.start..mid, feeds, task.tile, task.blocking, task.transposed());
     let (left_buf, right_buf) = scratch.split_at_mut(left_len);
     rayon::join(
         // SAFETY: the halves are disjoint parts with disjoint scratch, each starting aligned

@@ -149,7 +149,7 @@ fn check(case: &Case, kernels: &'static crate::dispatch::KernelTable) {
     };
     let feeds = (task.a.feed(), task.b.feed());
     let split = Split::new(m, n, tile, feeds, case.threads);
-    let mut scratch = vec![0.0f32; split.scratch_len(feeds, tile, case.blocking)];
+    let mut scratch = vec![0.0f32; split.scratch_len(feeds, tile, case.blocking, transposed)];
     // SAFETY: all buffers are sized for m, n, k above; the table came from `table`.
     unsafe { super::parallel::run(&task, &split, &mut scratch) };
     assert!(
@@ -236,6 +236,37 @@ fn k_blocks_and_threads_and_panel_blocks() {
                     };
                     check(&case, t);
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn transposed_parts_of_several_chunks() {
+    // A transposed C turns a chunk of row tiles at a time (`transposed_store::chunk_tiles`):
+    // parts of two whole chunks and a short one, on one pass over K and on several (the
+    // later passes add C's partial sums), split over two threads on either axis.
+    for isa in supported_isas() {
+        let t = table(isa).unwrap();
+        for tile in t.tiles {
+            let chunk_rows = super::transposed_store::chunk_tiles(tile.mr, tile.lanes) * tile.mr;
+            let (m, n) = (2 * chunk_rows + tile.mr + 3, 2 * tile.nr + tile.lanes + 1);
+            for (kc, threads, residual) in [(64, 1, true), (16, 2, false), (16, 1, true)] {
+                let case = Case {
+                    tile,
+                    m,
+                    n,
+                    k: 40,
+                    transposed: true,
+                    a_kind: if threads == 2 { AKind::OnTheFly } else { AKind::Packed },
+                    b_kind: BKind::Packed,
+                    blocking: Blocking { kc, nc: 2 * tile.nr },
+                    threads,
+                    epilogue: true,
+                    residual,
+                    activation: ACTIVATIONS[kc % 4],
+                };
+                check(&case, t);
             }
         }
     }

@@ -12,6 +12,21 @@
 //! after: 1x1 256x14x14 -> 1024 with scale,shift,residual,relu 0.513 / 0.453 ms, 1x1
 //! 1024x14x14 -> 256 with scale,shift,relu 0.409 / 0.385, 3x3 512x7x7 (F(2x2)) 0.669 / 0.629.
 //!
+//! A GEMM's tiles are turned a chunk at a time (`chunk_tiles`: about 256 pixel rows, one
+//! panel of channels, computed one under the other into the part's buffer), LANES pixels
+//! at a time with [`Simd::transpose`], so each channel's plane is written front to back in
+//! whole vectors and its residual read the same way. One tile at a time, each tile wrote
+//! and read a 6- or 7-pixel run in each of its 48 or 64 planes, lines that the B panel
+//! streaming through L1 had evicted since the tile before: 13.6% of a `perf` profile of
+//! 256x14x14 -> 1024 with residual, its loads of the residual the hot spot. 1 thread, ms,
+//! before / after: that layer 0.459 / 0.422 alone; inside ResNet-50 (`--per-layer`, three
+//! interleaved rounds) layer3's six conv3 0.441-0.455 / 0.408-0.426 and its conv1
+//! 0.397-0.405 / 0.384-0.393; whole models, five interleaved rounds of `ferrocnn bench
+//! MODEL`: resnet50 27.81 -> 27.33 (2 threads 15.72 -> 15.47), googlenet 8.67 -> 8.53,
+//! mobilenet-v2 3.046 -> 3.024, resnet18 9.76 -> 9.73. Winograd's per-run path turns
+//! each element's tiles as one chunk the same way (512x7x7 F(2x2) 0.769-0.794 ->
+//! 0.763-0.776, 256x14x14 F(4x4) 0.488-0.494 -> 0.462-0.481).
+//!
 //! Tried and left (2026-11-25): on AVX-512, storing each turned vector's two channels
 //! straight from the register with two masked stores (and the residual with two masked
 //! loads, the pair added and activated at once), instead of through the stack buffer
@@ -24,19 +39,37 @@
 //! and reads one short run in each of its 48 or 64 channel planes.
 
 use super::epilogue::{activate, finish};
-use crate::arch::simd::Simd;
+use crate::arch::simd::{MAX_LANES, Simd};
 use crate::epilogue::Activation;
 
 /// The most pixel rows a tile has: every family's MR is at most this (`tile_kernel!`
-/// checks it when the families are compiled).
+/// checks it when the families are compiled). A store of more rows is a chunk of tiles.
 pub(crate) const MAX_ROWS: usize = 8;
+
+/// About how many pixel rows a transposed GEMM turns at once: the tiles of a chunk are
+/// computed one under the other into a buffer, then turned together (`turn`).
+const CHUNK_ROWS: usize = 256;
+
+/// Row tiles of `mr` pixels in a chunk: as many as fit `CHUNK_ROWS` while ending on a
+/// whole vector of `lanes` pixels (so only a part's last chunk stores a partial vector),
+/// and at least that many.
+pub(crate) fn chunk_tiles(mr: usize, lanes: usize) -> usize {
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let whole = mr / gcd(mr, lanes) * lanes;
+    (CHUNK_ROWS / whole).max(1) * whole / mr
+}
 
 /// A computed tile and where it goes.
 #[derive(Clone, Copy)]
 pub(crate) struct TransposedTile {
-    /// `rows <= MAX_ROWS` pixels of `cols` channels each, pixel rows `ld` floats apart, `ld`
-    /// a multiple of the vector width and at least `cols` rounded up to it (the tile
-    /// buffer's panel width).
+    /// `rows` pixels of `cols` channels each (one tile, or a chunk of tiles one under
+    /// the other), pixel rows `ld` floats apart, `ld` a multiple of the vector width and at
+    /// least `cols` rounded up to it (the tile buffer's panel width).
     pub tile: *const f32,
     pub ld: usize,
     pub rows: usize,
@@ -58,12 +91,11 @@ pub(crate) struct TransposedTile {
 pub(crate) type TransposedStoreFn = unsafe fn(&TransposedTile);
 
 /// # Safety
-/// `t.rows <= MAX_ROWS`; `t.tile` is readable for `rows` rows of `ld` floats; `c` (and a non-null `residual`) is
+/// `t.tile` is readable for `rows` rows of `ld` floats; `c` (and a non-null `residual`) is
 /// valid for channels `0..cols`, pixels `0..rows` at `plane` floats a channel; non-null
 /// `scale` and `shift` hold `cols` floats; `S` is available.
 #[inline(always)]
 pub(crate) unsafe fn store_transposed<S: Simd>(t: &TransposedTile) {
-    debug_assert!(t.rows <= MAX_ROWS, "a transposed tile of {} pixel rows", t.rows);
     // The activation a constant in each copy, so no copy matches it per channel.
     t.activation.as_constant(
         #[inline(always)]
@@ -83,35 +115,36 @@ pub(crate) unsafe fn store_transposed<S: Simd>(t: &TransposedTile) {
 /// As [`store_transposed`].
 #[inline(always)]
 unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
-    // SAFETY: forwarded contract; the per-channel reads are channel j's `rows` pixels in
-    // the residual, inside its extent.
+    // SAFETY: forwarded contract; each run is `n` pixels of channel j, at `at` floats from
+    // C's (and the residual's) first element, inside their extents.
     unsafe {
-        let residual_at = |j: usize| t.residual.add(j * t.plane);
+        let residual = |at: usize, n: usize| S::load_n(t.residual.add(at), n);
+        let partial = |at: usize, n: usize| S::load_n(t.c.add(at), n);
         match (t.finish, t.accumulate, t.residual.is_null()) {
-            (false, false, _) => turn::<S>(t, |row, _| row, |run, _, _| run),
-            (false, true, _) => turn::<S>(t, |row, _| row, |run, dst, _| S::add(run, S::load_n(dst, t.rows))),
+            (false, false, _) => turn::<S>(t, |row, _| row, |run, _, _, _| run),
+            (false, true, _) => turn::<S>(t, |row, _| row, |run, at, n, _| S::add(run, partial(at, n))),
             (true, false, true) => turn::<S>(
                 t,
                 #[inline(always)]
                 |row, (scale, shift)| activate::<S>(S::mul_add(row, scale, shift), activation),
-                |run, _, _| run,
+                |run, _, _, _| run,
             ),
             (true, false, false) => turn::<S>(
                 t,
                 |row, (scale, shift)| S::mul_add(row, scale, shift),
                 #[inline(always)]
-                |run, _, j| activate::<S>(S::add(run, S::load_n(residual_at(j), t.rows)), activation),
+                |run, at, n, _| activate::<S>(S::add(run, residual(at, n)), activation),
             ),
             (true, true, _) => turn::<S>(
                 t,
                 |row, _| row,
                 #[inline(always)]
-                |run, dst, j| {
+                |run, at, n, j| {
                     let scale = if t.scale.is_null() { 1.0 } else { *t.scale.add(j) };
                     let shift = if t.shift.is_null() { 0.0 } else { *t.shift.add(j) };
-                    let residual = if t.residual.is_null() { t.residual } else { residual_at(j) };
-                    let sum = S::add(run, S::load_n(dst, t.rows));
-                    finish::<S>(sum, S::splat(scale), S::splat(shift), residual, t.rows, activation)
+                    let residual = if t.residual.is_null() { t.residual } else { t.residual.add(at) };
+                    let sum = S::add(run, partial(at, n));
+                    finish::<S>(sum, S::splat(scale), S::splat(shift), residual, n, activation)
                 },
             ),
         }
@@ -120,7 +153,11 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
 
 /// The turn itself: `row_op` on each pixel row of a block of channels, given that block's
 /// scale and shift vectors (ones and zeros where absent); then each channel's run of
-/// pixels through `channel_op(run, its place in C, channel)` and into C.
+/// pixels through `channel_op(run, its offset in C, its length, channel)` and into C.
+///
+/// A tile of at most `MAX_ROWS` pixels turns with [`Simd::interleave`]; more pixels (the
+/// tiles of a whole chunk) turn `LANES` at a time with [`Simd::transpose`], so that each
+/// channel's plane is written in whole vectors, front to back.
 ///
 /// # Safety
 /// As [`store_transposed`].
@@ -128,33 +165,48 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
 unsafe fn turn<S: Simd>(
     t: &TransposedTile,
     row_op: impl Fn(S::V, (S::V, S::V)) -> S::V,
-    channel_op: impl Fn(S::V, *mut f32, usize) -> S::V,
+    channel_op: impl Fn(S::V, usize, usize, usize) -> S::V,
 ) {
-    debug_assert!(t.ld.is_multiple_of(S::LANES) && t.ld >= t.cols && S::LANES <= 16);
+    debug_assert!(t.ld.is_multiple_of(S::LANES) && t.ld >= t.cols && S::LANES <= MAX_LANES);
     // SAFETY: every offset stays inside the extents of the contract: row r < rows, channel
     // j0 + l < cols; a row's vector load reads channels j0 .. j0 + LANES <= ld of the tile
     // buffer; scale and shift `lanes` floats from j0.
     unsafe {
-        let mut turned = [0.0f32; MAX_ROWS * 16];
+        let mut turned = [0.0f32; MAX_ROWS * MAX_LANES];
         for j0 in (0..t.cols).step_by(S::LANES) {
             let lanes = S::LANES.min(t.cols - j0);
             let scale = if t.scale.is_null() { S::splat(1.0) } else { S::load_n(t.scale.add(j0), lanes) };
             let shift = if t.shift.is_null() { S::zero() } else { S::load_n(t.shift.add(j0), lanes) };
-            // A loop, not `core::array::from_fn`, which may be left out of line.
-            let mut pixels = [S::zero(); MAX_ROWS];
-            for (r, p) in pixels.iter_mut().enumerate().take(t.rows) {
-                *p = row_op(S::load(t.tile.add(r * t.ld + j0)), (scale, shift));
+            let row = |r: usize| row_op(S::load(t.tile.add(r * t.ld + j0)), (scale, shift));
+            if t.rows <= MAX_ROWS {
+                // A loop, not `core::array::from_fn`, which may be left out of line.
+                let mut pixels = [S::zero(); MAX_ROWS];
+                for (r, p) in pixels.iter_mut().enumerate().take(t.rows) {
+                    *p = row(r);
+                }
+                // Channel l's pixels are now floats l*8 .. l*8 + rows.
+                let channels = S::interleave::<MAX_ROWS>(pixels);
+                for (q, v) in channels.into_iter().enumerate() {
+                    S::store(turned.as_mut_ptr().add(q * S::LANES), v);
+                }
+                for l in 0..lanes {
+                    let at = (j0 + l) * t.plane;
+                    let run = S::load_n(turned.as_ptr().add(l * MAX_ROWS), t.rows);
+                    S::store_n(t.c.add(at), t.rows, channel_op(run, at, t.rows, j0 + l));
+                }
+                continue;
             }
-            // Channel l's pixels are now floats l*8 .. l*8 + rows.
-            let channels = S::interleave::<MAX_ROWS>(pixels);
-            for (q, v) in channels.into_iter().enumerate() {
-                S::store(turned.as_mut_ptr().add(q * S::LANES), v);
-            }
-            for l in 0..lanes {
-                let j = j0 + l;
-                let dst = t.c.add(j * t.plane);
-                let run = S::load_n(turned.as_ptr().add(l * MAX_ROWS), t.rows);
-                S::store_n(dst, t.rows, channel_op(run, dst, j));
+            for p0 in (0..t.rows).step_by(S::LANES) {
+                let n = S::LANES.min(t.rows - p0);
+                let mut pixels = [S::zero(); MAX_LANES];
+                for (r, p) in pixels.iter_mut().enumerate().take(n) {
+                    *p = row(p0 + r);
+                }
+                let channels = S::transpose(pixels);
+                for (l, &run) in channels.iter().enumerate().take(lanes) {
+                    let at = (j0 + l) * t.plane + p0;
+                    S::store_n(t.c.add(at), n, channel_op(run, at, n, j0 + l));
+                }
             }
         }
     }

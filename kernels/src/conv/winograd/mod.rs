@@ -461,7 +461,9 @@ impl Winograd {
         let gemm_rows = if transposed { split.block } else { kg };
         let gemm_len = match &filters {
             Filters::PerRun(f) => f.scratch_len(tile, split.block),
-            Filters::Transformed(_, v_read) => part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows),
+            Filters::Transformed(_, v_read) => {
+                part_scratch_len(v_read.feeds(transposed), tile, blocking, gemm_rows, transposed)
+            }
         };
         Winograd {
             variant,

@@ -270,27 +270,26 @@ impl PerRunFilters {
                 continue;
             }
             // The panel's last channel block: its accumulators, turned around, are M.
+            // Each element's row panels lie one under the other: they turn as one chunk.
             for xi in 0..A2 {
-                for ir in 0..row_panels {
-                    let t = TransposedTile {
-                        tile: acc[(xi * row_panels + ir) * mr * nr..].as_ptr(),
-                        ld: nr,
-                        rows: mr.min(tiles - ir * mr),
-                        cols: nr.min(channels.end - p),
-                        c: m.wrapping_add(xi * m_xi + p * ms + ir * mr),
-                        plane: ms,
-                        accumulate: false,
-                        finish: false,
-                        scale: std::ptr::null(),
-                        shift: std::ptr::null(),
-                        residual: std::ptr::null(),
-                        activation: Activation::Identity,
-                    };
-                    // SAFETY: the tile holds rows <= mr <= MAX_ROWS rows of nr floats;
-                    // channels p .. p + cols and tiles ir*mr .. + rows of M[xi] are inside
-                    // M (caller's contract); the path runs here.
-                    unsafe { (kernels.transposed_store)(&t) };
-                }
+                let t = TransposedTile {
+                    tile: acc[xi * row_panels * mr * nr..].as_ptr(),
+                    ld: nr,
+                    rows: tiles,
+                    cols: nr.min(channels.end - p),
+                    c: m.wrapping_add(xi * m_xi + p * ms),
+                    plane: ms,
+                    accumulate: false,
+                    finish: false,
+                    scale: std::ptr::null(),
+                    shift: std::ptr::null(),
+                    residual: std::ptr::null(),
+                    activation: Activation::Identity,
+                };
+                // SAFETY: the element's accumulators hold `tiles` rows of nr floats;
+                // channels p .. p + cols and tiles 0 .. tiles of M[xi] are inside M
+                // (caller's contract); the path runs here.
+                unsafe { (kernels.transposed_store)(&t) };
             }
         }
     }
