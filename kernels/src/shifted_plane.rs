@@ -184,7 +184,12 @@ impl ShiftedPlane {
     /// interleaved rounds, ms). Prefetching the plane after next (to L2, every line, just
     /// before each sweep) was slower: 96x112x112 s2 0.137-0.140 -> 0.160, 144x56x56 s2
     /// 0.042 -> 0.059; the copy of that layer reads its plane from L3 at about 64 GB/s and
-    /// is half its time under `perf`. `scratch` holds `scratch_len()` floats.
+    /// is half its time under `perf`. Spread over the sweep instead (the plane after next
+    /// to L2, a few lines after each output vector is stored, so that its copy finds it
+    /// there), it was slower still: 96x112x112 s2 0.133-0.136 -> 0.137-0.138, 144x56x56 s2
+    /// 0.039-0.040 -> 0.045, and at stride 1 144x56x56 0.076-0.079 -> 0.094-0.096 (1
+    /// thread, three interleaved rounds, 2026-11-25). `scratch` holds `scratch_len()`
+    /// floats.
     ///
     /// Tried: the strips whose reads lie inside the plane read it where it lies, and only
     /// the rows the top and bottom strips read are copied (at stride 1; a sixth of the time
