@@ -16,7 +16,12 @@
 //!   per pass (1x1 64x56x56 -> 256 with scale, shift, residual and ReLU, kc = 64:
 //!   transposed 0.68 ms against row-major 0.46, the 1.5x this predicts); and double when the tile's channel rows, one output plane apart,
 //!   fall into fewer L1 sets than they need (a plane of 4096*k bytes puts all of them in one
-//!   set and every store misses).
+//!   set and every store misses). The turn got cheaper since (a chunk of tiles at a time),
+//!   but half the charge, here and in `winograd`'s choice, moved 10 of ResNet-50's layers,
+//!   15 of GoogLeNet's and 4 of MobileNetV2's to the transposed layout and no model (five
+//!   interleaved rounds of `ferrocnn bench MODEL --threads 1`, ms, as is / half:
+//!   resnet50 27.10 / 27.15, mobilenet-v2 3.029 / 3.025, googlenet 8.46 / 8.47, resnet18
+//!   9.44 / 9.36, vgg16 58.1 / 58.4), so the charge stays.
 //!
 //! Measured on this machine (AVX-512, 1 thread, GFLOP/s, `ferrocnn conv --json`, each
 //! layout forced in turn, medians of 20-50 runs, two interleaved rounds; row-major with the
