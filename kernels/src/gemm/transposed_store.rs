@@ -12,7 +12,7 @@
 //! after: 1x1 256x14x14 -> 1024 with scale,shift,residual,relu 0.513 / 0.453 ms, 1x1
 //! 1024x14x14 -> 256 with scale,shift,relu 0.409 / 0.385, 3x3 512x7x7 (F(2x2)) 0.669 / 0.629.
 //!
-//! A GEMM's tiles are turned a chunk at a time (`chunk_tiles`: about 256 pixel rows, one
+//! A GEMM's tiles are turned a chunk at a time (`chunk_tiles`: about 96 pixel rows, one
 //! panel of channels, computed one under the other into the part's buffer), LANES pixels
 //! at a time with [`Simd::transpose`], so each channel's plane is written front to back in
 //! whole vectors and its residual read the same way. One tile at a time, each tile wrote
@@ -47,8 +47,13 @@ use crate::epilogue::Activation;
 pub(crate) const MAX_ROWS: usize = 8;
 
 /// About how many pixel rows a transposed GEMM turns at once: the tiles of a chunk are
-/// computed one under the other into a buffer, then turned together (`turn`).
-const CHUNK_ROWS: usize = 256;
+/// computed one under the other into a buffer, then turned together (`turn`). With 6x64
+/// tiles that is 96 rows, a 24 KiB buffer. Against 48, 256 and 800 (five interleaved
+/// rounds of `ferrocnn bench MODEL --threads T`, ms, 48 / 96 / 256): 1 thread within the
+/// host's noise (resnet50 27.59 / 27.42 / 27.46, googlenet 8.56 / 8.82 / 8.70,
+/// mobilenet-v2 3.32 / 3.34 / 3.30; 800 ran googlenet 3% slower than 256), 2 threads
+/// resnet50 16.12 / 15.80 / 16.15, googlenet 4.98 / 4.95 / 5.14.
+const CHUNK_ROWS: usize = 96;
 
 /// Row tiles of `mr` pixels in a chunk: as many as fit `CHUNK_ROWS` while ending on a
 /// whole vector of `lanes` pixels (so only a part's last chunk stores a partial vector),
