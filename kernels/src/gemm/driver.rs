@@ -256,7 +256,8 @@ impl GemmTask<'_> {
     /// # Safety
     /// C and the residual are valid for the task's extents; no other thread writes the
     /// tiles in `rows x cols`; `scratch` is 64-byte aligned and holds
-    /// `part_scratch_len(.., rows.len(), self.transposed())` floats; the task's kernels are supported by this CPU.
+    /// `part_scratch_len(.., rows.len(), self.transposed())` floats; the task's kernels are
+    /// supported by this CPU.
     pub(crate) unsafe fn run_part(&self, rows: Range<usize>, cols: Range<usize>, scratch: &mut [f32]) {
         let (mr, nr) = (self.tile.mr, self.tile.nr);
         let Blocking { kc, nc } = self.blocking;
@@ -397,7 +398,9 @@ impl GemmTask<'_> {
                         // an in-place B, which `InPlaceRows::new` checked lies inside its data),
                         // and a part's head skips whole vectors of a packed panel, leaving the
                         // tile's `tile_cols` inside it; the C offsets are inside the task's
-                        // extents because i < m and j < n.
+                        // extents because i < m and j < n; the tile buffer holds one tile, or
+                        // for a transposed C min(chunk, row panels) tiles, and ir % chunk is
+                        // below both (`tile_buffer_len`).
                         unsafe {
                             let c_tile = self.c.add(i * self.rs_c + j * self.cs_c);
                             if transposed {
