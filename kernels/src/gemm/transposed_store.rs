@@ -2,7 +2,7 @@
 //! channels, so a computed tile holds one pixel per row with the channels along it, while
 //! C holds one channel per plane with the pixels along it.
 //!
-//! The tile's pixel rows (at most eight: every family's MR) are turned around in registers
+//! A single tile's pixel rows (at most eight: every family's MR) are turned around in registers
 //! ([`Simd::interleave`] of eight vectors, so a channel's pixels are adjacent), and each
 //! channel's run is then written to its plane with one masked store — with the partial sum
 //! of earlier passes over K added and, on the last pass, the epilogue applied on the way.
@@ -19,7 +19,7 @@
 //! and read a 6- or 7-pixel run in each of its 48 or 64 planes, lines that the B panel
 //! streaming through L1 had evicted since the tile before: 13.6% of a `perf` profile of
 //! 256x14x14 -> 1024 with residual, its loads of the residual the hot spot. 1 thread, ms,
-//! before / after: that layer 0.459 / 0.422 alone; inside ResNet-50 (`--per-layer`, three
+//! before / after (chunks of 256 rows then; 96 since, `CHUNK_ROWS`): that layer 0.459 / 0.422 alone; inside ResNet-50 (`--per-layer`, three
 //! interleaved rounds) layer3's six conv3 0.441-0.455 / 0.408-0.426 and its conv1
 //! 0.397-0.405 / 0.384-0.393; whole models, five interleaved rounds of `ferrocnn bench
 //! MODEL`: resnet50 27.81 -> 27.33 (2 threads 15.72 -> 15.47), googlenet 8.67 -> 8.53,
