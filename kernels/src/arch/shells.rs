@@ -159,7 +159,6 @@ macro_rules! kernel_shells {
             unsafe { crate::conv::depthwise::depthwise_band::<$simd, { crate::conv::depthwise::Sweep::Lanes as usize }>(g, band, scratch, output) }
         }
 
-        #[allow(clippy::too_many_arguments)]
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*
@@ -168,7 +167,6 @@ macro_rules! kernel_shells {
             unsafe { crate::conv::depthwise::depthwise_band::<$simd, { crate::conv::depthwise::Sweep::Shifted as usize }>(g, band, scratch, output) }
         }
 
-        #[allow(clippy::too_many_arguments)]
         /// # Safety
         /// The CPU runs this path (the dispatcher checked); none beyond the path.
         $(#[$attr])*

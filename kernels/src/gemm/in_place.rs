@@ -94,12 +94,13 @@ pub(crate) fn reads_b_in_place(tile: &TileKernel, m: usize, k: usize) -> bool {
 /// plan is made, so that a run checks its reach with one comparison.
 pub(crate) struct KRowOffsets {
     offsets: Vec<usize>,
-    largest: usize,
+    /// None for no k-rows.
+    largest: Option<usize>,
 }
 
 impl KRowOffsets {
     pub(crate) fn new(offsets: Vec<usize>) -> Self {
-        let largest = offsets.iter().copied().max().unwrap_or(0);
+        let largest = offsets.iter().copied().max();
         KRowOffsets { offsets, largest }
     }
 
@@ -161,8 +162,7 @@ impl<'a> OffsetRows<'a> {
         bases: &'a VectorBases,
         source: &'a dyn PanelSource,
     ) -> Option<Self> {
-        let (&last, _) = (bases.bases.last()?, offsets.offsets.first()?);
-        let reach = (last + bases.lanes - 1).checked_add(offsets.largest)?;
+        let reach = (bases.bases.last()? + bases.lanes - 1).checked_add(offsets.largest?)?;
         (reach < data.len()).then_some(OffsetRows { data, offsets: &offsets.offsets, bases: &bases.bases, source })
     }
 

@@ -494,12 +494,7 @@ macro_rules! tile_kernel {
     ($name:literal, $attrs:tt $simd:ty, mr = $mr:literal, nv = $nv:literal, rows = $rows:tt, narrow = [$($narrow:literal),*]) => {
         $crate::gemm::microkernel::TileKernel {
             name: $name,
-            // Checked where the families are declared (statics: at compile time), so the
-            // transposed store never meets a taller tile.
-            mr: {
-                assert!($mr <= $crate::gemm::transposed_store::MAX_ROWS, "MR above the transposed store's rows");
-                $mr
-            },
+            mr: $mr,
             nr: $nv * <$simd as $crate::arch::simd::Simd>::LANES,
             lanes: <$simd as $crate::arch::simd::Simd>::LANES,
             by_rows: $crate::gemm::microkernel::tile_kernel!(@rows $attrs $simd, $mr, $nv, $rows),

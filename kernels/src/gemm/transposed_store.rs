@@ -2,15 +2,16 @@
 //! channels, so a computed tile holds one pixel per row with the channels along it, while
 //! C holds one channel per plane with the pixels along it.
 //!
-//! A single tile's pixel rows (at most eight: every family's MR) are turned around in registers
-//! ([`Simd::interleave`] of eight vectors, so a channel's pixels are adjacent), and each
-//! channel's run is then written to its plane with one masked store — with the partial sum
-//! of earlier passes over K added and, on the last pass, the epilogue applied on the way.
-//! This replaced a scalar merge followed by a separate epilogue pass over the strided
-//! planes. Measured, 1 thread AVX-512, medians of five interleaved rounds (`ferrocnn conv
-//! --input 1xCxHxW --out-channels K --kernel R --epilogue E --threads 1 --json`), before /
-//! after: 1x1 256x14x14 -> 1024 with scale,shift,residual,relu 0.513 / 0.453 ms, 1x1
-//! 1024x14x14 -> 256 with scale,shift,relu 0.409 / 0.385, 3x3 512x7x7 (F(2x2)) 0.669 / 0.629.
+//! Pixel rows are turned around in registers, `LANES` at a time ([`Simd::transpose`], so
+//! a channel's pixels are adjacent), and each channel's run is then written to its plane
+//! — with the partial sum of earlier passes over K added and, on the last pass, the
+//! epilogue applied on the way. The first form of this, one tile's rows at a time through
+//! [`Simd::interleave`], replaced a scalar merge followed by a separate epilogue pass over
+//! the strided planes. Measured, 1 thread AVX-512, medians of five interleaved rounds
+//! (`ferrocnn conv --input 1xCxHxW --out-channels K --kernel R --epilogue E --threads 1
+//! --json`), before / after: 1x1 256x14x14 -> 1024 with scale,shift,residual,relu 0.513 /
+//! 0.453 ms, 1x1 1024x14x14 -> 256 with scale,shift,relu 0.409 / 0.385, 3x3 512x7x7
+//! (F(2x2)) 0.669 / 0.629.
 //!
 //! A GEMM's tiles are turned a chunk at a time (`chunk_tiles`: about 96 pixel rows, one
 //! panel of channels, computed one under the other into the part's buffer), LANES pixels
@@ -19,15 +20,21 @@
 //! and read a 6- or 7-pixel run in each of its 48 or 64 planes, lines that the B panel
 //! streaming through L1 had evicted since the tile before: 13.6% of a `perf` profile of
 //! 256x14x14 -> 1024 with residual, its loads of the residual the hot spot. 1 thread, ms,
-//! before / after (chunks of 256 rows then; 96 since, `CHUNK_ROWS`): that layer 0.459 / 0.422 alone; inside ResNet-50 (`--per-layer`, three
-//! interleaved rounds) layer3's six conv3 0.441-0.455 / 0.408-0.426 and its conv1
+//! before / after (chunks of 256 rows then; 96 since, `CHUNK_ROWS`): that layer 0.459 /
+//! 0.422 alone; inside ResNet-50 (`--per-layer`, three interleaved rounds) layer3's six conv3 0.441-0.455 / 0.408-0.426 and its conv1
 //! 0.397-0.405 / 0.384-0.393; whole models, five interleaved rounds of `ferrocnn bench
 //! MODEL`: resnet50 27.81 -> 27.33 (2 threads 15.72 -> 15.47), googlenet 8.67 -> 8.53,
 //! mobilenet-v2 3.046 -> 3.024, resnet18 9.76 -> 9.73. Winograd's per-run path turns
 //! each element's tiles as one chunk the same way (512x7x7 F(2x2) 0.769-0.794 ->
-//! 0.763-0.776, 256x14x14 F(4x4) 0.488-0.494 -> 0.462-0.481).
+//! 0.763-0.776, 256x14x14 F(4x4) 0.488-0.494 -> 0.462-0.481). A chunk's short remainder
+//! (or a part of one tile) took the interleave of eight rows at first; turned like the
+//! rest, with 16 rows of which a few are pixels, it ran the same or faster (1 thread, five
+//! interleaved rounds, ms, interleave / transpose: 256x14x14 -> 1024 with residual, whose
+//! last chunk is 4 rows, 0.4306-0.4347 / 0.4254-0.4314; 2048x7x7 -> 512 0.402-0.406 /
+//! 0.400-0.403; 1024x2x2 -> 1024 0.0422-0.0442 / 0.0414-0.0436; 960x7x7 -> 160 0.0611-0.0616
+//! / 0.0610-0.0615), so there is one turn, and no cap on a family's MR from it.
 //!
-//! Tried and left (2026-11-25): on AVX-512, storing each turned vector's two channels
+//! Tried and left (2026-11-25), on the per-tile turn before chunks: on AVX-512, storing each turned vector's two channels
 //! straight from the register with two masked stores (and the residual with two masked
 //! loads, the pair added and activated at once), instead of through the stack buffer
 //! whose runs are loaded one channel at a time. 1 thread, three interleaved rounds, ms:
@@ -41,10 +48,6 @@
 use super::epilogue::{activate, finish};
 use crate::arch::simd::{MAX_LANES, Simd};
 use crate::epilogue::Activation;
-
-/// The most pixel rows a tile has: every family's MR is at most this (`tile_kernel!`
-/// checks it when the families are compiled). A store of more rows is a chunk of tiles.
-pub(crate) const MAX_ROWS: usize = 8;
 
 /// About how many pixel rows a transposed GEMM turns at once: the tiles of a chunk are
 /// computed one under the other into a buffer, then turned together (`turn`). With 6x64
@@ -160,9 +163,8 @@ unsafe fn store_with<S: Simd>(t: &TransposedTile, activation: Activation) {
 /// scale and shift vectors (ones and zeros where absent); then each channel's run of
 /// pixels through `channel_op(run, its offset in C, its length, channel)` and into C.
 ///
-/// A tile of at most `MAX_ROWS` pixels turns with [`Simd::interleave`]; more pixels (the
-/// tiles of a whole chunk) turn `LANES` at a time with [`Simd::transpose`], so that each
-/// channel's plane is written in whole vectors, front to back.
+/// The pixels turn `LANES` at a time with [`Simd::transpose`], so that each channel's
+/// plane is written in whole vectors, front to back.
 ///
 /// # Safety
 /// As [`store_transposed`].
@@ -177,30 +179,11 @@ unsafe fn turn<S: Simd>(
     // j0 + l < cols; a row's vector load reads channels j0 .. j0 + LANES <= ld of the tile
     // buffer; scale and shift `lanes` floats from j0.
     unsafe {
-        let mut turned = [0.0f32; MAX_ROWS * MAX_LANES];
         for j0 in (0..t.cols).step_by(S::LANES) {
             let lanes = S::LANES.min(t.cols - j0);
             let scale = if t.scale.is_null() { S::splat(1.0) } else { S::load_n(t.scale.add(j0), lanes) };
             let shift = if t.shift.is_null() { S::zero() } else { S::load_n(t.shift.add(j0), lanes) };
             let row = |r: usize| row_op(S::load(t.tile.add(r * t.ld + j0)), (scale, shift));
-            if t.rows <= MAX_ROWS {
-                // A loop, not `core::array::from_fn`, which may be left out of line.
-                let mut pixels = [S::zero(); MAX_ROWS];
-                for (r, p) in pixels.iter_mut().enumerate().take(t.rows) {
-                    *p = row(r);
-                }
-                // Channel l's pixels are now floats l*8 .. l*8 + rows.
-                let channels = S::interleave::<MAX_ROWS>(pixels);
-                for (q, v) in channels.into_iter().enumerate() {
-                    S::store(turned.as_mut_ptr().add(q * S::LANES), v);
-                }
-                for l in 0..lanes {
-                    let at = (j0 + l) * t.plane;
-                    let run = S::load_n(turned.as_ptr().add(l * MAX_ROWS), t.rows);
-                    S::store_n(t.c.add(at), t.rows, channel_op(run, at, t.rows, j0 + l));
-                }
-                continue;
-            }
             for p0 in (0..t.rows).step_by(S::LANES) {
                 let n = S::LANES.min(t.rows - p0);
                 let mut pixels = [S::zero(); MAX_LANES];

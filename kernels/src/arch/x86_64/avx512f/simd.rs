@@ -177,11 +177,11 @@ unsafe impl Simd for Avx512 {
     }
     #[inline(always)]
     unsafe fn interleave<const M: usize>(v: [__m512; M]) -> [__m512; M] {
-        // Sources are permuted in pairs: Winograd's tiles (2, 4, 6), and the transposed
-        // store's blocks of 8 pixels.
+        // Sources are permuted in pairs: Winograd's tiles (2, 4, 6); up to 8 (the
+        // transposed store's blocks of 8 pixels took it once).
         assert!(M.is_multiple_of(2) && M <= 8, "interleave of an odd count, or more than 8");
         // A loop, not `core::array::from_fn`, which LLVM may leave out of line, calling
-        // the intrinsics through memory (measured: the transposed store 3x slower).
+        // the intrinsics through memory (measured: the transposed store, which used it then, 3x slower).
         let mut out = v;
         for (q, o) in out.iter_mut().enumerate() {
             // SAFETY: AVX-512F is available.
